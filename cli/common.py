@@ -1,0 +1,53 @@
+"""Options and helpers every command shares. Imports nothing heavy at module level."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from ledger.ledger import Ledger
+
+Home = Annotated[
+    Path | None,
+    typer.Option(
+        "--home",
+        envvar="PROVLEDGER_HOME",
+        help="Ledger home folder (default ./.provledger).",
+        show_default=False,
+    ),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+Wait = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        min=0,
+        help="Seconds to wait for another provledger process to release the ledger.",
+    ),
+]
+DEFAULT_WAIT = 30.0
+
+
+def open_ledger(home: Path | None, *, read_only: bool = False, wait: float = DEFAULT_WAIT) -> Ledger:
+    from ledger.ledger import Ledger
+
+    return Ledger.open(home, read_only=read_only, wait=wait)
+
+
+def emit_json(value: Any) -> None:
+    """Print ``value`` as indented JSON on stdout."""
+    import orjson
+
+    sys.stdout.write(
+        orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n"
+    )
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``Error: message`` to stderr and return the Exit to raise."""
+    typer.echo(f"Error: {message}", err=True)
+    return typer.Exit(code)

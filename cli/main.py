@@ -1,0 +1,135 @@
+"""Entry point: the root command, its core commands, and the groups added from their files.
+
+Library errors (``LedgerError``) become ``Error: <message>`` on stderr with exit code 1;
+anything else is a bug and keeps its traceback (without local variables, so no key
+material can reach a log).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from cli.common import DEFAULT_WAIT, Home, Json, Wait, emit_json, fail, open_ledger
+from ledger.errors import LedgerError
+
+
+class LedgerGroup(TyperGroup):
+    """Turns library errors into one clean line on stderr, for every subcommand."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LedgerError as exc:
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=LedgerGroup,
+    name="provledger",
+    help=(
+        "A provenance ledger for AI training data: register every batch with its source, "
+        "license or consent version and content hash in an append-only, signed DuckDB "
+        "ledger; audit datasets; answer deletion requests by lineage."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+@app.command()
+def init(home: Home = None, json: Json = False) -> None:
+    """Create a ledger home: DuckDB file, Ed25519 signing key and subject HMAC key.
+
+    The signing key is encrypted when PROVLEDGER_KEY_PASSPHRASE is set. Refuses to touch
+    a folder that is not empty.
+    """
+    from ledger.ledger import Ledger
+
+    with Ledger.init(home) as led:
+        result = {"home": str(led.home), "key_id": led.public.key_id, "origin": led.origin}
+    if json:
+        emit_json(result)
+    else:
+        typer.echo(f"Initialised ledger at {result['home']} (signing key {result['key_id']})")
+
+
+@app.command()
+def log(home: Home = None, json: Json = False, wait: Wait = DEFAULT_WAIT) -> None:
+    """List every entry of the append-only log, oldest first."""
+    with open_ledger(home, read_only=True, wait=wait) as led:
+        entries = led.entries()
+    if json:
+        emit_json([e.as_dict() for e in entries])
+        return
+    for e in entries:
+        summary = e.payload.get("batch_id") or e.payload.get("name") or e.payload.get("dataset") or ""
+        typer.echo(f"{e.seq:>6}  {e.recorded_at}  {e.kind:<24} {summary}  {e.entry_hash[:16]}")
+
+
+@app.command()
+def verify(
+    home: Home = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option("--checkpoint", help="A checkpoint note saved earlier: prove the ledger only grew since."),
+    ] = None,
+    json: Json = False,
+    wait: Wait = DEFAULT_WAIT,
+) -> None:
+    """Recompute every entry hash, chain link, signature and batch Merkle root.
+
+    Exits 0 only when everything holds; otherwise names the first bad seq and exits 1.
+    """
+    note = None
+    if checkpoint is not None:
+        try:
+            note = checkpoint.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise fail(f"cannot read checkpoint {checkpoint}: {exc.strerror}") from None
+    with open_ledger(home, read_only=True, wait=wait) as led:
+        report = led.verify(note, source=str(checkpoint) if checkpoint else "checkpoint")
+    if json:
+        emit_json(report.as_dict())
+    elif report.ok:
+        typer.echo(
+            f"OK: {report.entries} entries, {report.batches} batches, {report.records} records; "
+            f"log root {report.root}"
+        )
+        for c in report.checkpoints:
+            typer.echo(f"OK: consistent with checkpoint {c['source']} (size {c['size']})")
+    if not report.ok:
+        raise fail(f"verification failed at seq {report.first_bad_seq}: {report.problem}")
+
+
+@app.command()
+def checkpoint(
+    home: Home = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the signed note to this file.")
+    ] = None,
+    wait: Wait = DEFAULT_WAIT,
+) -> None:
+    """Record a signed checkpoint (log size and root) and print it as a C2SP signed note.
+
+    Keep the note outside the ledger; 'provledger verify --checkpoint FILE' later proves the
+    ledger is a consistent extension of it.
+    """
+    with open_ledger(home, wait=wait) as led:
+        note = led.checkpoint()
+    if output is not None:
+        output.write_text(note, encoding="utf-8")
+        typer.echo(f"Checkpoint written to {output}", err=True)
+    else:
+        typer.echo(note, nl=False)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,98 @@
+"""Signed checkpoints of the entry log in the C2SP ``tlog-checkpoint`` signed-note format.
+
+A checkpoint commits to the log's size and RFC 9162 root:
+
+    provledger/<key id>          origin line
+    42                           tree size (number of entries)
+    <base64 root hash>
+                                 (blank line ends the note body)
+    — provledger/<key id> <base64(4-byte key hash || Ed25519 signature over the body)>
+
+The key hash is the first 4 bytes of SHA-256(key name || 0x0A || 0x01 || raw public key),
+as C2SP ``signed-note`` defines for Ed25519, so standard note verifiers can check it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.errors import InputError
+from ledger.keys import PublicKey, Signer
+
+__all__ = ["Checkpoint", "parse_note", "write_atomic"]
+
+_DASH = "\u2014"
+
+
+def _key_hash(name: str, public: PublicKey) -> bytes:
+    return hashlib.sha256(name.encode() + b"\n\x01" + public.raw).digest()[:4]
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The entry log's size and root at one moment."""
+
+    origin: str
+    size: int
+    root: bytes
+
+    def body(self) -> str:
+        return f"{self.origin}\n{self.size}\n{base64.b64encode(self.root).decode()}\n"
+
+    def sign(self, signer: Signer) -> str:
+        """The signed note text."""
+        body = self.body()
+        sig = _key_hash(self.origin, signer.public) + signer.sign(body.encode())
+        return f"{body}\n{_DASH} {self.origin} {base64.b64encode(sig).decode()}\n"
+
+
+def parse_note(text: str, public: PublicKey, *, source: str = "checkpoint") -> Checkpoint:
+    """Parse a signed note and check its signature against ``public``.
+
+    Raises InputError naming ``source`` when the note is malformed or its signature fails.
+    """
+    body, sep, sigs = text.partition("\n\n")
+    lines = body.split("\n")
+    if not sep or len(lines) < 3:
+        raise InputError("not a signed checkpoint note", file=source)
+    origin, size_text, root_text = lines[0], lines[1], lines[2]
+    try:
+        size = int(size_text)
+        root = base64.b64decode(root_text, validate=True)
+    except ValueError:
+        raise InputError("checkpoint size or root is malformed", file=source) from None
+    if size < 0 or len(root) != 32:
+        raise InputError("checkpoint size or root is malformed", file=source)
+    checkpoint = Checkpoint(origin, size, root)
+    signed_body = (body + "\n").encode()
+    want = _key_hash(origin, public)
+    for line in sigs.splitlines():
+        parts = line.split(" ")
+        if len(parts) != 3 or parts[0] != _DASH or parts[1] != origin:
+            continue
+        try:
+            blob = base64.b64decode(parts[2], validate=True)
+        except ValueError:
+            continue
+        if blob[:4] == want and public.verify(blob[4:], signed_body):
+            return checkpoint
+    raise InputError("checkpoint signature does not verify with this ledger's key", file=source)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so a crash leaves either the old or the new file."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

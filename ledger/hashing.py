@@ -1,0 +1,59 @@
+"""Record, content and subject hashes. Pure functions over bytes and text; no I/O.
+
+- ``record_hash`` = SHA-256 of the RFC 8785 canonical JSON of the record.
+- ``content_hash`` = SHA-256 of the normalised text: Unicode NFKC, case-folded, every run
+  of whitespace collapsed to one space, leading and trailing whitespace removed. Two texts
+  that differ only in case, spacing or compatibility forms hash the same, which is what
+  duplicate and contamination checks want.
+- ``subject_hash`` = HMAC-SHA256(ledger subject key, normalised subject id), where the id
+  is NFKC-normalised, case-folded and stripped, so ``Alice@Example.com `` and
+  ``alice@example.com`` are one subject. The raw id never reaches the ledger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import unicodedata
+from typing import Any
+
+from ledger.canonical import canonical_json
+
+__all__ = [
+    "content_hash",
+    "normalise_subject",
+    "normalise_text",
+    "record_hash",
+    "sha256",
+    "subject_hash",
+]
+
+
+def sha256(data: bytes) -> bytes:
+    """SHA-256 digest of ``data``."""
+    return hashlib.sha256(data).digest()
+
+
+def record_hash(record: Any) -> bytes:
+    """SHA-256 of the record's RFC 8785 canonical JSON (raises CanonicalError)."""
+    return hashlib.sha256(canonical_json(record)).digest()
+
+
+def normalise_text(text: str) -> str:
+    """The normal form content hashes are taken over (see module docstring)."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def content_hash(text: str) -> bytes:
+    """SHA-256 of the normalised text, UTF-8 encoded."""
+    return hashlib.sha256(normalise_text(text).encode("utf-8")).digest()
+
+
+def normalise_subject(subject_id: str) -> str:
+    """The normal form of a data subject id before it is keyed."""
+    return unicodedata.normalize("NFKC", subject_id).casefold().strip()
+
+
+def subject_hash(key: bytes, subject_id: str) -> bytes:
+    """HMAC-SHA256 of the normalised subject id under the ledger's subject key."""
+    return hmac.new(key, normalise_subject(subject_id).encode("utf-8"), hashlib.sha256).digest()

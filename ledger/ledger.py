@@ -1,0 +1,208 @@
+"""``Ledger``: the library's front door. Opens a ledger home and offers every operation
+the CLI has, as typed Python calls.
+
+    from ledger import Ledger
+    with Ledger.open("./.provledger") as led:
+        led.register("tickets.jsonl", dataset="support", source="first_party", ...)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ledger import keys
+from ledger.checkpoint import Checkpoint, parse_note, write_atomic
+from ledger.errors import BehindCheckpoint, HomeError, InputError
+from ledger.merkle import leaf_hash, root_from_leaf_hashes
+from ledger.store import DEFAULT_WAIT, Entry, Store
+from ledger.verify import VerifyReport, verify_ledger
+
+__all__ = ["DB_FILE", "HOME_ENV", "NOTE_FILE", "Ledger", "resolve_home"]
+
+HOME_ENV = "PROVLEDGER_HOME"
+DB_FILE = "ledger.duckdb"
+NOTE_FILE = "checkpoint.note"
+
+
+def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
+    """The ledger home: the argument, else $PROVLEDGER_HOME, else ./.provledger."""
+    if home is not None:
+        return Path(home)
+    return Path(os.environ.get(HOME_ENV) or ".provledger")
+
+
+class Ledger:
+    """An open ledger home. Use ``Ledger.init`` once, then ``Ledger.open``; close it (or
+    use it as a context manager) to release the database lock."""
+
+    def __init__(self, home: Path, store: Store, public: keys.PublicKey) -> None:
+        self.home = home
+        self.store = store
+        self.public = public
+        self._signer: keys.Signer | None = None
+        self._subject_key: bytes | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+    @classmethod
+    def init(cls, home: str | os.PathLike[str] | None = None) -> Ledger:
+        """Create a new ledger home: database, signing key pair, subject key, first entry.
+
+        Refuses (HomeError) when ``home`` already holds a ledger; changes nothing then.
+        """
+        path = resolve_home(home)
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise HomeError(
+                f"{path} already exists and is not empty: refusing to initialise over it "
+                "(nothing was changed)",
+                path,
+            )
+        created_dir = not path.exists()
+        try:
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            public = keys.create_keys(path)
+            store = Store.create(path / DB_FILE)
+            ledger = cls(path, store, public)
+            ledger._append(
+                "ledger-created",
+                {
+                    "origin": ledger.origin,
+                    "public_key": public.raw.hex(),
+                    "key_id": public.key_id,
+                    "hash": "sha256",
+                    "canonical_json": "RFC 8785",
+                    "merkle": "RFC 9162",
+                },
+            )
+            return ledger
+        except BaseException:
+            if created_dir:
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                for child in path.iterdir():
+                    if child.is_dir():
+                        shutil.rmtree(child, ignore_errors=True)
+                    else:
+                        child.unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def open(
+        cls,
+        home: str | os.PathLike[str] | None = None,
+        *,
+        read_only: bool = False,
+        wait: float = DEFAULT_WAIT,
+    ) -> Ledger:
+        """Open an existing ledger home.
+
+        Raises HomeError if there is none, LedgerBusy if another writer holds it past
+        ``wait`` seconds, and BehindCheckpoint if the database holds fewer entries than the
+        signed checkpoint kept beside it (acknowledged commits were lost).
+        """
+        path = resolve_home(home)
+        if not (path / DB_FILE).exists():
+            raise HomeError(
+                f"no ledger at {path}: run 'provledger init' (or pass --home / set {HOME_ENV})",
+                path,
+            )
+        public = keys.load_public_key(path)
+        store = Store.open(path / DB_FILE, read_only=read_only, wait=wait)
+        ledger = cls(path, store, public)
+        try:
+            ledger._check_not_behind()
+        except BaseException:
+            store.close()
+            raise
+        return ledger
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- keys ----------------------------------------------------------------------------
+    @property
+    def origin(self) -> str:
+        return f"provledger/{self.public.key_id}"
+
+    @property
+    def signer(self) -> keys.Signer:
+        if self._signer is None:
+            self._signer = keys.load_signer(self.home)
+            if self._signer.public.raw != self.public.raw:
+                raise HomeError(f"{self.home}: signing.key and signing.pub do not match", self.home)
+        return self._signer
+
+    @property
+    def subject_key(self) -> bytes:
+        if self._subject_key is None:
+            self._subject_key = keys.load_subject_key(self.home)
+        return self._subject_key
+
+    # -- the log -------------------------------------------------------------------------
+    def _append(self, kind: str, payload: dict[str, Any]) -> Entry:
+        """Append one entry with no projection rows."""
+        with self.store.appending(self.signer) as app:
+            entry = app.write_entry(kind, payload)
+        self._after_append()
+        return entry
+
+    def _after_append(self) -> None:
+        """Keep the latest signed checkpoint outside the database file."""
+        write_atomic(self.home / NOTE_FILE, self.current_checkpoint().sign(self.signer))
+
+    def current_checkpoint(self, size: int | None = None) -> Checkpoint:
+        hashes = self.store.entry_hashes(size)
+        return Checkpoint(self.origin, len(hashes), root_from_leaf_hashes(leaf_hash(h) for h in hashes))
+
+    def _external_checkpoint(self) -> Checkpoint | None:
+        path = self.home / NOTE_FILE
+        if not path.exists():
+            return None
+        return parse_note(path.read_text(encoding="utf-8"), self.public, source=str(path))
+
+    def _check_not_behind(self) -> None:
+        note = self._external_checkpoint()
+        if note is None:
+            return
+        count = self.store.entry_count()
+        if count < note.size:
+            raise BehindCheckpoint(
+                f"ledger database holds {count} entries but the signed checkpoint "
+                f"{self.home / NOTE_FILE} records {note.size}: acknowledged commits were lost "
+                "(for example a torn write-ahead log). Refusing to continue on the shorter "
+                "ledger; restore the database from a backup and run 'provledger verify'",
+                count + 1,
+            )
+
+    def entries(self, *, after: int = 0) -> list[Entry]:
+        """Every entry in seq order."""
+        return list(self.store.entries(after=after))
+
+    def checkpoint(self) -> str:
+        """Record a checkpoint entry for the log as it stands and return its signed note,
+        to hand to someone outside who can later check the ledger only grew."""
+        current = self.current_checkpoint()
+        self._append("checkpoint", {"size": current.size, "root": current.root.hex()})
+        return current.sign(self.signer)
+
+    def verify(self, checkpoint_note: str | None = None, *, source: str = "checkpoint") -> VerifyReport:
+        """Recompute every hash, link, signature and Merkle root; with a note, also prove
+        the ledger is a consistent extension of it. Problems are in the report."""
+        checkpoints: list[tuple[str, Checkpoint]] = []
+        external = self._external_checkpoint()
+        if external is not None:
+            checkpoints.append((str(self.home / NOTE_FILE), external))
+        if checkpoint_note is not None:
+            try:
+                checkpoints.append((source, parse_note(checkpoint_note, self.public, source=source)))
+            except InputError:
+                raise
+        return verify_ledger(self.store, self.public, checkpoints)

@@ -1,0 +1,105 @@
+"""The ledger's schema, as ordered, named migrations. Applied names are recorded in
+``schema_migrations``; a database that names a migration this code lacks is from a newer
+provledger and is refused.
+
+Every table but ``entries`` is a projection of entry payloads, written in the same
+transaction as its entry and keyed by that entry's ``seq``, so ``--as-of`` is a filter on
+seq. No code path updates or deletes rows; triggers refuse both as a guard rail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+
+__all__ = ["APPEND_ONLY_TABLES", "MIGRATIONS"]
+
+APPEND_ONLY_TABLES = (
+    "entries",
+    "licenses",
+    "consent_versions",
+    "dataset_states",
+    "batches",
+    "batch_parents",
+    "records",
+    "models",
+    "model_datasets",
+    "erasures",
+    "erased_records",
+)
+
+
+def m001_initial(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""
+        CREATE TABLE entries (
+            seq         BIGINT PRIMARY KEY,
+            kind        VARCHAR NOT NULL,
+            payload     VARCHAR NOT NULL,   -- RFC 8785 canonical JSON
+            prev_hash   VARCHAR NOT NULL,   -- hex; 64 zeros before the first entry
+            entry_hash  VARCHAR NOT NULL,   -- hex SHA-256 of the canonical entry body
+            signature   VARCHAR NOT NULL,   -- hex Ed25519 signature over entry_hash bytes
+            key_id      VARCHAR NOT NULL,
+            recorded_at VARCHAR NOT NULL    -- ISO-8601 UTC, never decreasing
+        );
+        CREATE TABLE licenses (
+            seq BIGINT NOT NULL, id VARCHAR NOT NULL, version INTEGER NOT NULL,
+            title VARCHAR, licensor VARCHAR, grants VARCHAR[] NOT NULL,
+            effective_from DATE NOT NULL, expires_on DATE, spdx VARCHAR,
+            document_sha256 VARCHAR
+        );
+        CREATE TABLE consent_versions (
+            seq BIGINT NOT NULL, policy VARCHAR NOT NULL, version INTEGER NOT NULL,
+            effective_from DATE NOT NULL, permits VARCHAR[] NOT NULL,
+            retention_days INTEGER, prior_versions VARCHAR NOT NULL  -- JSON {"1": fate}
+        );
+        -- One row per create or set-context: the current state is the latest seq.
+        CREATE TABLE dataset_states (
+            seq BIGINT NOT NULL, dataset VARCHAR NOT NULL, owner VARCHAR NOT NULL,
+            context VARCHAR NOT NULL, uses VARCHAR[] NOT NULL
+        );
+        CREATE TABLE batches (
+            seq BIGINT NOT NULL,            -- the batch-registered entry; batch_id = 'b' || seq
+            batch_id VARCHAR NOT NULL, dataset VARCHAR NOT NULL, source VARCHAR NOT NULL,
+            license VARCHAR, consent VARCHAR, origin VARCHAR, collected_at TIMESTAMP,
+            split VARCHAR NOT NULL, cost DOUBLE, generator VARCHAR,
+            file_name VARCHAR, file_format VARCHAR, text_field VARCHAR, subject_field VARCHAR,
+            records BIGINT NOT NULL, merkle_root VARCHAR NOT NULL
+        );
+        CREATE TABLE batch_parents (seq BIGINT NOT NULL, batch_id VARCHAR NOT NULL,
+                                    parent_id VARCHAR NOT NULL);
+        -- Hashes only: never record contents, never raw subject ids.
+        CREATE TABLE records (
+            batch_seq INTEGER NOT NULL, ord INTEGER NOT NULL,
+            record_hash BLOB NOT NULL, content_hash BLOB, subject_hash BLOB
+        );
+        CREATE TABLE models (seq BIGINT NOT NULL, name VARCHAR NOT NULL);
+        CREATE TABLE model_datasets (seq BIGINT NOT NULL, model VARCHAR NOT NULL,
+                                     dataset VARCHAR NOT NULL);
+        CREATE TABLE erasures (
+            seq BIGINT NOT NULL, request_ref VARCHAR NOT NULL, subject_hash BLOB NOT NULL,
+            records BIGINT NOT NULL
+        );
+        CREATE TABLE erased_records (seq BIGINT NOT NULL, batch_seq INTEGER NOT NULL,
+                                     ord INTEGER NOT NULL, record_hash BLOB NOT NULL);
+    """)
+
+
+def m002_append_only_guards(con: duckdb.DuckDBPyConnection) -> None:
+    # A guard rail against mistakes, not a security boundary: someone with the file can
+    # drop these. Tamper evidence comes from the hash chain and signatures. A trigger needs
+    # a statement to run; the insert into guard_sink never happens because error() throws.
+    con.execute("CREATE TABLE guard_sink (never VARCHAR)")
+    for table in APPEND_ONLY_TABLES:
+        for event in ("UPDATE", "DELETE"):
+            con.execute(
+                f"CREATE TRIGGER {table}_no_{event.lower()} AFTER {event} ON {table} "
+                f"FOR EACH STATEMENT INSERT INTO guard_sink "
+                f"SELECT error('ledger is append-only: {event} on {table} refused')"
+            )
+
+
+MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
+    ("m001_initial", m001_initial),
+    ("m002_append_only_guards", m002_append_only_guards),
+]

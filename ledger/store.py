@@ -1,0 +1,316 @@
+"""The DuckDB file: connection, migrations, the one append path, and query execution.
+
+Only this module talks to DuckDB directly. Other modules keep their SQL as named,
+commented constants next to the code that uses them and run it through ``Store``.
+
+DuckDB lets one process write a database file at a time; a second one fails at once with
+"Could not set lock". ``Store.open`` retries for up to ``wait`` seconds, then raises
+``LedgerBusy``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+
+from ledger.canonical import canonical_json
+from ledger.errors import HomeError, LedgerBusy
+from ledger.keys import Signer
+from ledger.migrations import MIGRATIONS
+
+__all__ = ["GENESIS_HASH", "Entry", "Store", "entry_body_hash"]
+
+GENESIS_HASH = "0" * 64
+DEFAULT_WAIT = 30.0
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One signed event of the append-only log."""
+
+    seq: int
+    kind: str
+    payload: dict[str, Any]
+    prev_hash: str
+    entry_hash: str
+    signature: str
+    key_id: str
+    recorded_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "kind": self.kind,
+            "payload": self.payload,
+            "prev_hash": self.prev_hash,
+            "entry_hash": self.entry_hash,
+            "signature": self.signature,
+            "key_id": self.key_id,
+            "recorded_at": self.recorded_at,
+        }
+
+
+def entry_body_hash(
+    seq: int, kind: str, payload: dict[str, Any], prev_hash: str, key_id: str, recorded_at: str
+) -> bytes:
+    """SHA-256 of the canonical JSON of an entry without its hash and signature."""
+    body = {
+        "seq": seq,
+        "kind": kind,
+        "payload": payload,
+        "prev_hash": prev_hash,
+        "key_id": key_id,
+        "recorded_at": recorded_at,
+    }
+    return hashlib.sha256(canonical_json(body)).digest()
+
+
+class Appender:
+    """Handed out inside ``Store.appending``: the seq being written and a way to write the
+    entry itself once the projection rows are in."""
+
+    def __init__(
+        self, store: Store, signer: Signer, seq: int, prev_hash: str, last_at: str
+    ) -> None:
+        self.store = store
+        self.seq = seq
+        self._signer = signer
+        self._prev_hash = prev_hash
+        self._last_at = last_at
+        self.entry: Entry | None = None
+
+    def write_entry(self, kind: str, payload: dict[str, Any]) -> Entry:
+        """Sign and insert this transaction's entry (exactly once)."""
+        if self.entry is not None:
+            raise RuntimeError("one entry per append")
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        recorded_at = max(now, self._last_at)  # never decreasing, so --as-of is a seq cut
+        key_id = self._signer.public.key_id
+        digest = entry_body_hash(self.seq, kind, payload, self._prev_hash, key_id, recorded_at)
+        entry = Entry(
+            seq=self.seq,
+            kind=kind,
+            payload=payload,
+            prev_hash=self._prev_hash,
+            entry_hash=digest.hex(),
+            signature=self._signer.sign(digest).hex(),
+            key_id=key_id,
+            recorded_at=recorded_at,
+        )
+        self.store.execute(
+            "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                entry.seq,
+                entry.kind,
+                canonical_json(payload).decode("utf-8"),
+                entry.prev_hash,
+                entry.entry_hash,
+                entry.signature,
+                entry.key_id,
+                entry.recorded_at,
+            ],
+        )
+        self.entry = entry
+        return entry
+
+
+class Store:
+    """An open connection to the ledger database."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+        self._con = con
+        self.path = path
+        self.read_only = read_only
+
+    # -- opening -------------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: Path) -> Store:
+        """Create a new database file and apply every migration."""
+        store = cls(duckdb.connect(str(path)), path, read_only=False)
+        store._migrate()
+        return store
+
+    @classmethod
+    def open(cls, path: Path, *, read_only: bool = False, wait: float = DEFAULT_WAIT) -> Store:
+        """Open an existing database, waiting up to ``wait`` seconds for the file lock."""
+        if not path.exists():
+            raise HomeError(f"no ledger database at {path}: run 'provledger init' first")
+        deadline = time.monotonic() + wait
+        delay = 0.01
+        while True:
+            try:
+                con = duckdb.connect(str(path), read_only=read_only)
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise HomeError(f"cannot open ledger database {path}: {exc}") from None
+                if time.monotonic() >= deadline:
+                    raise LedgerBusy(
+                        f"ledger busy: another provledger process holds {path} "
+                        f"(waited {wait:g} s; raise --wait to wait longer)"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.25)
+            except duckdb.Error as exc:
+                raise HomeError(f"cannot open ledger database {path}: {exc}") from None
+        store = cls(con, path, read_only)
+        store._check_schema()
+        return store
+
+    def close(self) -> None:
+        self._con.close()
+
+    # -- schema --------------------------------------------------------------------------
+    def _applied(self) -> list[str]:
+        tables = {r[0] for r in self._con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if "schema_migrations" not in tables:
+            return []
+        rows = self._con.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()
+        return [r[0] for r in rows]
+
+    def _check_schema(self) -> None:
+        applied = self._applied()
+        known = [name for name, _ in MIGRATIONS]
+        newer = [name for name in applied if name not in known]
+        if newer:
+            raise HomeError(
+                f"ledger database {self.path} has schema migrations this provledger does not "
+                f"know ({', '.join(newer)}): it was written by a newer version; upgrade provledger"
+            )
+        if len(applied) < len(known):
+            if self.read_only:
+                raise HomeError(
+                    f"ledger database {self.path} needs a schema upgrade: run any writing "
+                    "command (for example 'provledger checkpoint') once"
+                )
+            self._migrate()
+
+    def _migrate(self) -> None:
+        self._con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, "
+            "applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)"
+        )
+        applied = set(self._applied())
+        for name, migrate in MIGRATIONS:
+            if name in applied:
+                continue
+            self._con.begin()
+            try:
+                migrate(self._con)
+                self._con.execute("INSERT INTO schema_migrations (name) VALUES (?)", [name])
+                self._con.commit()
+            except BaseException:
+                self._con.rollback()
+                raise
+        self._con.execute("CHECKPOINT")
+
+    def schema(self) -> list[tuple[str, str]]:
+        """(table, CREATE statement) for every table, for tests that pin the schema."""
+        rows = self._con.execute(
+            "SELECT table_name, sql FROM duckdb_tables() ORDER BY table_name"
+        ).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    # -- the one append path -------------------------------------------------------------
+    @contextmanager
+    def appending(self, signer: Signer) -> Iterator[Appender]:
+        """One transaction that writes projection rows and exactly one signed entry.
+
+        Commits when the block ends normally, rolls back on any exception, then CHECKPOINTs
+        so the write-ahead log is folded into the database file.
+        """
+        if self.read_only:
+            raise RuntimeError("store opened read-only")
+        self._con.begin()
+        try:
+            last = self._con.execute(
+                "SELECT seq, entry_hash, recorded_at FROM entries ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+            seq, prev, last_at = (last[0] + 1, last[1], last[2]) if last else (1, GENESIS_HASH, "")
+            appender = Appender(self, signer, seq, prev, last_at)
+            yield appender
+            if appender.entry is None:
+                raise RuntimeError("append block wrote no entry")
+            self._con.commit()
+        except BaseException:
+            self._con.rollback()
+            raise
+        self._con.execute("CHECKPOINT")
+
+    # -- queries -------------------------------------------------------------------------
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
+        self._con.execute(sql, params)
+
+    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        return self._con.execute(sql, params).fetchall()
+
+    def row(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> tuple[Any, ...] | None:
+        return self._con.execute(sql, params).fetchone()
+
+    def dicts(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        cur = self._con.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def stream(
+        self, sql: str, params: Sequence[Any] | None = None, batch_rows: int = 1 << 16
+    ) -> Iterator[Any]:
+        """Result as an iterator of pyarrow RecordBatches, for scans too big for memory."""
+        reader = self._con.sql(sql, params=params).to_arrow_reader(batch_rows)
+        yield from reader
+
+    def arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        """Result as a pyarrow Table."""
+        return self._con.sql(sql, params=params).to_arrow_table()
+
+    def insert_arrow(self, table: str, data: Any) -> None:
+        """Append a pyarrow Table or RecordBatch whose columns match ``table`` in order."""
+        self._con.register("_incoming", data)
+        try:
+            self._con.execute(f"INSERT INTO {table} SELECT * FROM _incoming")  # noqa: S608
+        finally:
+            self._con.unregister("_incoming")
+
+    # -- the entry log -------------------------------------------------------------------
+    def entry_count(self) -> int:
+        row = self.row("SELECT count(*) FROM entries")
+        return int(row[0]) if row else 0
+
+    def entries(self, *, after: int = 0, kinds: Sequence[str] | None = None) -> Iterator[Entry]:
+        """Entries in seq order; payloads parsed."""
+        sql = "SELECT seq, kind, payload, prev_hash, entry_hash, signature, key_id, recorded_at FROM entries WHERE seq > ?"
+        params: list[Any] = [after]
+        if kinds:
+            sql += " AND kind IN (SELECT unnest(?))"
+            params.append(list(kinds))
+        sql += " ORDER BY seq"
+        for r in self.rows(sql, params):
+            yield Entry(r[0], r[1], orjson.loads(r[2]), r[3], r[4], r[5], r[6], r[7])
+
+    def raw_entries(self) -> list[tuple[Any, ...]]:
+        """Entry rows exactly as stored (payload as its stored text), in seq order."""
+        return self.rows(
+            "SELECT seq, kind, payload, prev_hash, entry_hash, signature, key_id, recorded_at "
+            "FROM entries ORDER BY seq"
+        )
+
+    def entry_hashes(self, limit: int | None = None) -> list[bytes]:
+        sql = "SELECT entry_hash FROM entries ORDER BY seq"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [bytes.fromhex(r[0]) for r in self.rows(sql)]
+
+    def seq_at(self, when: str) -> int:
+        """The last seq recorded at or before the ISO-8601 time ``when`` (0 if none)."""
+        row = self.row("SELECT coalesce(max(seq), 0) FROM entries WHERE recorded_at <= ?", [when])
+        return int(row[0]) if row else 0
+

@@ -1,0 +1,153 @@
+"""Recomputing everything the ledger claims: entry hashes, the chain, signatures, batch
+Merkle roots, and consistency with signed checkpoints held outside the database."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import orjson
+
+from ledger.canonical import canonical_json
+from ledger.checkpoint import Checkpoint
+from ledger.errors import IntegrityError, RootMismatch
+from ledger.keys import PublicKey
+from ledger.merkle import MerkleBuilder, consistency_proof, leaf_hash, root_from_leaf_hashes
+from ledger.merkle_verify import verify_consistency
+from ledger.store import GENESIS_HASH, Store, entry_body_hash
+
+__all__ = ["VerifyReport", "verify_ledger"]
+
+# Record hashes of every batch, in batch then file order, streamed for the root recompute.
+RECORDS_IN_ORDER = "SELECT batch_seq, record_hash FROM records ORDER BY batch_seq, ord"
+
+
+@dataclass
+class VerifyReport:
+    """What ``verify`` found. ``ok`` only when every check held."""
+
+    ok: bool
+    entries: int
+    batches: int
+    records: int
+    checkpoints: list[dict[str, Any]] = field(default_factory=list)
+    root: str = ""
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _check_entries(store: Store, public: PublicKey) -> tuple[list[bytes], dict[int, dict[str, Any]]]:
+    """Check every entry; return the entry hashes and the batch payloads by seq."""
+    hashes: list[bytes] = []
+    batches: dict[int, dict[str, Any]] = {}
+    prev = GENESIS_HASH
+    for expected_seq, row in enumerate(store.raw_entries(), start=1):
+        seq, kind, payload_text, prev_hash, entry_hash, signature, key_id, recorded_at = row
+        if seq != expected_seq:
+            raise IntegrityError(
+                f"entry seq {expected_seq} is missing (found seq {seq} in its place)", expected_seq
+            )
+        try:
+            payload = orjson.loads(payload_text)
+        except orjson.JSONDecodeError:
+            raise IntegrityError("payload is not JSON", seq) from None
+        if canonical_json(payload).decode("utf-8") != payload_text:
+            raise IntegrityError("payload is not in canonical form", seq)
+        if prev_hash != prev:
+            raise IntegrityError("prev_hash does not match the previous entry's hash", seq)
+        digest = entry_body_hash(seq, kind, payload, prev_hash, key_id, recorded_at)
+        if digest.hex() != entry_hash:
+            raise IntegrityError("entry_hash does not match the entry's contents", seq)
+        if key_id != public.key_id:
+            raise IntegrityError(f"signed by unknown key {key_id}", seq)
+        try:
+            sig = bytes.fromhex(signature)
+        except ValueError:
+            sig = b""
+        if not public.verify(sig, digest):
+            raise IntegrityError("signature does not verify with the ledger's public key", seq)
+        if kind == "checkpoint":
+            size, want = payload["size"], bytes.fromhex(payload["root"])
+            got = root_from_leaf_hashes(leaf_hash(h) for h in hashes[:size])
+            if size > len(hashes) or got != want:
+                raise RootMismatch("recorded checkpoint does not match the log before it", want, got, seq)
+        if kind == "batch-registered":
+            batches[seq] = payload
+        hashes.append(digest)
+        prev = entry_hash
+    return hashes, batches
+
+
+def _check_batches(store: Store, batches: dict[int, dict[str, Any]]) -> int:
+    """Recompute every batch's Merkle root from its stored record hashes."""
+    builders: dict[int, MerkleBuilder] = {}
+    total = 0
+    for chunk in store.stream(RECORDS_IN_ORDER):
+        seqs = chunk.column(0).to_pylist()
+        hashes = chunk.column(1).to_pylist()
+        for seq, h in zip(seqs, hashes, strict=True):
+            builder = builders.get(seq)
+            if builder is None:
+                if seq not in batches:
+                    raise IntegrityError(f"records belong to batch seq {seq}, which has no entry", seq)
+                builder = builders[seq] = MerkleBuilder()
+            builder.push_input(h)
+        total += len(seqs)
+    for seq, payload in batches.items():
+        builder = builders.get(seq, MerkleBuilder())
+        want = bytes.fromhex(payload["merkle_root"])
+        if builder.size != payload["records"]:
+            raise IntegrityError(
+                f"batch {payload['batch_id']} holds {builder.size} records, its entry says "
+                f"{payload['records']}",
+                seq,
+            )
+        got = builder.root()
+        if got != want:
+            raise RootMismatch(
+                f"batch {payload['batch_id']}: record hashes do not match its Merkle root",
+                want,
+                got,
+                seq,
+            )
+    return total
+
+
+def _check_checkpoint(hashes: list[bytes], checkpoint: Checkpoint, label: str) -> dict[str, Any]:
+    n = len(hashes)
+    if checkpoint.size > n:
+        raise IntegrityError(
+            f"{label} records {checkpoint.size} entries but the database holds only {n}: "
+            "the ledger lost entries it had acknowledged",
+            n + 1,
+        )
+    leaves = [leaf_hash(h) for h in hashes]
+    proof = consistency_proof(leaves, checkpoint.size)
+    try:
+        verify_consistency(checkpoint.size, n, checkpoint.root, root_from_leaf_hashes(leaves), proof)
+    except IntegrityError as exc:
+        # The first entry that differs is within the checkpointed prefix; find it.
+        raise IntegrityError(f"{label} is not a prefix of this ledger: {exc}", None) from None
+    return {"source": label, "size": checkpoint.size, "root": checkpoint.root.hex(), "consistent": True}
+
+
+def verify_ledger(store: Store, public: PublicKey, checkpoints: list[tuple[str, Checkpoint]]) -> VerifyReport:
+    """Run every check. Never raises IntegrityError: failures are reported in the result."""
+    report = VerifyReport(ok=False, entries=0, batches=0, records=0)
+    try:
+        hashes, batches = _check_entries(store, public)
+        report.entries = len(hashes)
+        report.batches = len(batches)
+        report.root = root_from_leaf_hashes(leaf_hash(h) for h in hashes).hex()
+        report.records = _check_batches(store, batches)
+        for label, checkpoint in checkpoints:
+            report.checkpoints.append(_check_checkpoint(hashes, checkpoint, label))
+    except IntegrityError as exc:
+        report.first_bad_seq = exc.seq
+        report.problem = str(exc)
+        return report
+    report.ok = True
+    return report
