@@ -69,7 +69,9 @@ def log(home: Home = None, json: Json = False, wait: Wait = DEFAULT_WAIT) -> Non
         emit_json([e.as_dict() for e in entries])
         return
     for e in entries:
-        summary = e.payload.get("batch_id") or e.payload.get("name") or e.payload.get("dataset") or ""
+        summary = (
+            e.payload.get("batch_id") or e.payload.get("name") or e.payload.get("dataset") or ""
+        )
         typer.echo(f"{e.seq:>6}  {e.recorded_at}  {e.kind:<24} {summary}  {e.entry_hash[:16]}")
 
 
@@ -78,7 +80,10 @@ def verify(
     home: Home = None,
     checkpoint: Annotated[
         Path | None,
-        typer.Option("--checkpoint", help="A checkpoint note saved earlier: prove the ledger only grew since."),
+        typer.Option(
+            "--checkpoint",
+            help="A checkpoint note saved earlier: prove the ledger only grew since.",
+        ),
     ] = None,
     json: Json = False,
     wait: Wait = DEFAULT_WAIT,
@@ -128,6 +133,12 @@ def checkpoint(
         typer.echo(f"Checkpoint written to {output}", err=True)
     else:
         typer.echo(note, nl=False)
+
+
+from cli.register import prove, register  # noqa: E402
+
+app.command()(register)
+app.command()(prove)
 
 
 def run() -> None:

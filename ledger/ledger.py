@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger import keys
 from ledger.checkpoint import Checkpoint, parse_note, write_atomic
@@ -19,6 +19,10 @@ from ledger.errors import BehindCheckpoint, HomeError, InputError
 from ledger.merkle import leaf_hash, root_from_leaf_hashes
 from ledger.store import DEFAULT_WAIT, Entry, Store
 from ledger.verify import VerifyReport, verify_ledger
+
+if TYPE_CHECKING:
+    from ledger.inclusion import InclusionProof
+    from ledger.ingest import BatchSpec, Progress, RegisterResult
 
 __all__ = ["DB_FILE", "HOME_ENV", "NOTE_FILE", "Ledger", "resolve_home"]
 
@@ -160,7 +164,9 @@ class Ledger:
 
     def current_checkpoint(self, size: int | None = None) -> Checkpoint:
         hashes = self.store.entry_hashes(size)
-        return Checkpoint(self.origin, len(hashes), root_from_leaf_hashes(leaf_hash(h) for h in hashes))
+        return Checkpoint(
+            self.origin, len(hashes), root_from_leaf_hashes(leaf_hash(h) for h in hashes)
+        )
 
     def _external_checkpoint(self) -> Checkpoint | None:
         path = self.home / NOTE_FILE
@@ -193,7 +199,34 @@ class Ledger:
         self._append("checkpoint", {"size": current.size, "root": current.root.hex()})
         return current.sign(self.signer)
 
-    def verify(self, checkpoint_note: str | None = None, *, source: str = "checkpoint") -> VerifyReport:
+    def register(
+        self,
+        data: str | os.PathLike[str] | Any,
+        /,
+        spec: BatchSpec | None = None,
+        *,
+        progress: Progress | None = None,
+        **fields: Any,
+    ) -> RegisterResult:
+        """Register one batch from a file path or a pyarrow Table.
+
+        Give the batch's details as a ``BatchSpec`` or as keywords (``dataset=``,
+        ``source=``, ``license=``, ``consent=``, ``subject_field=`` ...). See
+        ``ledger.ingest.register`` for the rules and errors.
+        """
+        from ledger.ingest import BatchSpec, register
+
+        return register(self, data, spec or BatchSpec(**fields), progress)
+
+    def prove(self, batch_id: str, record_hash: str) -> InclusionProof:
+        """RFC 9162 inclusion proof of a record (hex hash) in a batch."""
+        from ledger.inclusion import prove
+
+        return prove(self.store, batch_id, record_hash)
+
+    def verify(
+        self, checkpoint_note: str | None = None, *, source: str = "checkpoint"
+    ) -> VerifyReport:
         """Recompute every hash, link, signature and Merkle root; with a note, also prove
         the ledger is a consistent extension of it. Problems are in the report."""
         checkpoints: list[tuple[str, Checkpoint]] = []
@@ -202,7 +235,9 @@ class Ledger:
             checkpoints.append((str(self.home / NOTE_FILE), external))
         if checkpoint_note is not None:
             try:
-                checkpoints.append((source, parse_note(checkpoint_note, self.public, source=source)))
+                checkpoints.append(
+                    (source, parse_note(checkpoint_note, self.public, source=source))
+                )
             except InputError:
                 raise
         return verify_ledger(self.store, self.public, checkpoints)

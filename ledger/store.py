@@ -171,7 +171,9 @@ class Store:
 
     # -- schema --------------------------------------------------------------------------
     def _applied(self) -> list[str]:
-        tables = {r[0] for r in self._con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        tables = {
+            r[0] for r in self._con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        }
         if "schema_migrations" not in tables:
             return []
         rows = self._con.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()
@@ -198,7 +200,7 @@ class Store:
         self._con.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, "
             "applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)"
-        )
+        ).fetchall()
         applied = set(self._applied())
         for name, migrate in MIGRATIONS:
             if name in applied:
@@ -206,12 +208,14 @@ class Store:
             self._con.begin()
             try:
                 migrate(self._con)
-                self._con.execute("INSERT INTO schema_migrations (name) VALUES (?)", [name])
+                self._con.execute(
+                    "INSERT INTO schema_migrations (name) VALUES (?)", [name]
+                ).fetchall()
                 self._con.commit()
             except BaseException:
                 self._con.rollback()
                 raise
-        self._con.execute("CHECKPOINT")
+        self._con.execute("CHECKPOINT").fetchall()
 
     def schema(self) -> list[tuple[str, str]]:
         """(table, CREATE statement) for every table, for tests that pin the schema."""
@@ -232,9 +236,9 @@ class Store:
             raise RuntimeError("store opened read-only")
         self._con.begin()
         try:
-            last = self._con.execute(
+            last = self.row(
                 "SELECT seq, entry_hash, recorded_at FROM entries ORDER BY seq DESC LIMIT 1"
-            ).fetchone()
+            )
             seq, prev, last_at = (last[0] + 1, last[1], last[2]) if last else (1, GENESIS_HASH, "")
             appender = Appender(self, signer, seq, prev, last_at)
             yield appender
@@ -244,19 +248,27 @@ class Store:
         except BaseException:
             self._con.rollback()
             raise
-        self._con.execute("CHECKPOINT")
+        self._con.execute("CHECKPOINT").fetchall()
 
     # -- queries -------------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
-        self._con.execute(sql, params)
+        """Run a statement for its effect (the result is drained, as DuckDB requires)."""
+        self._con.execute(sql, params).fetchall()
 
-    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    def rows(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> list[tuple[Any, ...]]:
         return self._con.execute(sql, params).fetchall()
 
-    def row(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> tuple[Any, ...] | None:
-        return self._con.execute(sql, params).fetchone()
+    def row(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> tuple[Any, ...] | None:
+        found = self._con.execute(sql, params).fetchall()
+        return found[0] if found else None
 
-    def dicts(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    def dicts(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         cur = self._con.execute(sql, params)
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
@@ -276,7 +288,7 @@ class Store:
         """Append a pyarrow Table or RecordBatch whose columns match ``table`` in order."""
         self._con.register("_incoming", data)
         try:
-            self._con.execute(f"INSERT INTO {table} SELECT * FROM _incoming")  # noqa: S608
+            self._con.execute(f"INSERT INTO {table} SELECT * FROM _incoming").fetchall()  # noqa: S608
         finally:
             self._con.unregister("_incoming")
 
@@ -287,7 +299,10 @@ class Store:
 
     def entries(self, *, after: int = 0, kinds: Sequence[str] | None = None) -> Iterator[Entry]:
         """Entries in seq order; payloads parsed."""
-        sql = "SELECT seq, kind, payload, prev_hash, entry_hash, signature, key_id, recorded_at FROM entries WHERE seq > ?"
+        sql = (
+            "SELECT seq, kind, payload, prev_hash, entry_hash, signature, key_id, recorded_at "
+            "FROM entries WHERE seq > ?"
+        )
         params: list[Any] = [after]
         if kinds:
             sql += " AND kind IN (SELECT unnest(?))"
@@ -313,4 +328,3 @@ class Store:
         """The last seq recorded at or before the ISO-8601 time ``when`` (0 if none)."""
         row = self.row("SELECT coalesce(max(seq), 0) FROM entries WHERE recorded_at <= ?", [when])
         return int(row[0]) if row else 0
-

@@ -1,0 +1,458 @@
+"""Registering a batch: read a file (or Arrow table), hash every record, build the batch's
+Merkle root, and commit records, batch row and entry in one transaction.
+
+Per record (see ``ledger.hashing``): ``record_hash`` over the RFC 8785 canonical JSON,
+``content_hash`` over the normalised text field, ``subject_hash`` as HMAC of the subject
+field. Large plain JSONL files are split into byte ranges hashed by worker processes (one
+per core); the main process inserts each range's hashes into DuckDB as an Arrow batch and
+folds its leaves into the Merkle root, so memory stays flat whatever the file size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ledger.canonical import canonical_json, parse_json
+from ledger.errors import Conflict, InputError, NotFound
+from ledger.hashing import normalise_subject, normalise_text
+from ledger.merkle import LEAF_PREFIX, MerkleBuilder
+from ledger.readers import Chunk, detect_format
+
+if TYPE_CHECKING:
+    from ledger.ledger import Ledger
+
+__all__ = ["BatchSpec", "RegisterResult", "register"]
+
+SOURCES = ("scraped", "licensed", "first_party", "synthetic")
+SPLITS = ("train", "validation", "test")
+# Plain JSONL files above this size are hashed by worker processes in ranges of RANGE_BYTES.
+PARALLEL_MIN_BYTES = 16 << 20
+RANGE_BYTES = 4 << 20
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class BatchSpec:
+    """What a registration says about its batch (the CLI flags of ``register``)."""
+
+    dataset: str
+    source: str
+    license: str | None = None
+    consent: str | None = None
+    origin: str | None = None
+    collected_at: str | None = None
+    split: str = "train"
+    text_field: str = "text"
+    subject_field: str | None = None
+    derived_from: list[str] = field(default_factory=list)
+    generator: str | None = None
+    cost: float | None = None
+
+
+@dataclass
+class RegisterResult:
+    """The outcome of one registration (``register --json``)."""
+
+    batch_id: str
+    dataset: str
+    source: str
+    records: int
+    merkle_root: str
+    seq: int
+    split: str
+    file: str | None
+    format: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# -- hashing (runs in worker processes too, so module-level and picklable) ------------------
+@dataclass
+class Hashed:
+    """Hashes of one chunk: 32-byte digests concatenated, in record order."""
+
+    count: int
+    record_hashes: bytes
+    content_hashes: bytes
+    subject_hashes: bytes | None
+    leaves: bytes
+
+
+def hash_items(
+    items: list[Any],
+    locations: list[int],
+    raw: bool,
+    text_field: str,
+    subject_field: str | None,
+    subject_key: bytes | None,
+) -> Hashed:
+    """Hash a chunk of records. Raises InputError carrying the line of the bad record."""
+    sha = hashlib.sha256
+    rh: list[bytes] = []
+    ch: list[bytes] = []
+    sh: list[bytes] = []
+    leaves: list[bytes] = []
+    inner = outer = None
+    if subject_field is not None:
+        if subject_key is None:
+            raise ValueError("subject_key is required with subject_field")
+        # HMAC with its pads precomputed once per chunk, copied per record.
+        inner = hmac.new(subject_key, digestmod=hashlib.sha256)
+    for item, line in zip(items, locations, strict=True):
+        try:
+            record = parse_json(item) if raw else item
+            if type(record) is not dict:
+                raise InputError("record is not a JSON object")
+            canonical = canonical_json(record)
+        except InputError as exc:
+            raise exc.located(line=line) from None
+        text = record.get(text_field)
+        if type(text) is not str:
+            what = "is missing" if text is None else "is not a string"
+            raise InputError(f"text field {what}", line=line, field=text_field)
+        digest = sha(canonical).digest()
+        rh.append(digest)
+        leaves.append(sha(LEAF_PREFIX + digest).digest())
+        ch.append(sha(normalise_text(text).encode("utf-8")).digest())
+        if inner is not None:
+            subject = record.get(subject_field)  # type: ignore[arg-type]
+            if subject is None or subject == "" or type(subject) not in (str, int):
+                raise InputError(
+                    "subject field is missing or empty"
+                    if subject in (None, "")
+                    else "subject id must be a string or integer",
+                    line=line,
+                    field=subject_field,
+                )
+            outer = inner.copy()
+            outer.update(normalise_subject(str(subject)).encode("utf-8"))
+            sh.append(outer.digest())
+    return Hashed(
+        len(rh),
+        b"".join(rh),
+        b"".join(ch),
+        b"".join(sh) if inner is not None else None,
+        b"".join(leaves),
+    )
+
+
+def _hash_range(
+    path: str,
+    start: int,
+    end: int,
+    text_field: str,
+    subject_field: str | None,
+    subject_key: bytes | None,
+) -> tuple[Hashed, int, list[int]] | tuple[InputError, int, list[int]]:
+    """Worker task: read and hash bytes [start, end) of a JSONL file.
+
+    Returns (hashes or the error, physical lines in the range, record line offsets).
+    Line numbers inside are relative to the range; the caller makes them absolute.
+    """
+    from ledger.readers.jsonl_reader import split_range
+
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(end - start)
+    lines = split_range(data, at_file_start=start == 0)
+    items: list[bytes] = []
+    locations: list[int] = []
+    for number, line in enumerate(lines, start=1):
+        line = line.rstrip(b"\r")
+        if line.strip():
+            items.append(line)
+            locations.append(number)
+    try:
+        return (
+            hash_items(items, locations, True, text_field, subject_field, subject_key),
+            len(lines),
+            locations,
+        )
+    except InputError as exc:
+        return exc, len(lines), locations
+
+
+# -- reading ------------------------------------------------------------------------------
+def _chunks(path: Path, fmt: str) -> Iterator[Chunk]:
+    if fmt in ("jsonl", "jsonl.gz"):
+        from ledger.readers.jsonl_reader import read_lines
+
+        return read_lines(path, gz=fmt == "jsonl.gz")
+    if fmt == "csv":
+        from ledger.readers.csv_reader import read_csv
+
+        return read_csv(path)
+    from ledger.readers.parquet_reader import read_parquet
+
+    return read_parquet(path)
+
+
+def _hashed_chunks(
+    data: Path | Any,
+    fmt: str,
+    spec: BatchSpec,
+    subject_key: bytes | None,
+    progress: Progress | None,
+) -> Iterator[Hashed]:
+    """Hashes of the whole input, chunk by chunk, in record order."""
+    name = str(data) if isinstance(data, Path) else "<arrow table>"
+    args = (spec.text_field, spec.subject_field, subject_key)
+    if isinstance(data, Path) and fmt == "jsonl" and data.stat().st_size >= PARALLEL_MIN_BYTES:
+        yield from _hash_parallel(data, args, progress)
+        return
+    if isinstance(data, Path):
+        chunks: Iterable[Chunk] = _chunks(data, fmt)
+        total = data.stat().st_size
+    else:
+        from ledger.readers.parquet_reader import read_table
+
+        chunks = read_table(data)
+        total = data.num_rows
+    done = 0
+    for chunk in chunks:
+        try:
+            hashed = hash_items(chunk.items, chunk.locations, chunk.raw, *args)
+        except InputError as exc:
+            raise exc.located(file=name) from None
+        if progress is not None:
+            done += sum(len(i) + 1 for i in chunk.items) if chunk.raw else len(chunk.items)
+            progress(min(done, total), total)
+        yield hashed
+
+
+def _hash_parallel(
+    path: Path, args: tuple[str, str | None, bytes | None], progress: Progress | None
+) -> Iterator[Hashed]:
+    total = path.stat().st_size
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    ranges = iter(list(_ranges(path)))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending = []
+        # A bounded window of in-flight ranges keeps memory flat.
+        for start, end in ranges:
+            pending.append((end, pool.submit(_hash_range, str(path), start, end, *args)))
+            if len(pending) >= workers * 2:
+                break
+        line_base = 0
+        while pending:
+            end, future = pending.pop(0)
+            nxt = next(ranges, None)
+            if nxt is not None:
+                pending.append((nxt[1], pool.submit(_hash_range, str(path), nxt[0], nxt[1], *args)))
+            result, line_count, _ = future.result()
+            if isinstance(result, InputError):
+                for _, f in pending:
+                    f.cancel()
+                raise InputError(
+                    result.reason,
+                    file=path,
+                    line=line_base + (result.line or 0),
+                    field=result.field,
+                )
+            line_base += line_count
+            if progress is not None:
+                progress(end, total)
+            yield result
+
+
+def _ranges(path: Path) -> Iterator[tuple[int, int]]:
+    from ledger.readers.jsonl_reader import byte_ranges
+
+    return byte_ranges(path, RANGE_BYTES)
+
+
+# -- registering --------------------------------------------------------------------------
+# An earlier batch of the same dataset with the same Merkle root: the same content again.
+SAME_CONTENT = (
+    "SELECT batch_id FROM batches WHERE dataset = ? AND merkle_root = ? ORDER BY seq LIMIT 1"
+)
+BATCH_EXISTS = "SELECT 1 FROM batches WHERE batch_id = ?"
+
+
+def _check_spec(ledger: Ledger, spec: BatchSpec) -> None:
+    """Apply the registration rules before reading a byte of the file."""
+    from ledger import registry
+
+    store = ledger.store
+    registry.get_dataset(store, spec.dataset)
+    if spec.source not in SOURCES:
+        raise InputError(
+            f"unknown source '{spec.source}' (expected one of {', '.join(SOURCES)})", field="source"
+        )
+    if spec.split not in SPLITS:
+        raise InputError(
+            f"unknown split '{spec.split}' (expected one of {', '.join(SPLITS)})", field="split"
+        )
+    if spec.source == "licensed" and not spec.license:
+        raise InputError("a licensed batch needs --license ID@VERSION", field="license")
+    if spec.license:
+        registry.get_license(store, spec.license)
+    if spec.source == "first_party":
+        if not spec.consent:
+            raise InputError("a first_party batch needs --consent POLICY@VERSION", field="consent")
+        if not spec.subject_field:
+            raise InputError(
+                "a first_party batch needs --subject-field naming the data subject id column",
+                field="subject_field",
+            )
+    if spec.consent:
+        registry.get_consent(store, spec.consent)
+    if spec.source == "synthetic" and not spec.generator:
+        raise InputError(
+            "a synthetic batch needs --generator describing what produced it", field="generator"
+        )
+    for parent in spec.derived_from:
+        if store.row(BATCH_EXISTS, [parent]) is None:
+            raise NotFound(f"unknown batch '{parent}' in --derived-from")
+    if spec.cost is not None and spec.cost < 0:
+        raise InputError("cost must not be negative", field="cost")
+    if spec.collected_at is not None:
+        spec.collected_at = _iso_utc(spec.collected_at)
+
+
+def _iso_utc(text: str) -> str:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            f"'{text}' is not an ISO-8601 date or time", field="collected_at"
+        ) from None
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    return when.isoformat()
+
+
+def _records_table(seq: int, first_ord: int, hashed: Hashed) -> Any:
+    import pyarrow as pa
+
+    n = hashed.count
+
+    def column(blob: bytes | None) -> Any:
+        if blob is None:
+            return pa.nulls(n, pa.binary())
+        fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(32), n, [None, pa.py_buffer(blob)])
+        return fixed.cast(pa.binary())
+
+    return pa.table(
+        {
+            "batch_seq": pa.array([seq] * n, pa.int32()),
+            "ord": pa.array(range(first_ord, first_ord + n), pa.int32()),
+            "record_hash": column(hashed.record_hashes),
+            "content_hash": column(hashed.content_hashes),
+            "subject_hash": column(hashed.subject_hashes),
+        }
+    )
+
+
+def register(
+    ledger: Ledger,
+    data: str | os.PathLike[str] | Any,
+    spec: BatchSpec,
+    progress: Progress | None = None,
+) -> RegisterResult:
+    """Register one batch: a file path (JSONL, JSONL.gz, CSV, Parquet) or a pyarrow Table.
+
+    All or nothing: records, batch row and entry commit together. Raises InputError for
+    bad input (naming file, line, field), NotFound for unknown references, and Conflict
+    when the dataset already holds a batch with the same Merkle root.
+    """
+    if isinstance(data, str | os.PathLike):
+        path: Path | None = Path(data)
+        if not path.is_file():
+            raise InputError("no such file", file=path)
+        fmt = detect_format(path)
+        source: Path | Any = path
+    else:
+        if not hasattr(data, "to_batches"):
+            raise InputError("expected a file path or a pyarrow.Table")
+        path, fmt, source = None, "arrow", data
+    _check_spec(ledger, spec)
+    subject_key = ledger.subject_key if spec.subject_field else None
+    store = ledger.store
+    with store.appending(ledger.signer) as app:
+        batch_id = f"b{app.seq}"
+        builder = MerkleBuilder()
+        count = 0
+        for hashed in _hashed_chunks(source, fmt, spec, subject_key, progress):
+            if hashed.count == 0:
+                continue
+            store.insert_arrow("records", _records_table(app.seq, count, hashed))
+            leaves = hashed.leaves
+            for i in range(0, len(leaves), 32):
+                builder.push(leaves[i : i + 32])
+            count += hashed.count
+        if count == 0:
+            raise InputError("no records: the file is empty", file=path or "<arrow table>")
+        root = builder.root().hex()
+        earlier = store.row(SAME_CONTENT, [spec.dataset, root])
+        if earlier is not None:
+            raise Conflict(
+                f"this content is already registered to dataset '{spec.dataset}' as batch "
+                f"{earlier[0]} (same Merkle root {root[:16]}…); nothing was registered"
+            )
+        payload = {
+            "batch_id": batch_id,
+            "dataset": spec.dataset,
+            "source": spec.source,
+            "license": spec.license,
+            "consent": spec.consent,
+            "origin": spec.origin,
+            "collected_at": spec.collected_at,
+            "split": spec.split,
+            "cost": spec.cost,
+            "generator": spec.generator,
+            "derived_from": list(spec.derived_from),
+            "file": path.name if path else None,
+            "format": fmt,
+            "text_field": spec.text_field,
+            "subject_field": spec.subject_field,
+            "records": count,
+            "merkle_root": root,
+        }
+        store.execute(
+            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                app.seq,
+                batch_id,
+                spec.dataset,
+                spec.source,
+                spec.license,
+                spec.consent,
+                spec.origin,
+                spec.collected_at,
+                spec.split,
+                spec.cost,
+                spec.generator,
+                str(path) if path else None,
+                fmt,
+                spec.text_field,
+                spec.subject_field,
+                count,
+                root,
+            ],
+        )
+        for parent in spec.derived_from:
+            store.execute("INSERT INTO batch_parents VALUES (?, ?, ?)", [app.seq, batch_id, parent])
+        entry = app.write_entry("batch-registered", payload)
+    ledger._after_append()
+    return RegisterResult(
+        batch_id=batch_id,
+        dataset=spec.dataset,
+        source=spec.source,
+        records=count,
+        merkle_root=root,
+        seq=entry.seq,
+        split=spec.split,
+        file=str(path) if path else None,
+        format=fmt,
+    )

@@ -1,0 +1,47 @@
+"""CSV with a header row. Every cell is a JSON string, so a record is an object of
+header -> cell text; the same data in JSONL with string values hashes the same."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+from ledger.errors import InputError
+from ledger.readers import CHUNK_RECORDS, Chunk
+
+__all__ = ["read_csv"]
+
+
+def read_csv(path: Path) -> Iterator[Chunk]:
+    """Chunks of records; line numbers are where each row ends in the file."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh, strict=True)
+            header = next(reader, None)
+            if header is None:
+                return
+            if len(set(header)) != len(header):
+                raise InputError("duplicate column names in the header", file=path, line=1)
+            items: list[object] = []
+            locations: list[int] = []
+            for row in reader:
+                if not row:
+                    continue
+                if len(row) != len(header):
+                    raise InputError(
+                        f"row has {len(row)} cells, the header has {len(header)}",
+                        file=path,
+                        line=reader.line_num,
+                    )
+                items.append(dict(zip(header, row, strict=True)))
+                locations.append(reader.line_num)
+                if len(items) >= CHUNK_RECORDS:
+                    yield Chunk(items, locations, raw=False)
+                    items, locations = [], []
+            if items:
+                yield Chunk(items, locations, raw=False)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"invalid UTF-8 ({exc.reason} at byte {exc.start})", file=path) from None
+    except csv.Error as exc:
+        raise InputError(f"malformed CSV: {exc}", file=path) from None

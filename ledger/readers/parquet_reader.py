@@ -1,0 +1,93 @@
+"""Parquet files and in-memory Arrow tables, mapped to JSON by one rule:
+
+| Arrow type                         | JSON                                        |
+|------------------------------------|---------------------------------------------|
+| null                               | null                                        |
+| bool                               | true / false                                |
+| integers                           | number (outside +-(2**53 - 1) is refused)   |
+| floats                             | number (NaN and infinities are refused)     |
+| decimal                            | string of the exact decimal, e.g. "12.50"   |
+| string, large_string               | string                                      |
+| binary                             | string, standard base64                     |
+| date                               | string "YYYY-MM-DD"                         |
+| timestamp, time                    | string, ISO 8601 (UTC offset kept if any)   |
+| duration                           | number of the column's unit                 |
+| list, large_list, fixed_size_list  | array                                       |
+| struct                             | object                                      |
+| map                                | object (keys as strings)                    |
+
+So a Parquet file whose columns are strings and int64s hashes the same as the JSONL file
+holding the same objects.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ledger.errors import InputError
+from ledger.readers import CHUNK_RECORDS, Chunk
+
+__all__ = ["read_parquet", "read_table", "to_json_value"]
+
+
+def to_json_value(value: Any) -> Any:
+    """Map one Python value from ``pyarrow ... to_pylist()`` to JSON (rule above)."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        # pyarrow renders a map as a list of (key, value) tuples
+        if value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+            return {str(k): to_json_value(v) for k, v in value}
+        return [to_json_value(v) for v in value]
+    if isinstance(value, tuple):
+        return [to_json_value(v) for v in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value // dt.timedelta(microseconds=1)
+    raise InputError(f"cannot map a {type(value).__name__} value to JSON")
+
+
+def read_table(table: Any, *, name: str = "<arrow table>") -> Iterator[Chunk]:
+    """Chunks of records from an in-memory pyarrow Table (or RecordBatchReader)."""
+    row = 0
+    for batch in table.to_batches(max_chunksize=CHUNK_RECORDS):
+        records = batch.to_pylist()
+        try:
+            items = [to_json_value(r) for r in records]
+        except InputError as exc:
+            raise exc.located(file=name) from None
+        yield Chunk(items, list(range(row + 1, row + 1 + len(items))), raw=False)
+        row += len(items)
+
+
+def read_parquet(path: Path) -> Iterator[Chunk]:
+    """Chunks of records from a Parquet file, row group by row group."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"not a readable Parquet file ({exc})", file=path) from None
+    row = 0
+    try:
+        for batch in pf.iter_batches(batch_size=CHUNK_RECORDS):
+            items = [to_json_value(r) for r in batch.to_pylist()]
+            yield Chunk(items, list(range(row + 1, row + 1 + len(items))), raw=False)
+            row += len(items)
+    except InputError as exc:
+        raise exc.located(file=path, line=row + 1) from None
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"Parquet data is damaged ({exc})", file=path) from None
