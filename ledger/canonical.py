@@ -18,12 +18,13 @@ import rfc8785
 
 from ledger.errors import CanonicalError
 
-__all__ = ["MAX_SAFE_INTEGER", "canonical_json", "parse_json"]
+__all__ = ["MAX_SAFE_INTEGER", "canonical_json", "parse_canonical", "parse_json"]
 
 MAX_SAFE_INTEGER = 2**53 - 1
 _SORT_KEYS = orjson.OPT_SORT_KEYS
 # Where a key's closing quote meets its colon; counted to detect duplicate keys cheaply.
 _KEY_END = re.compile(rb'"\s*:')
+_TOO_DEEP = "JSON nested too deeply"
 
 
 def _walk(value: Any) -> tuple[bool, int]:
@@ -36,8 +37,16 @@ def _walk(value: Any) -> tuple[bool, int]:
     if kind is dict:
         fast, keys = True, len(value)
         for key, item in value.items():
-            if not key.isascii() and max(key) >= "\ud800":
+            if type(key) is not str or (not key.isascii() and max(key) >= "\ud800"):
                 fast = False
+            # Scalars inline: flat records are the common case and calls cost.
+            item_kind = type(item)
+            if item_kind is str or item is None or item_kind is bool:
+                continue
+            if item_kind is int:
+                if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                    fast = False
+                continue
             item_fast, item_keys = _walk(item)
             fast = fast and item_fast
             keys += item_keys
@@ -58,12 +67,15 @@ def canonical_json(value: Any) -> bytes:
     Raises CanonicalError for what JCS cannot represent: NaN or infinite floats, integers
     outside +-(2**53 - 1), lone surrogates, non-string keys, or non-JSON types.
     """
-    fast, _ = _walk(value)
+    try:
+        fast, _ = _walk(value)
+    except RecursionError:
+        raise CanonicalError(_TOO_DEEP) from None
     if fast:
         try:
             return orjson.dumps(value, option=_SORT_KEYS)
-        except orjson.JSONEncodeError as exc:  # lone surrogates land here
-            raise CanonicalError(f"cannot be canonicalised: {exc}") from None
+        except orjson.JSONEncodeError:
+            pass  # a lone surrogate, or nesting past orjson's limit: the exact encoder decides
     try:
         return rfc8785.dumps(value)
     except rfc8785.IntegerDomainError:
@@ -74,6 +86,10 @@ def canonical_json(value: Any) -> bytes:
         raise CanonicalError("NaN and Infinity have no JSON representation") from None
     except rfc8785.CanonicalizationError as exc:
         raise CanonicalError(f"cannot be canonicalised: {exc}") from None
+    except UnicodeEncodeError:  # a lone surrogate in an object key, met while sorting
+        raise CanonicalError("cannot be canonicalised: lone surrogate in an object key") from None
+    except RecursionError:
+        raise CanonicalError(_TOO_DEEP) from None
 
 
 def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -104,8 +120,38 @@ def parse_json(data: bytes | str) -> Any:
     # orjson keeps the last of duplicate keys silently. Without an escaped quote in the
     # text, every '"' followed by ':' ends a key, so the count below equals the parsed key
     # count exactly when no key was repeated; otherwise parse again with a checking hook.
-    if b'\\"' in raw or len(_KEY_END.findall(raw)) != _walk(value)[1]:
-        value = json.loads(
-            raw, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant
-        )
+    try:
+        if b'\\"' in raw or len(_KEY_END.findall(raw)) != _walk(value)[1]:
+            value = json.loads(
+                raw, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant
+            )
+    except RecursionError:
+        raise CanonicalError(_TOO_DEEP) from None
     return value
+
+
+def parse_canonical(raw: bytes) -> tuple[Any, bytes]:
+    """Parse one JSON text strictly and return (value, its RFC 8785 canonical bytes).
+
+    The same checks as ``parse_json`` followed by ``canonical_json``, walking the value
+    once: this is the per-record hot path of registration. Raises CanonicalError.
+    """
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise CanonicalError(f"malformed JSON: {exc}") from None
+    try:
+        fast, keys = _walk(value)
+    except RecursionError:
+        raise CanonicalError(_TOO_DEEP) from None
+    # Duplicate-key screen as in parse_json; counting every ':' is cheaper than the regex
+    # and suffices when no string holds a colon (the text's keys then number exactly ':').
+    if b'\\"' in raw or (raw.count(b":") != keys and len(_KEY_END.findall(raw)) != keys):
+        value = parse_json(raw)
+        return value, canonical_json(value)
+    if fast:
+        try:
+            return value, orjson.dumps(value, option=_SORT_KEYS)
+        except orjson.JSONEncodeError:
+            pass
+    return value, canonical_json(value)

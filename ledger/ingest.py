@@ -11,7 +11,6 @@ folds its leaves into the Merkle root, so memory stays flat whatever the file si
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -20,10 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.canonical import canonical_json, parse_json
+from ledger.canonical import canonical_json, parse_canonical
 from ledger.errors import Conflict, InputError, NotFound
-from ledger.hashing import normalise_subject, normalise_text
-from ledger.merkle import LEAF_PREFIX, MerkleBuilder
+from ledger.hashing import SubjectHasher, normalise_text
+from ledger.merkle import LEAF_PREFIX, MerkleBuilder, compact_range
 from ledger.readers import Chunk, detect_format
 
 if TYPE_CHECKING:
@@ -86,6 +85,10 @@ class Hashed:
     content_hashes: bytes
     subject_hashes: bytes | None
     leaves: bytes
+    # Set by worker processes: the aligned Merkle subtrees over these leaves, valid when
+    # the chunk's first record is record ``first_index`` of the batch.
+    first_index: int = -1
+    subtrees: list[tuple[int, bytes]] | None = None
 
 
 def hash_items(
@@ -102,18 +105,16 @@ def hash_items(
     ch: list[bytes] = []
     sh: list[bytes] = []
     leaves: list[bytes] = []
-    inner = outer = None
+    keyed: SubjectHasher | None = None
     if subject_field is not None:
         if subject_key is None:
             raise ValueError("subject_key is required with subject_field")
-        # HMAC with its pads precomputed once per chunk, copied per record.
-        inner = hmac.new(subject_key, digestmod=hashlib.sha256)
+        keyed = SubjectHasher(subject_key)
     for item, line in zip(items, locations, strict=True):
         try:
-            record = parse_json(item) if raw else item
+            record, canonical = parse_canonical(item) if raw else (item, canonical_json(item))
             if type(record) is not dict:
                 raise InputError("record is not a JSON object")
-            canonical = canonical_json(record)
         except InputError as exc:
             raise exc.located(line=line) from None
         text = record.get(text_field)
@@ -124,7 +125,7 @@ def hash_items(
         rh.append(digest)
         leaves.append(sha(LEAF_PREFIX + digest).digest())
         ch.append(sha(normalise_text(text).encode("utf-8")).digest())
-        if inner is not None:
+        if keyed is not None:
             subject = record.get(subject_field)  # type: ignore[arg-type]
             if subject is None or subject == "" or type(subject) not in (str, int):
                 raise InputError(
@@ -134,14 +135,12 @@ def hash_items(
                     line=line,
                     field=subject_field,
                 )
-            outer = inner.copy()
-            outer.update(normalise_subject(str(subject)).encode("utf-8"))
-            sh.append(outer.digest())
+            sh.append(keyed(str(subject)))
     return Hashed(
         len(rh),
         b"".join(rh),
         b"".join(ch),
-        b"".join(sh) if inner is not None else None,
+        b"".join(sh) if keyed is not None else None,
         b"".join(leaves),
     )
 
@@ -150,14 +149,16 @@ def _hash_range(
     path: str,
     start: int,
     end: int,
+    first_index: int,
     text_field: str,
     subject_field: str | None,
     subject_key: bytes | None,
-) -> tuple[Hashed, int, list[int]] | tuple[InputError, int, list[int]]:
+) -> tuple[Hashed | InputError, int]:
     """Worker task: read and hash bytes [start, end) of a JSONL file.
 
-    Returns (hashes or the error, physical lines in the range, record line offsets).
-    Line numbers inside are relative to the range; the caller makes them absolute.
+    Returns (hashes or the error, physical lines in the range); line numbers in an error
+    are relative to the range. The hashes carry the range's Merkle subtrees, computed on
+    the assumption that its first record is record ``first_index`` of the batch.
     """
     from ledger.readers.jsonl_reader import split_range
 
@@ -173,13 +174,15 @@ def _hash_range(
             items.append(line)
             locations.append(number)
     try:
-        return (
-            hash_items(items, locations, True, text_field, subject_field, subject_key),
-            len(lines),
-            locations,
-        )
+        hashed = hash_items(items, locations, True, text_field, subject_field, subject_key)
     except InputError as exc:
-        return exc, len(lines), locations
+        return exc, len(lines)
+    leaves = hashed.leaves
+    hashed.first_index = first_index
+    hashed.subtrees = compact_range(
+        [leaves[i : i + 32] for i in range(0, len(leaves), 32)], first_index
+    )
+    return hashed, len(lines)
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -233,26 +236,41 @@ def _hashed_chunks(
 def _hash_parallel(
     path: Path, args: tuple[str, str | None, bytes | None], progress: Progress | None
 ) -> Iterator[Hashed]:
+    from ledger.readers.jsonl_reader import byte_ranges
+
     total = path.stat().st_size
     workers = max(1, min(os.cpu_count() or 1, 8))
-    ranges = iter(list(_ranges(path)))
+
+    def tasks() -> Iterator[tuple[int, int, int]]:
+        # Count each range's lines as it is handed out, so every worker knows where its
+        # records sit in the batch and can build its part of the Merkle tree itself.
+        first = 0
+        with open(path, "rb") as fh:
+            for start, end in byte_ranges(path, RANGE_BYTES):
+                fh.seek(start)
+                data = fh.read(end - start)
+                yield start, end, first
+                first += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+
+    todo = tasks()
     with ProcessPoolExecutor(max_workers=workers) as pool:
         pending = []
-        # A bounded window of in-flight ranges keeps memory flat.
-        for start, end in ranges:
-            pending.append((end, pool.submit(_hash_range, str(path), start, end, *args)))
-            if len(pending) >= workers * 2:
-                break
+
+        def submit() -> None:
+            task = next(todo, None)
+            if task is not None:
+                pending.append((task[1], pool.submit(_hash_range, str(path), *task, *args)))
+
+        for _ in range(workers * 2):  # a bounded window of ranges in flight: flat memory
+            submit()
         line_base = 0
         while pending:
             end, future = pending.pop(0)
-            nxt = next(ranges, None)
-            if nxt is not None:
-                pending.append((nxt[1], pool.submit(_hash_range, str(path), nxt[0], nxt[1], *args)))
-            result, line_count, _ = future.result()
+            submit()
+            result, line_count = future.result()
             if isinstance(result, InputError):
-                for _, f in pending:
-                    f.cancel()
+                for _, other in pending:
+                    other.cancel()
                 raise InputError(
                     result.reason,
                     file=path,
@@ -265,18 +283,22 @@ def _hash_parallel(
             yield result
 
 
-def _ranges(path: Path) -> Iterator[tuple[int, int]]:
-    from ledger.readers.jsonl_reader import byte_ranges
-
-    return byte_ranges(path, RANGE_BYTES)
-
-
 # -- registering --------------------------------------------------------------------------
 # An earlier batch of the same dataset with the same Merkle root: the same content again.
 SAME_CONTENT = (
     "SELECT batch_id FROM batches WHERE dataset = ? AND merkle_root = ? ORDER BY seq LIMIT 1"
 )
 BATCH_EXISTS = "SELECT 1 FROM batches WHERE batch_id = ?"
+INSERT_BATCH = """
+    INSERT INTO batches BY NAME
+    SELECT $seq AS seq, $batch_id AS batch_id, $dataset AS dataset, $source AS source,
+           $license AS license, $consent AS consent, $origin AS origin,
+           CAST($collected_at AS TIMESTAMP) AS collected_at, $split AS split,
+           CAST($cost AS DOUBLE) AS cost, $generator AS generator, $file_name AS file_name,
+           $file_format AS file_format, $text_field AS text_field,
+           $subject_field AS subject_field, $records AS records, $merkle_root AS merkle_root
+"""
+INSERT_PARENT = "INSERT INTO batch_parents VALUES (?, ?, ?)"
 
 
 def _check_spec(ledger: Ledger, spec: BatchSpec) -> None:
@@ -354,6 +376,18 @@ def _records_table(seq: int, first_ord: int, hashed: Hashed) -> Any:
     )
 
 
+def _fold(builder: MerkleBuilder, hashed: Hashed) -> None:
+    """Add a chunk's leaves to the batch's Merkle tree."""
+    if hashed.subtrees is not None and hashed.first_index == builder.size:
+        for height, node in hashed.subtrees:
+            builder.push_subtree(node, height)
+        return
+    # Hashed in this process, or a blank line shifted the worker's count: leaf by leaf.
+    leaves = hashed.leaves
+    for i in range(0, len(leaves), 32):
+        builder.push(leaves[i : i + 32])
+
+
 def register(
     ledger: Ledger,
     data: str | os.PathLike[str] | Any,
@@ -382,15 +416,11 @@ def register(
     with store.appending(ledger.signer) as app:
         batch_id = f"b{app.seq}"
         builder = MerkleBuilder()
-        count = 0
         for hashed in _hashed_chunks(source, fmt, spec, subject_key, progress):
-            if hashed.count == 0:
-                continue
-            store.insert_arrow("records", _records_table(app.seq, count, hashed))
-            leaves = hashed.leaves
-            for i in range(0, len(leaves), 32):
-                builder.push(leaves[i : i + 32])
-            count += hashed.count
+            if hashed.count:
+                store.insert_arrow("records", _records_table(app.seq, builder.size, hashed))
+                _fold(builder, hashed)
+        count = builder.size
         if count == 0:
             raise InputError("no records: the file is empty", file=path or "<arrow table>")
         root = builder.root().hex()
@@ -400,7 +430,8 @@ def register(
                 f"this content is already registered to dataset '{spec.dataset}' as batch "
                 f"{earlier[0]} (same Merkle root {root[:16]}…); nothing was registered"
             )
-        payload = {
+        row = {
+            "seq": app.seq,
             "batch_id": batch_id,
             "dataset": spec.dataset,
             "source": spec.source,
@@ -411,38 +442,22 @@ def register(
             "split": spec.split,
             "cost": spec.cost,
             "generator": spec.generator,
-            "derived_from": list(spec.derived_from),
-            "file": path.name if path else None,
-            "format": fmt,
+            "file_name": str(path) if path else None,
+            "file_format": fmt,
             "text_field": spec.text_field,
             "subject_field": spec.subject_field,
             "records": count,
             "merkle_root": root,
         }
-        store.execute(
-            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                app.seq,
-                batch_id,
-                spec.dataset,
-                spec.source,
-                spec.license,
-                spec.consent,
-                spec.origin,
-                spec.collected_at,
-                spec.split,
-                spec.cost,
-                spec.generator,
-                str(path) if path else None,
-                fmt,
-                spec.text_field,
-                spec.subject_field,
-                count,
-                root,
-            ],
-        )
+        store.execute(INSERT_BATCH, row)
         for parent in spec.derived_from:
-            store.execute("INSERT INTO batch_parents VALUES (?, ?, ?)", [app.seq, batch_id, parent])
+            store.execute(INSERT_PARENT, [app.seq, batch_id, parent])
+        payload = {k: v for k, v in row.items() if k not in ("seq", "file_name", "file_format")}
+        payload |= {
+            "derived_from": list(spec.derived_from),
+            "file": path.name if path else None,
+            "format": fmt,
+        }
         entry = app.write_entry("batch-registered", payload)
     ledger._after_append()
     return RegisterResult(

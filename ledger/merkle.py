@@ -21,10 +21,12 @@ __all__ = [
     "LEAF_PREFIX",
     "NODE_PREFIX",
     "MerkleBuilder",
+    "compact_range",
     "consistency_proof",
     "inclusion_proof",
     "leaf_hash",
     "node_hash",
+    "perfect_root",
     "root",
     "root_from_leaf_hashes",
 ]
@@ -69,6 +71,19 @@ class MerkleBuilder:
             count >>= 1
         stack.append(node)
 
+    def push_subtree(self, node: bytes, height: int) -> None:
+        """Add the root of a perfect subtree of 2**height leaves. The subtree must start at
+        the current size (a multiple of 2**height), as ``compact_range`` guarantees."""
+        if self.size % (1 << height):
+            raise ValueError(f"subtree of height {height} is not aligned at {self.size}")
+        stack = self._stack
+        self.size += 1 << height
+        count = self.size >> height
+        while count & 1 == 0:
+            node = hashlib.sha256(NODE_PREFIX + stack.pop() + node).digest()
+            count >>= 1
+        stack.append(node)
+
     def push_input(self, leaf_input: bytes) -> None:
         """Add one leaf given its input bytes (hashes it with the leaf prefix)."""
         self.push(hashlib.sha256(LEAF_PREFIX + leaf_input).digest())
@@ -81,6 +96,38 @@ class MerkleBuilder:
         for left in reversed(self._stack[:-1]):
             node = node_hash(left, node)
         return node
+
+
+def perfect_root(leaves: Sequence[bytes]) -> bytes:
+    """Root of a perfect tree (len(leaves) a power of two), level by level."""
+    sha = hashlib.sha256
+    level = list(leaves)
+    while len(level) > 1:
+        level = [
+            sha(NODE_PREFIX + level[i] + level[i + 1]).digest() for i in range(0, len(level), 2)
+        ]
+    return level[0]
+
+
+def compact_range(leaves: Sequence[bytes], start: int) -> list[tuple[int, bytes]]:
+    """Split leaves that sit at positions [start, start + len) of a bigger tree into the
+    aligned perfect subtrees covering them, left to right, as (height, root) pairs.
+
+    Pushing them in order with ``MerkleBuilder.push_subtree`` onto a builder of size
+    ``start`` gives the same root as pushing every leaf, so worker processes can hash
+    whole ranges of a batch and hand back O(log n) nodes.
+    """
+    out: list[tuple[int, bytes]] = []
+    pos, i, n = start, 0, len(leaves)
+    while i < n:
+        height = (pos & -pos).bit_length() - 1 if pos else 63
+        while (1 << height) > n - i:
+            height -= 1
+        size = 1 << height
+        out.append((height, perfect_root(leaves[i : i + size])))
+        pos += size
+        i += size
+    return out
 
 
 def root_from_leaf_hashes(leaves: Iterable[bytes]) -> bytes:

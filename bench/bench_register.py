@@ -1,0 +1,175 @@
+"""Registration speed, flatness, memory and size.
+
+Generates JSONL files of ~500-byte records with a subject field (deterministic), then:
+- times `openssl dgst -sha256` and `sha256sum` over the 1M-record file (the baselines),
+  and `provledger register` of the same file into a fresh ledger (the whole process);
+- cost per record from 100k to 1M records (10M with --full: a ~5 GB file);
+- peak resident memory of the register process and its workers;
+- bytes per stored record (database file size / records).
+
+Run: `make bench` or `.venv/bin/python -m bench.bench_register [--full] [--runs N]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+OUT = Path(__file__).resolve().parent / "out"
+WORDS = (
+    "refund order shipping account password reset invoice charge billing delayed package "
+    "login error cancel subscription upgrade plan support agent ticket escalate broken "
+    "screen payment card declined address update tracking number warranty replacement"
+).split()
+
+
+def make_file(records: int) -> Path:
+    """A JSONL file of ``records`` ~500-byte records (reused when already there)."""
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"records-{records}.jsonl"
+    if path.exists():
+        return path
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as fh:
+        buf = []
+        for i in range(records):
+            words = " ".join(WORDS[(i * 7 + j * 13) % len(WORDS)] for j in range(52))
+            buf.append(
+                orjson.dumps(
+                    {
+                        "id": i,
+                        "customer_id": f"cust-{i % 50_000:06d}",
+                        "created": "2026-03-01T12:00:00Z",
+                        "text": f"Ticket {i}: {words}"[:420],
+                    }
+                )
+            )
+            if len(buf) == 10_000:
+                fh.write(b"\n".join(buf) + b"\n")
+                buf = []
+        if buf:
+            fh.write(b"\n".join(buf) + b"\n")
+    tmp.rename(path)
+    return path
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
+    return time.perf_counter() - start
+
+
+def provledger() -> str:
+    return str(Path(sys.executable).with_name("provledger"))
+
+
+def register_once(path: Path) -> tuple[float, int, int]:
+    """Fresh ledger, register ``path``; (seconds, database bytes, records)."""
+    home = Path(tempfile.mkdtemp(prefix="plbench-")) / "home"
+    env = dict(os.environ, PROVLEDGER_HOME=str(home))
+    env.pop("PROVLEDGER_KEY_PASSPHRASE", None)
+    try:
+        exe = provledger()
+        subprocess.run([exe, "init"], check=True, stdout=subprocess.DEVNULL, env=env)
+        subprocess.run(
+            [exe, "dataset", "create", "bench", "--owner", "bench", "--context", "internal",
+             "--use", "train"],
+            check=True, stdout=subprocess.DEVNULL, env=env,
+        )
+        subprocess.run(
+            [exe, "consent", "add", str(consent_manifest())],
+            check=True, stdout=subprocess.DEVNULL, env=env,
+        )
+        seconds = timed(
+            [exe, "register", str(path), "--dataset", "bench", "--source", "first_party",
+             "--consent", "bench-tos@1", "--subject-field", "customer_id", "--json"],
+            env,
+        )
+        db = home / "ledger.duckdb"
+        size = db.stat().st_size
+        wal = db.with_name(db.name + ".wal")
+        if wal.exists():
+            size += wal.stat().st_size
+        import duckdb
+
+        con = duckdb.connect(str(db), read_only=True)
+        count = con.execute("SELECT count(*) FROM records").fetchall()[0][0]
+        con.close()
+        return seconds, size, count
+    finally:
+        shutil.rmtree(home.parent, ignore_errors=True)
+
+
+def consent_manifest() -> Path:
+    OUT.mkdir(exist_ok=True)
+    path = OUT / "bench-consent.json"
+    path.write_bytes(
+        orjson.dumps(
+            {
+                "policy": "bench-tos",
+                "version": 1,
+                "effective_from": "2026-01-01",
+                "permits": ["train"],
+                "retention_days": None,
+                "prior_versions": {},
+            }
+        )
+    )
+    return path
+
+
+def peak_child_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bench.bench_register")
+    parser.add_argument("--full", action="store_true", help="also run 10M records (~5 GB)")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    sizes = [100_000, 1_000_000] + ([10_000_000] if args.full else [])
+    files = {n: make_file(n) for n in sizes}
+    big = files[1_000_000]
+    mb = big.stat().st_size / 1e6
+    print(f"# register: 1M records, {mb:.0f} MB, {os.cpu_count()} cores, {args.runs} runs each")
+
+    openssl, sha256sum, register = [], [], []
+    for _ in range(args.runs):  # interleaved, so load on a shared machine hits all alike
+        openssl.append(timed(["openssl", "dgst", "-sha256", str(big)]))
+        sha256sum.append(timed(["sha256sum", str(big)]))
+        register.append(register_once(big)[0])
+    o, s, r = (statistics.median(x) for x in (openssl, sha256sum, register))
+    print(f"openssl dgst -sha256   median {o:7.3f} s")
+    print(f"sha256sum              median {s:7.3f} s")
+    print(f"provledger register    median {r:7.3f} s   (runs: {', '.join(f'{x:.2f}' for x in register)})")
+    print(f"ratio register/openssl   {r / o:5.2f}x   (target <= 4x)")
+    print(f"ratio register/sha256sum {r / s:5.2f}x")
+
+    print("\n# cost per record (median of runs) and size")
+    base = None
+    for n, path in files.items():
+        runs = [register_once(path) for _ in range(args.runs if n < 10_000_000 else 1)]
+        secs = statistics.median(x[0] for x in runs)
+        size, count = runs[0][1], runs[0][2]
+        per = secs / n * 1e6
+        base = base or per
+        print(
+            f"{n:>10,} records  {secs:7.2f} s  {per:6.2f} us/record  ({per / base:4.2f}x of 100k)"
+            f"  {size / count:6.1f} B/record stored"
+        )
+    print(f"\npeak RSS of any register process or worker: {peak_child_rss_mb():.0f} MB (target < 500)")
+
+
+if __name__ == "__main__":
+    main()
