@@ -11,6 +11,7 @@ folds its leaves into the Merkle root, so memory stays flat whatever the file si
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -233,6 +234,26 @@ def _hashed_chunks(
         yield hashed
 
 
+def _exit_with_parent() -> None:
+    """Worker initialiser: end this worker when the process that started it dies.
+
+    A registering process killed outright (SIGKILL, the OOM killer) never shuts its pool
+    down, and a forked worker holds the write end of its own task pipe, so it would wait
+    for work forever. A daemon thread notices the new parent id and exits instead.
+    """
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _hash_parallel(
     path: Path, args: tuple[str, str | None, bytes | None], progress: Progress | None
 ) -> Iterator[Hashed]:
@@ -253,7 +274,7 @@ def _hash_parallel(
                 first += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
 
     todo = tasks()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_exit_with_parent) as pool:
         pending = []
 
         def submit() -> None:
@@ -301,10 +322,23 @@ INSERT_BATCH = """
 INSERT_PARENT = "INSERT INTO batch_parents VALUES (?, ?, ?)"
 
 
+def _refuse_unencodable(value: object, field: str) -> None:
+    """Python turns invalid UTF-8 in command-line arguments and file names into lone
+    surrogates, which neither DuckDB nor canonical JSON can store: refuse them here."""
+    for text in value if isinstance(value, list) else [value]:
+        if isinstance(text, str):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InputError(f"{text!r} is not valid UTF-8 text", field=field) from None
+
+
 def _check_spec(ledger: Ledger, spec: BatchSpec) -> None:
     """Apply the registration rules before reading a byte of the file."""
     from ledger import registry
 
+    for name, value in asdict(spec).items():
+        _refuse_unencodable(value, name)
     store = ledger.store
     registry.get_dataset(store, spec.dataset)
     if spec.source not in SOURCES:
@@ -338,6 +372,8 @@ def _check_spec(ledger: Ledger, spec: BatchSpec) -> None:
             raise NotFound(f"unknown batch '{parent}' in --derived-from")
     if spec.cost is not None and spec.cost < 0:
         raise InputError("cost must not be negative", field="cost")
+    if spec.cost is not None and not math.isfinite(spec.cost):
+        raise InputError(f"cost must be a finite number, got {spec.cost}", field="cost")
     if spec.collected_at is not None:
         spec.collected_at = _iso_utc(spec.collected_at)
 
@@ -350,7 +386,12 @@ def _iso_utc(text: str) -> str:
             f"'{text}' is not an ISO-8601 date or time", field="collected_at"
         ) from None
     if when.tzinfo is not None:
-        when = when.astimezone(UTC).replace(tzinfo=None)
+        try:
+            when = when.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # e.g. 0001-01-01T00:00+01:00 falls before year 1 in UTC
+            raise InputError(
+                f"'{text}' is outside the years 1-9999 in UTC", field="collected_at"
+            ) from None
     return when.isoformat()
 
 
@@ -402,6 +443,7 @@ def register(
     """
     if isinstance(data, str | os.PathLike):
         path: Path | None = Path(data)
+        _refuse_unencodable(str(path), "file")
         if not path.is_file():
             raise InputError("no such file", file=path)
         fmt = detect_format(path)
