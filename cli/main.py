@@ -140,6 +140,12 @@ from cli.register import prove, register  # noqa: E402
 app.command()(register)
 app.command()(prove)
 
+from cli.registry import consent_app, dataset_app, license_app  # noqa: E402
+
+app.add_typer(license_app, name="license")
+app.add_typer(consent_app, name="consent")
+app.add_typer(dataset_app, name="dataset")
+
 
 def run() -> None:
     """Console-script entry point."""

@@ -224,6 +224,56 @@ class Ledger:
 
         return prove(self.store, batch_id, record_hash)
 
+    # -- registries: licenses, consent policy versions, datasets (see ledger.registry) ---
+    def add_license(self, manifest: dict[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
+        """Record a license version from a manifest dict or JSON file. Raises InputError
+        or Conflict (id@version already recorded); nothing is written then."""
+        from ledger import registry
+
+        return registry.add_license(self, manifest)
+
+    def add_consent(self, manifest: dict[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
+        """Record a consent policy version (1 first, then 2, ...) from a manifest dict or
+        JSON file. Raises InputError, or Conflict for a duplicate or a gap."""
+        from ledger import registry
+
+        return registry.add_consent(self, manifest)
+
+    def create_dataset(
+        self, name: str, *, owner: str, context: str, uses: list[str]
+    ) -> dict[str, Any]:
+        """Create a dataset. Raises InputError, or Conflict when the name exists."""
+        from ledger import registry
+
+        return registry.create_dataset(self, name, owner=owner, context=context, uses=uses)
+
+    def set_context(
+        self, name: str, *, context: str, uses: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Record a dataset's new context (and uses; None keeps them). Raises NotFound,
+        InputError, or Conflict when nothing would change."""
+        from ledger import registry
+
+        return registry.set_context(self, name, context=context, uses=uses)
+
+    def licenses(self) -> list[dict[str, Any]]:
+        """Every license version, by id then version."""
+        from ledger import registry
+
+        return registry.list_licenses(self.store)
+
+    def consent_versions(self) -> list[dict[str, Any]]:
+        """Every consent policy version, by policy then version."""
+        from ledger import registry
+
+        return registry.list_consent(self.store)
+
+    def datasets(self) -> list[dict[str, Any]]:
+        """Every dataset's current state and history summary, by name."""
+        from ledger import registry
+
+        return registry.list_datasets(self.store)
+
     def verify(
         self, checkpoint_note: str | None = None, *, source: str = "checkpoint"
     ) -> VerifyReport:
