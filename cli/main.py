@@ -135,10 +135,12 @@ def checkpoint(
         typer.echo(note, nl=False)
 
 
+from cli.demo import demo  # noqa: E402
 from cli.register import prove, register  # noqa: E402
 
 app.command()(register)
 app.command()(prove)
+app.command()(demo)
 
 from cli.registry import consent_app, dataset_app, license_app  # noqa: E402
 

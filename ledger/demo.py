@@ -1,0 +1,161 @@
+"""The worked example as one library call: build a fresh ledger from ``sample_datasets/``,
+register every batch, register a model, answer a deletion request, verify, and audit.
+
+    from ledger.demo import run_demo
+    result = run_demo("/tmp/demo-home", say=print)
+    result.audit_json["consent"]["noncompliant"]
+
+What it does is read from ``sample_datasets/batches.json`` (written by
+``sample_datasets/generate.py``), so the demo, the sample's README and its tests describe
+the same files. ``say`` receives one progress line per step.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ledger.errors import InputError
+
+if TYPE_CHECKING:
+    from ledger.ingest import RegisterResult
+    from ledger.ledger import Ledger
+    from ledger.verify import VerifyReport
+
+__all__ = ["SAMPLE_DIR", "DemoResult", "load_plan", "run_demo"]
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_datasets"
+PLAN_FILE = "batches.json"
+RECEIPTS_DIR = "receipts"
+REPORTS_DIR = "reports"
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class DemoResult:
+    """What the demo built, and where it wrote its files."""
+
+    home: Path
+    dataset: str
+    batches: dict[str, RegisterResult] = field(default_factory=dict)
+    model: dict[str, Any] | None = None
+    lineage: dict[str, Any] | None = None
+    receipt: dict[str, Any] | None = None
+    receipt_path: Path | None = None
+    verify: VerifyReport | None = None
+    audit: Any = None
+    audit_json: dict[str, Any] | None = None
+    report_path: Path | None = None
+
+
+def load_plan(sample: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The demo plan (``batches.json``) of a sample folder. Raises InputError when it is
+    missing or malformed."""
+    from ledger.canonical import parse_json
+
+    folder = Path(sample) if sample is not None else SAMPLE_DIR
+    path = folder / PLAN_FILE
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        raise InputError(
+            "no demo plan here: the demo needs the sample_datasets/ folder of a provledger "
+            "source checkout",
+            file=path,
+        ) from None
+    plan = parse_json(raw)
+    if not isinstance(plan, dict) or not isinstance(plan.get("batches"), list):
+        raise InputError("expected an object with a 'batches' list", file=path)
+    return plan
+
+
+def _register_batches(
+    led: Ledger, folder: Path, plan: dict[str, Any], say: Say
+) -> dict[str, RegisterResult]:
+    from ledger.ingest import BatchSpec
+
+    results: dict[str, RegisterResult] = {}
+    for item in plan["batches"]:
+        parents = []
+        for parent in item.get("derived_from", []):
+            if parent not in results:
+                raise InputError(
+                    f"batch '{item['file']}' is derived from '{parent}', which is not "
+                    "registered before it",
+                    file=folder / PLAN_FILE,
+                )
+            parents.append(results[parent].batch_id)
+        spec = BatchSpec(
+            dataset=plan["dataset"],
+            source=item["source"],
+            license=item.get("license"),
+            consent=item.get("consent"),
+            origin=item.get("origin"),
+            collected_at=item.get("collected_at"),
+            split=item.get("split", "train"),
+            text_field=item.get("text_field", "text"),
+            subject_field=item.get("subject_field"),
+            derived_from=parents,
+            generator=item.get("generator"),
+            cost=item.get("cost"),
+        )
+        result = led.register(folder / item["file"], spec)
+        results[item["file"]] = result
+        under = spec.license or spec.consent or ""
+        if parents:
+            under = "derived from " + ", ".join(parents)
+        elif spec.source == "synthetic":
+            under = "no seed batches"
+        say(
+            f"Registered {result.records:>3} records from {item['file']} as batch "
+            f"{result.batch_id} ({spec.source}, {spec.split}{', ' + under if under else ''})"
+        )
+    return results
+
+
+def run_demo(
+    home: str | os.PathLike[str],
+    *,
+    sample: str | os.PathLike[str] | None = None,
+    say: Say | None = None,
+) -> DemoResult:
+    """Build the worked example in a new ledger at ``home`` (which must not exist or be an
+    empty folder) and return what it built.
+
+    Raises HomeError when ``home`` is not empty (nothing is changed then), InputError when
+    the sample folder is missing or malformed, and any ``LedgerError`` a step raises.
+    """
+    from ledger.ledger import Ledger
+
+    emit: Say = say or (lambda _line: None)
+    folder = Path(sample) if sample is not None else SAMPLE_DIR
+    plan = load_plan(folder)
+    dataset = plan["dataset"]
+    result = DemoResult(home=Path(home), dataset=dataset)
+    with Ledger.init(home) as led:
+        emit(f"Created a ledger in {led.home} (signing key {led.public.key_id})")
+        lic = led.add_license(folder / plan["license"])
+        emit(f"Added license {lic['license']}: grants {', '.join(lic['grants'])}")
+        for manifest in plan["consent"]:
+            version = led.add_consent(folder / manifest)
+            fates = ", ".join(f"v{k} {v}" for k, v in version["prior_versions"].items())
+            emit(
+                f"Added consent policy {version['consent']}: permits "
+                f"{', '.join(version['permits'])}{'; ' + fates if fates else ''}"
+            )
+        from ledger.registry import Dataset, load_manifest
+
+        ds = load_manifest(Dataset, folder / plan["dataset_manifest"])
+        led.create_dataset(ds.name, owner=ds.owner, context=ds.context, uses=list(ds.uses))
+        emit(f"Created dataset {ds.name} ({ds.context}; uses {', '.join(ds.uses)})")
+        result.batches = _register_batches(led, folder, plan, emit)
+        result.verify = led.verify()
+        emit(
+            f"Verified {result.verify.entries} entries, {result.verify.batches} batches, "
+            f"{result.verify.records} records: {'OK' if result.verify.ok else 'FAILED'}"
+        )
+    return result
