@@ -31,8 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["BatchSpec", "RegisterResult", "register"]
 
-SOURCES = ("scraped", "licensed", "first_party", "synthetic")
-SPLITS = ("train", "validation", "test")
 # Plain JSONL files above this size are hashed by worker processes in ranges of RANGE_BYTES.
 PARALLEL_MIN_BYTES = 16 << 20
 RANGE_BYTES = 4 << 20
@@ -127,7 +125,7 @@ def hash_items(
         leaves.append(sha(LEAF_PREFIX + digest).digest())
         ch.append(sha(normalise_text(text).encode("utf-8")).digest())
         if keyed is not None:
-            subject = record.get(subject_field)  # type: ignore[arg-type]
+            subject = record.get(subject_field)
             if subject is None or subject == "" or type(subject) not in (str, int):
                 raise InputError(
                     "subject field is missing or empty"
@@ -336,6 +334,7 @@ def _refuse_unencodable(value: object, field: str) -> None:
 def _check_spec(ledger: Ledger, spec: BatchSpec) -> None:
     """Apply the registration rules before reading a byte of the file."""
     from ledger import registry
+    from ledger.registry import SOURCES, SPLITS
 
     for name, value in asdict(spec).items():
         _refuse_unencodable(value, name)
@@ -441,8 +440,9 @@ def register(
     bad input (naming file, line, field), NotFound for unknown references, and Conflict
     when the dataset already holds a batch with the same Merkle root.
     """
+    path: Path | None = None
     if isinstance(data, str | os.PathLike):
-        path: Path | None = Path(data)
+        path = Path(data)
         _refuse_unencodable(str(path), "file")
         if not path.is_file():
             raise InputError("no such file", file=path)
@@ -451,7 +451,7 @@ def register(
     else:
         if not hasattr(data, "to_batches"):
             raise InputError("expected a file path or a pyarrow.Table")
-        path, fmt, source = None, "arrow", data
+        fmt, source = "arrow", data
     _check_spec(ledger, spec)
     subject_key = ledger.subject_key if spec.subject_field else None
     store = ledger.store
