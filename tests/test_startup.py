@@ -1,0 +1,84 @@
+"""Start-up is a feature: showing help must not import the heavy libraries (DuckDB,
+pyarrow, SQLModel and what it pulls in). Each case runs in a fresh interpreter, because
+this test process has long since imported all of them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import typer.main
+
+from cli.main import app
+
+HEAVY = {"duckdb", "pyarrow", "sqlmodel", "pydantic", "sqlalchemy"}
+# Once a subcommand is parsed, typer (0.29) builds its parameter converters with pydantic,
+# so that one is typer's cost, not ours; the rest must still wait for a command that uses them.
+COMMAND_HEAVY = HEAVY - {"pydantic"}
+
+# Invokes the real entry point as the console script does, with stdout captured, then
+# reports the help text, the exit code and every module imported on the way.
+SNIPPET = """
+import contextlib, io, json, sys
+sys.argv = ["provledger", *json.loads(sys.argv[1])]
+out = io.StringIO()
+code = None
+with contextlib.redirect_stdout(out):
+    from cli.main import run
+    try:
+        run()
+    except SystemExit as exc:
+        code = exc.code
+print(json.dumps({"code": code, "help": out.getvalue(), "modules": sorted(sys.modules)}))
+"""
+
+
+def imported_by(args: list[str]) -> dict[str, object]:
+    proc = subprocess.run(
+        [sys.executable, "-c", SNIPPET, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    result: dict[str, object] = json.loads(proc.stdout)
+    return result
+
+
+def heavy_among(modules: object, heavy: set[str] = HEAVY) -> list[str]:
+    assert isinstance(modules, list)
+    return sorted(m for m in modules if m.split(".")[0] in heavy)
+
+
+def test_root_help_imports_nothing_heavy() -> None:
+    result = imported_by(["--help"])
+    assert result["code"] == 0
+    assert str(result["help"]).startswith("Usage: provledger [OPTIONS] COMMAND [ARGS]...")
+    modules = result["modules"]
+    assert "cli.main" in modules  # type: ignore[operator]
+    assert heavy_among(modules) == []
+
+
+def test_the_probe_sees_heavy_imports() -> None:
+    # The check above must be able to fail: importing the ledger itself pulls in DuckDB.
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys, ledger.ledger; print(sorted(sys.modules))"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "duckdb" in proc.stdout
+
+
+COMMANDS = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_command_help_imports_nothing_heavy(command: str) -> None:
+    result = imported_by([command, "--help"])
+    assert result["code"] == 0
+    assert f"Usage: provledger {command}" in str(result["help"])
+    assert heavy_among(result["modules"], COMMAND_HEAVY) == []
