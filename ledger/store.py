@@ -163,7 +163,11 @@ class Store:
             except duckdb.Error as exc:
                 raise HomeError(f"cannot open ledger database {path}: {exc}") from None
         store = cls(con, path, read_only)
-        store._check_schema()
+        try:
+            store._check_schema()
+        except BaseException:
+            con.close()  # a refused database must not stay open (and locked) in this process
+            raise
         return store
 
     def close(self) -> None:

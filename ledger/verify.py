@@ -10,7 +10,7 @@ import orjson
 
 from ledger.canonical import canonical_json
 from ledger.checkpoint import Checkpoint
-from ledger.errors import IntegrityError, RootMismatch
+from ledger.errors import CanonicalError, IntegrityError, RootMismatch
 from ledger.keys import PublicKey
 from ledger.merkle import MerkleBuilder, consistency_proof, leaf_hash, root_from_leaf_hashes
 from ledger.merkle_verify import verify_consistency
@@ -54,7 +54,11 @@ def _check_entries(store: Store, public: PublicKey) -> tuple[list[bytes], dict[i
             payload = orjson.loads(payload_text)
         except orjson.JSONDecodeError:
             raise IntegrityError("payload is not JSON", seq) from None
-        if canonical_json(payload).decode("utf-8") != payload_text:
+        try:
+            canonical = canonical_json(payload).decode("utf-8")
+        except CanonicalError:  # e.g. an integer beyond 2**53 written into the row
+            raise IntegrityError("payload cannot be canonicalised", seq) from None
+        if canonical != payload_text:
             raise IntegrityError("payload is not in canonical form", seq)
         if prev_hash != prev:
             raise IntegrityError("prev_hash does not match the previous entry's hash", seq)
