@@ -79,7 +79,7 @@ def read_parquet(path: Path) -> Iterator[Chunk]:
 
     try:
         pf = pq.ParquetFile(path)
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:  # a damaged column name
         raise InputError(f"not a readable Parquet file ({exc})", file=path) from None
     row = 0
     try:
