@@ -41,7 +41,21 @@ def read_csv(path: Path) -> Iterator[Chunk]:
                     items, locations = [], []
             if items:
                 yield Chunk(items, locations, raw=False)
-    except UnicodeDecodeError as exc:
-        raise InputError(f"invalid UTF-8 ({exc.reason} at byte {exc.start})", file=path) from None
+    except UnicodeDecodeError:
+        # The decoder's offset is within its current block; find the line in the file.
+        line, reason = _first_invalid_utf8(path)
+        raise InputError(f"invalid UTF-8 ({reason})", file=path, line=line) from None
     except csv.Error as exc:
-        raise InputError(f"malformed CSV: {exc}", file=path) from None
+        raise InputError(f"malformed CSV: {exc}", file=path, line=reader.line_num) from None
+
+
+def _first_invalid_utf8(path: Path) -> tuple[int | None, str]:
+    """Line and reason of the first invalid UTF-8 in the file. A newline byte never sits
+    inside a multi-byte sequence, so lines can be checked one by one."""
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return number, exc.reason
+    return None, "undecodable text"

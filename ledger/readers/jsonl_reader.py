@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from ledger.errors import InputError
 from ledger.readers import CHUNK_RECORDS, Chunk
 
 __all__ = ["BOM", "byte_ranges", "read_lines", "split_range"]
@@ -44,21 +45,27 @@ def split_range(data: bytes, at_file_start: bool) -> list[bytes]:
 
 
 def read_lines(path: Path, *, gz: bool) -> Iterator[Chunk]:
-    """Chunks of raw lines with their 1-based line numbers, blank lines skipped."""
+    """Chunks of raw lines with their 1-based line numbers, blank lines skipped. Raises
+    InputError (with the line it could not read) for a file that is not gzip or is cut
+    short."""
     opener = gzip.open if gz else open
-    with opener(path, "rb") as fh:
-        items: list[bytes] = []
-        locations: list[int] = []
-        for number, line in enumerate(fh, start=1):
-            if number == 1 and line.startswith(BOM):
-                line = line[len(BOM) :]
-            line = line.rstrip(b"\r\n")
-            if not line.strip():
-                continue
-            items.append(line)
-            locations.append(number)
-            if len(items) >= CHUNK_RECORDS:
+    number = 0
+    try:
+        with opener(path, "rb") as fh:
+            items: list[bytes] = []
+            locations: list[int] = []
+            for number, line in enumerate(fh, start=1):
+                if number == 1 and line.startswith(BOM):
+                    line = line[len(BOM) :]
+                line = line.rstrip(b"\r\n")
+                if not line.strip():
+                    continue
+                items.append(line)
+                locations.append(number)
+                if len(items) >= CHUNK_RECORDS:
+                    yield Chunk(items, locations, raw=True)
+                    items, locations = [], []
+            if items:
                 yield Chunk(items, locations, raw=True)
-                items, locations = [], []
-        if items:
-            yield Chunk(items, locations, raw=True)
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError; a cut stream EOFError
+        raise InputError(f"cannot read: {exc}", file=path, line=number + 1) from None

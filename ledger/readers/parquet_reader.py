@@ -11,7 +11,7 @@
 | binary                             | string, standard base64                     |
 | date                               | string "YYYY-MM-DD"                         |
 | timestamp, time                    | string, ISO 8601 (UTC offset kept if any)   |
-| duration                           | number of the column's unit                 |
+| duration                           | number of microseconds                      |
 | list, large_list, fixed_size_list  | array                                       |
 | struct                             | object                                      |
 | map                                | object (keys as strings)                    |
@@ -59,13 +59,27 @@ def to_json_value(value: Any) -> Any:
     raise InputError(f"cannot map a {type(value).__name__} value to JSON")
 
 
+def _pylist(batch: Any, rows_before: int) -> list[Any]:
+    """The batch's rows as Python values. Raises InputError naming the row for a value
+    Python's datetime types cannot hold (pyarrow refuses nanosecond times with ValueError)."""
+    try:
+        return batch.to_pylist()
+    except ValueError as exc:
+        bad = 0
+        for bad in range(batch.num_rows):  # the error path only: find the row
+            try:
+                batch.slice(bad, 1).to_pylist()
+            except ValueError:
+                break
+        raise InputError(f"cannot map a value to JSON: {exc}", line=rows_before + bad + 1) from None
+
+
 def read_table(table: Any, *, name: str = "<arrow table>") -> Iterator[Chunk]:
     """Chunks of records from an in-memory pyarrow Table (or RecordBatchReader)."""
     row = 0
     for batch in table.to_batches(max_chunksize=CHUNK_RECORDS):
-        records = batch.to_pylist()
         try:
-            items = [to_json_value(r) for r in records]
+            items = [to_json_value(r) for r in _pylist(batch, row)]
         except InputError as exc:
             raise exc.located(file=name) from None
         yield Chunk(items, list(range(row + 1, row + 1 + len(items))), raw=False)
@@ -84,7 +98,7 @@ def read_parquet(path: Path) -> Iterator[Chunk]:
     row = 0
     try:
         for batch in pf.iter_batches(batch_size=CHUNK_RECORDS):
-            items = [to_json_value(r) for r in batch.to_pylist()]
+            items = [to_json_value(r) for r in _pylist(batch, row)]
             yield Chunk(items, list(range(row + 1, row + 1 + len(items))), raw=False)
             row += len(items)
     except InputError as exc:
