@@ -84,13 +84,14 @@ def register(
     show_progress = not json and sys.stderr.isatty()
     with open_ledger(home, wait=wait) as led:
         if show_progress:
-            from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+            unit = "bytes" if file.name.lower().endswith((".jsonl", ".ndjson")) else "records"
             with Progress(
                 "[progress.description]{task.description}",
                 BarColumn(),
-                DownloadColumn(),
-                TimeRemainingColumn(),
+                TextColumn("{task.completed:,.0f} " + unit),
+                TimeElapsedColumn(),
                 transient=True,
             ) as bar:
                 task = bar.add_task(f"hashing {file.name}", total=None)

@@ -3,6 +3,7 @@ Merkle roots, and consistency with signed checkpoints held outside the database.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -18,8 +19,10 @@ from ledger.store import GENESIS_HASH, Store, entry_body_hash
 
 __all__ = ["VerifyReport", "verify_ledger"]
 
-# Record hashes of every batch, in batch then file order, streamed for the root recompute.
-RECORDS_IN_ORDER = "SELECT batch_seq, record_hash FROM records ORDER BY batch_seq, ord"
+# Every record's hashes, in batch then file order, streamed for the root and digest checks.
+RECORDS_IN_ORDER = (
+    "SELECT batch_seq, record_hash, content_hash, subject_hash FROM records ORDER BY batch_seq, ord"
+)
 
 
 @dataclass
@@ -39,7 +42,9 @@ class VerifyReport:
         return asdict(self)
 
 
-def _check_entries(store: Store, public: PublicKey) -> tuple[list[bytes], dict[int, dict[str, Any]]]:
+def _check_entries(
+    store: Store, public: PublicKey
+) -> tuple[list[bytes], dict[int, dict[str, Any]]]:
     """Check every entry; return the entry hashes and the batch payloads by seq."""
     hashes: list[bytes] = []
     batches: dict[int, dict[str, Any]] = {}
@@ -77,7 +82,9 @@ def _check_entries(store: Store, public: PublicKey) -> tuple[list[bytes], dict[i
             size, want = payload["size"], bytes.fromhex(payload["root"])
             got = root_from_leaf_hashes(leaf_hash(h) for h in hashes[:size])
             if size > len(hashes) or got != want:
-                raise RootMismatch("recorded checkpoint does not match the log before it", want, got, seq)
+                raise RootMismatch(
+                    "recorded checkpoint does not match the log before it", want, got, seq
+                )
         if kind == "batch-registered":
             batches[seq] = payload
         hashes.append(digest)
@@ -85,38 +92,58 @@ def _check_entries(store: Store, public: PublicKey) -> tuple[list[bytes], dict[i
     return hashes, batches
 
 
+class _BatchCheck:
+    """Running recomputation of one batch: Merkle root and the two column digests."""
+
+    def __init__(self) -> None:
+        self.tree = MerkleBuilder()
+        self.content = hashlib.sha256()
+        self.subject = hashlib.sha256()
+        self.subjects = 0
+
+
 def _check_batches(store: Store, batches: dict[int, dict[str, Any]]) -> int:
-    """Recompute every batch's Merkle root from its stored record hashes."""
-    builders: dict[int, MerkleBuilder] = {}
+    """Recompute every batch's Merkle root and hash-column digests from its stored rows."""
+    checks: dict[int, _BatchCheck] = {}
     total = 0
     for chunk in store.stream(RECORDS_IN_ORDER):
-        seqs = chunk.column(0).to_pylist()
-        hashes = chunk.column(1).to_pylist()
-        for seq, h in zip(seqs, hashes, strict=True):
-            builder = builders.get(seq)
-            if builder is None:
+        columns = [chunk.column(i).to_pylist() for i in range(4)]
+        for seq, record, content, subject in zip(*columns, strict=True):
+            check = checks.get(seq)
+            if check is None:
                 if seq not in batches:
-                    raise IntegrityError(f"records belong to batch seq {seq}, which has no entry", seq)
-                builder = builders[seq] = MerkleBuilder()
-            builder.push_input(h)
-        total += len(seqs)
+                    raise IntegrityError(
+                        f"records belong to batch seq {seq}, which has no entry", seq
+                    )
+                check = checks[seq] = _BatchCheck()
+            check.tree.push_input(record)
+            check.content.update(content or b"")
+            if subject is not None:
+                check.subject.update(subject)
+                check.subjects += 1
+        total += len(columns[0])
     for seq, payload in batches.items():
-        builder = builders.get(seq, MerkleBuilder())
-        want = bytes.fromhex(payload["merkle_root"])
-        if builder.size != payload["records"]:
+        check = checks.get(seq, _BatchCheck())
+        name = payload["batch_id"]
+        if check.tree.size != payload["records"]:
             raise IntegrityError(
-                f"batch {payload['batch_id']} holds {builder.size} records, its entry says "
+                f"batch {name} holds {check.tree.size} records, its entry says "
                 f"{payload['records']}",
                 seq,
             )
-        got = builder.root()
+        want = bytes.fromhex(payload["merkle_root"])
+        got = check.tree.root()
         if got != want:
             raise RootMismatch(
-                f"batch {payload['batch_id']}: record hashes do not match its Merkle root",
-                want,
-                got,
-                seq,
+                f"batch {name}: record hashes do not match its Merkle root", want, got, seq
             )
+        if "content_digest" in payload and check.content.hexdigest() != payload["content_digest"]:
+            raise IntegrityError(f"batch {name}: content hashes do not match its entry", seq)
+        expected_subjects = payload.get("subject_digest", check.subject.hexdigest())
+        if (expected_subjects is None and check.subjects) or (
+            expected_subjects is not None and check.subject.hexdigest() != expected_subjects
+        ):
+            raise IntegrityError(f"batch {name}: subject hashes do not match its entry", seq)
     return total
 
 
@@ -131,14 +158,23 @@ def _check_checkpoint(hashes: list[bytes], checkpoint: Checkpoint, label: str) -
     leaves = [leaf_hash(h) for h in hashes]
     proof = consistency_proof(leaves, checkpoint.size)
     try:
-        verify_consistency(checkpoint.size, n, checkpoint.root, root_from_leaf_hashes(leaves), proof)
+        verify_consistency(
+            checkpoint.size, n, checkpoint.root, root_from_leaf_hashes(leaves), proof
+        )
     except IntegrityError as exc:
         # The first entry that differs is within the checkpointed prefix; find it.
         raise IntegrityError(f"{label} is not a prefix of this ledger: {exc}", None) from None
-    return {"source": label, "size": checkpoint.size, "root": checkpoint.root.hex(), "consistent": True}
+    return {
+        "source": label,
+        "size": checkpoint.size,
+        "root": checkpoint.root.hex(),
+        "consistent": True,
+    }
 
 
-def verify_ledger(store: Store, public: PublicKey, checkpoints: list[tuple[str, Checkpoint]]) -> VerifyReport:
+def verify_ledger(
+    store: Store, public: PublicKey, checkpoints: list[tuple[str, Checkpoint]]
+) -> VerifyReport:
     """Run every check. Never raises IntegrityError: failures are reported in the result."""
     report = VerifyReport(ok=False, entries=0, batches=0, records=0)
     try:
