@@ -99,7 +99,32 @@ def m002_append_only_guards(con: duckdb.DuckDBPyConnection) -> None:
             )
 
 
+def m003_lineage_lookup_keys(con: duckdb.DuckDBPyConnection) -> None:
+    # Lineage lookup keys: for every record hash (kind 0) and subject hash (kind 1), its
+    # first four bytes as a big-endian signed INTEGER (subject keys: the next four too)
+    # and where the record sits. An index derived from `records`, not ledger data: lineage
+    # rewrites these two tables (see ledger/lineage.py), so they have no guard triggers and
+    # verify ignores them. Kept sorted, they cost about 5 bytes a key; an ART index, 30+.
+    for table in ("lookup_keys", "lookup_keys_recent"):
+        con.execute(
+            f"CREATE TABLE {table} (kind TINYINT NOT NULL, prefix INTEGER NOT NULL, "
+            "batch_seq INTEGER NOT NULL, ord INTEGER NOT NULL, prefix2 INTEGER)"
+        )
+    con.execute("""
+        INSERT INTO lookup_keys
+        SELECT * FROM (
+            SELECT 0::TINYINT, record_hash[1:4]::BIT::INTEGER, batch_seq, ord, NULL::INTEGER
+            FROM records
+            UNION ALL
+            SELECT 1::TINYINT, subject_hash[1:4]::BIT::INTEGER, batch_seq, ord,
+                   subject_hash[5:8]::BIT::INTEGER
+            FROM records WHERE subject_hash IS NOT NULL
+        ) ORDER BY ALL
+    """)
+
+
 MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_append_only_guards", m002_append_only_guards),
+    ("m003_lineage_lookup_keys", m003_lineage_lookup_keys),
 ]
