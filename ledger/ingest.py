@@ -371,12 +371,12 @@ def _check_spec(ledger: Ledger, spec: BatchSpec) -> None:
             raise NotFound(f"unknown batch '{parent}' in --derived-from")
     if spec.cost is not None and spec.cost < 0:
         raise InputError("cost must not be negative", field="cost")
-    # Above 2**53 JCS writes an integral float as digits that parse back as an integer it
+    if spec.cost is not None and not math.isfinite(spec.cost):
+        raise InputError(f"cost must be a finite number, got {spec.cost}", field="cost")
+    # From 2**53 JCS writes an integral float as digits that parse back as an integer it
     # cannot represent, so the entry could never be verified again.
-    if spec.cost is not None and not (math.isfinite(spec.cost) and spec.cost < 2**53):
-        raise InputError(
-            f"cost must be a finite number below 2**53, got {spec.cost:g}", field="cost"
-        )
+    if spec.cost is not None and spec.cost >= 2**53:
+        raise InputError(f"cost must be below 2**53, got {spec.cost:g}", field="cost")
     if spec.collected_at is not None:
         spec.collected_at = _iso_utc(spec.collected_at)
 
