@@ -110,7 +110,8 @@ def verify(
         for c in report.checkpoints:
             typer.echo(f"OK: consistent with checkpoint {c['source']} (size {c['size']})")
     if not report.ok:
-        raise fail(f"verification failed at seq {report.first_bad_seq}: {report.problem}")
+        where = f" at seq {report.first_bad_seq}" if report.first_bad_seq is not None else ""
+        raise fail(f"verification failed{where}: {report.problem}")
 
 
 @app.command()
@@ -135,12 +136,23 @@ def checkpoint(
         typer.echo(note, nl=False)
 
 
+from cli.audit import audit  # noqa: E402
 from cli.demo import demo  # noqa: E402
 from cli.register import prove, register  # noqa: E402
 
 app.command()(register)
 app.command()(prove)
 app.command()(demo)
+
+from cli.lineage import check, erase, export, lineage, model_app, verify_receipt  # noqa: E402
+
+app.command()(lineage)
+app.command()(erase)
+app.command(name="verify-receipt")(verify_receipt)
+app.command()(export)
+app.command()(check)
+app.add_typer(model_app, name="model")
+app.command()(audit)
 
 from cli.registry import consent_app, dataset_app, license_app  # noqa: E402
 

@@ -35,7 +35,8 @@ __all__ = ["BatchSpec", "RegisterResult", "register"]
 PARALLEL_MIN_BYTES = 16 << 20
 RANGE_BYTES = 4 << 20
 
-Progress = Callable[[int, int], None]
+# Called with (done, total): bytes of a plain JSONL file, else records and None.
+Progress = Callable[[int, int | None], None]
 
 
 @dataclass
@@ -199,6 +200,23 @@ def _chunks(path: Path, fmt: str) -> Iterator[Chunk]:
     return read_parquet(path)
 
 
+def iter_record_hashes(
+    path: str | os.PathLike[str], text_field: str = "text"
+) -> Iterator[tuple[list[int], bytes]]:
+    """A data file's record hashes, computed exactly as ``register`` computes them, chunk
+    by chunk: (line or row numbers, the chunk's 32-byte record hashes concatenated). For
+    checking a file against the ledger without registering it. Raises InputError."""
+    file = Path(path)
+    if not file.is_file():
+        raise InputError("no such file", file=file)
+    for chunk in _chunks(file, detect_format(file)):
+        try:
+            hashed = hash_items(chunk.items, chunk.locations, chunk.raw, text_field, None, None)
+        except InputError as exc:
+            raise exc.located(file=file) from None
+        yield chunk.locations, hashed.record_hashes
+
+
 def _hashed_chunks(
     data: Path | Any,
     fmt: str,
@@ -214,12 +232,12 @@ def _hashed_chunks(
         return
     if isinstance(data, Path):
         chunks: Iterable[Chunk] = _chunks(data, fmt)
-        total = data.stat().st_size
     else:
         from ledger.readers.parquet_reader import read_table
 
         chunks = read_table(data)
-        total = data.num_rows
+    # Plain JSONL reports bytes of the file; other formats report records, total unknown.
+    total = data.stat().st_size if fmt == "jsonl" else None
     done = 0
     for chunk in chunks:
         try:
@@ -227,8 +245,8 @@ def _hashed_chunks(
         except InputError as exc:
             raise exc.located(file=name) from None
         if progress is not None:
-            done += sum(len(i) + 1 for i in chunk.items) if chunk.raw else len(chunk.items)
-            progress(min(done, total), total)
+            done += sum(len(i) + 1 for i in chunk.items) if total else len(chunk.items)
+            progress(min(done, total) if total else done, total)
         yield hashed
 
 
@@ -462,10 +480,16 @@ def register(
     with store.appending(ledger.signer) as app:
         batch_id = f"b{app.seq}"
         builder = MerkleBuilder()
+        # The Merkle root covers record hashes; these digests cover the other two hash
+        # columns, so verify also catches an edited content or subject hash.
+        content_digest = hashlib.sha256()
+        subject_digest = hashlib.sha256()
         for hashed in _hashed_chunks(source, fmt, spec, subject_key, progress):
             if hashed.count:
                 store.insert_arrow("records", _records_table(app.seq, builder.size, hashed))
                 _fold(builder, hashed)
+                content_digest.update(hashed.content_hashes)
+                subject_digest.update(hashed.subject_hashes or b"")
         count = builder.size
         if count == 0:
             raise InputError("no records: the file is empty", file=path or "<arrow table>")
@@ -503,7 +527,12 @@ def register(
             "derived_from": list(spec.derived_from),
             "file": path.name if path else None,
             "format": fmt,
+            "content_digest": content_digest.hexdigest(),
+            "subject_digest": subject_digest.hexdigest() if spec.subject_field else None,
         }
+        from ledger.lineage import index_batch  # lineage lookup keys, in this transaction
+
+        index_batch(store, app.seq)
         entry = app.write_entry("batch-registered", payload)
     ledger._after_append()
     return RegisterResult(

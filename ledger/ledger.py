@@ -21,6 +21,7 @@ from ledger.store import DEFAULT_WAIT, Entry, Store
 from ledger.verify import VerifyReport, verify_ledger
 
 if TYPE_CHECKING:
+    from ledger.audit import AuditReport
     from ledger.inclusion import InclusionProof
     from ledger.ingest import BatchSpec, Progress, RegisterResult
 
@@ -273,6 +274,72 @@ class Ledger:
         from ledger import registry
 
         return registry.list_datasets(self.store)
+
+    def audit(self, dataset: str, as_of: str | None = None) -> AuditReport:
+        """Audit a dataset as the ledger stands (or stood at ``as_of``, ISO-8601). Raises
+        NotFound for an unknown dataset or one with no batches; see ``ledger.audit``."""
+        from ledger.audit import audit
+
+        return audit(self.store, dataset, as_of)
+
+    # -- lineage and erasure (rules and errors in ledger.lineage) ----------------------------
+    if TYPE_CHECKING:
+        from ledger.lineage import CheckResult, Erasure, ExportResult, Lineage, ReceiptCheck
+
+    def lineage(
+        self, *, subject: str | None = None, record: str | None = None, text: str | None = None
+    ) -> Lineage:
+        """Records, batches (direct and derived), datasets and models reached by one subject
+        id, record hash (hex) or text. The subject id is keyed before the lookup."""
+        from ledger.lineage import lineage
+
+        return lineage(self, subject=subject, record=record, text=text)
+
+    def register_model(self, name: str, datasets: list[str]) -> dict[str, Any]:
+        """Record a model trained on ``datasets`` as the ledger stands now."""
+        from ledger.lineage import register_model
+
+        return register_model(self, name, datasets)
+
+    def models(self) -> list[dict[str, Any]]:
+        """Every registered model, oldest first."""
+        from ledger.lineage import list_models
+
+        return list_models(self.store)
+
+    def erase(self, subject: str, request_ref: str) -> Erasure:
+        """Record an erasure request for a data subject (a repeated ref changes nothing)."""
+        from ledger.lineage import erase
+
+        return erase(self, subject, request_ref)
+
+    def receipt(self, request_ref: str) -> dict[str, Any]:
+        """The signed receipt of a recorded erasure request."""
+        from ledger.lineage import receipt
+
+        return receipt(self, request_ref)
+
+    def verify_receipt(
+        self, document: str | bytes | dict[str, Any], *, source: str = "receipt"
+    ) -> ReceiptCheck:
+        """Check a receipt's signature and that it matches its erasure entry."""
+        from ledger.lineage import verify_receipt
+
+        return verify_receipt(self, document, source=source)
+
+    def export(self, dataset: str, output: str | os.PathLike[str]) -> ExportResult:
+        """Write the dataset's active record manifest (erased records left out) as Parquet."""
+        from ledger.lineage import export
+
+        return export(self, dataset, output)
+
+    def check(
+        self, path: str | os.PathLike[str], dataset: str, *, text_field: str | None = None
+    ) -> CheckResult:
+        """Report the records of a data file that the dataset's erasures cover."""
+        from ledger.lineage import check
+
+        return check(self, path, dataset, text_field=text_field)
 
     def verify(
         self, checkpoint_note: str | None = None, *, source: str = "checkpoint"
