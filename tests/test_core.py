@@ -452,7 +452,7 @@ def test_migrations_are_recorded(home: Path, make_ledger: Callable[..., None]) -
     make_ledger(home)
     with Ledger.open(home, read_only=True) as led:
         names = [r[0] for r in led.store.rows("SELECT name FROM schema_migrations ORDER BY name")]
-    assert names == ["m001_initial", "m002_append_only_guards"]
+    assert names == ["m001_initial", "m002_append_only_guards", "m003_lineage_lookup_keys"]
 
 
 def test_schema_is_pinned(home: Path, make_ledger: Callable[..., None]) -> None:
@@ -471,6 +471,8 @@ def test_schema_is_pinned(home: Path, make_ledger: Callable[..., None]) -> None:
         "erasures",
         "guard_sink",
         "licenses",
+        "lookup_keys",
+        "lookup_keys_recent",
         "model_datasets",
         "models",
         "records",
