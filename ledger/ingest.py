@@ -35,7 +35,8 @@ __all__ = ["BatchSpec", "RegisterResult", "register"]
 PARALLEL_MIN_BYTES = 16 << 20
 RANGE_BYTES = 4 << 20
 
-# Called with (done, total): bytes of a plain JSONL file, else records and None.
+# Called with (done, total): bytes of a plain JSONL file, rows of an Arrow table, else
+# records so far and None.
 Progress = Callable[[int, int | None], None]
 
 
@@ -236,8 +237,10 @@ def _hashed_chunks(
         from ledger.readers.parquet_reader import read_table
 
         chunks = read_table(data)
-    # Plain JSONL reports bytes of the file; other formats report records, total unknown.
-    total = data.stat().st_size if fmt == "jsonl" else None
+    # Plain JSONL reports bytes of the file, an Arrow table its rows; CSV, Parquet and
+    # gzip files report records with the total unknown.
+    in_bytes = fmt == "jsonl"
+    total = data.stat().st_size if in_bytes else None if fmt != "arrow" else data.num_rows
     done = 0
     for chunk in chunks:
         try:
@@ -245,8 +248,8 @@ def _hashed_chunks(
         except InputError as exc:
             raise exc.located(file=name) from None
         if progress is not None:
-            done += sum(len(i) + 1 for i in chunk.items) if total else len(chunk.items)
-            progress(min(done, total) if total else done, total)
+            done += sum(len(i) + 1 for i in chunk.items) if in_bytes else len(chunk.items)
+            progress(min(done, total) if total is not None else done, total)
         yield hashed
 
 
