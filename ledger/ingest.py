@@ -240,7 +240,11 @@ def _hashed_chunks(
     # Plain JSONL reports bytes of the file, an Arrow table its rows; CSV, Parquet and
     # gzip files report records with the total unknown.
     in_bytes = fmt == "jsonl"
-    total = data.stat().st_size if in_bytes else None if fmt != "arrow" else data.num_rows
+    total: int | None = None
+    if isinstance(data, Path):
+        total = data.stat().st_size if in_bytes else None
+    else:
+        total = data.num_rows
     done = 0
     for chunk in chunks:
         try:
