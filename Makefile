@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint bench docs-check clean
+.PHONY: demo test test-slow lint bench docs docs-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +22,15 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
 lint: $(STAMP)
-	$(BIN)/ruff check ledger cli tests bench
-	$(BIN)/ruff format --check ledger cli tests bench
+	$(BIN)/ruff check ledger cli tests bench docs sample_datasets
+	$(BIN)/ruff format --check ledger cli tests bench docs sample_datasets
 	$(BIN)/mypy
+
+docs-check: $(STAMP)
+	$(BIN)/python docs/build_tour.py --check
+
+docs: $(STAMP)
+	$(BIN)/python docs/build_tour.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -34,8 +34,17 @@ def demo(
     target = home if home is not None else Path(tempfile.mkdtemp(prefix="provledger-demo-"))
     result = run_demo(target, say=typer.echo)
     typer.echo("")
-    typer.echo(f"Ledger home: {result.home}")
+    from rich.console import Console
+
+    from ledger.reports import table
+
+    Console(soft_wrap=False).print(table(result.audit))
+    typer.echo("")
+    typer.echo(f"HTML report:     {result.report_path}")
+    typer.echo(f"Erasure receipt: {result.receipt_path}")
+    typer.echo(f"Ledger home:     {result.home}")
     typer.echo(
-        f"Explore it: provledger log --home {result.home}  |  "
-        f"provledger audit {result.dataset} --home {result.home}"
+        f"Explore it with --home {result.home}: e.g. 'provledger log', "
+        f"'provledger audit {result.dataset} --format markdown', "
+        "'provledger lineage --subject C-100482'"
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.errors import InputError
+from ledger.errors import InputError, IntegrityError
 
 if TYPE_CHECKING:
     from ledger.ingest import RegisterResult
@@ -117,6 +117,36 @@ def _register_batches(
     return results
 
 
+def _answer_deletion_request(
+    led: Ledger, home: Path, subject: str, request: str, result: DemoResult, say: Say
+) -> None:
+    """Lineage first (what the request reaches), then the erasure and its signed receipt."""
+    import orjson
+
+    found = led.lineage(subject=subject)
+    result.lineage = found.as_dict()
+    direct = [b["batch_id"] for b in found.batches if b["relation"] == "direct"]
+    derived = [b["batch_id"] for b in found.batches if b["relation"] == "derived"]
+    models = [m["name"] for m in found.models]
+    say(
+        f"Deletion request {request} for customer {subject}: lineage finds "
+        f"{len(found.records)} records in batches {', '.join(direct)}"
+        + (f", derived batches {', '.join(derived)}" if derived else "")
+        + (f", model {', '.join(models)}" if models else "")
+    )
+    erasure = led.erase(subject, request)
+    receipt = led.receipt(request)
+    path = home / RECEIPTS_DIR / f"{request}.json"
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    path.write_bytes(orjson.dumps(receipt, option=orjson.OPT_INDENT_2) + b"\n")
+    led.verify_receipt(path.read_bytes(), source=str(path))
+    result.receipt, result.receipt_path = receipt, path
+    say(
+        f"Erased {erasure.records} records (entry seq {erasure.seq}); "
+        f"signed receipt written and verified: {path}"
+    )
+
+
 def run_demo(
     home: str | os.PathLike[str],
     *,
@@ -124,12 +154,16 @@ def run_demo(
     say: Say | None = None,
 ) -> DemoResult:
     """Build the worked example in a new ledger at ``home`` (which must not exist or be an
-    empty folder) and return what it built.
+    empty folder) and return what it built: the batches, the model, the lineage and signed
+    receipt of the deletion request, the verification, and the audit (also written as HTML
+    into ``home/reports/``).
 
     Raises HomeError when ``home`` is not empty (nothing is changed then), InputError when
     the sample folder is missing or malformed, and any ``LedgerError`` a step raises.
     """
     from ledger.ledger import Ledger
+    from ledger.registry import Dataset, load_manifest
+    from ledger.reports import to_html
 
     emit: Say = say or (lambda _line: None)
     folder = Path(sample) if sample is not None else SAMPLE_DIR
@@ -147,15 +181,31 @@ def run_demo(
                 f"Added consent policy {version['consent']}: permits "
                 f"{', '.join(version['permits'])}{'; ' + fates if fates else ''}"
             )
-        from ledger.registry import Dataset, load_manifest
-
         ds = load_manifest(Dataset, folder / plan["dataset_manifest"])
         led.create_dataset(ds.name, owner=ds.owner, context=ds.context, uses=list(ds.uses))
         emit(f"Created dataset {ds.name} ({ds.context}; uses {', '.join(ds.uses)})")
         result.batches = _register_batches(led, folder, plan, emit)
+        result.model = led.register_model(plan["model"], [dataset])
+        emit(f"Registered model {plan['model']}, trained on {dataset}")
+        erasure = plan["erasure"]
+        _answer_deletion_request(
+            led, led.home, erasure["subject"], erasure["request"], result, emit
+        )
         result.verify = led.verify()
         emit(
             f"Verified {result.verify.entries} entries, {result.verify.batches} batches, "
             f"{result.verify.records} records: {'OK' if result.verify.ok else 'FAILED'}"
         )
+        if not result.verify.ok:
+            raise IntegrityError(
+                f"the demo ledger does not verify at seq {result.verify.first_bad_seq}: "
+                f"{result.verify.problem}",
+                result.verify.first_bad_seq,
+            )
+        result.audit = led.audit(dataset)
+        result.audit_json = result.audit.as_dict()
+        report = led.home / REPORTS_DIR / f"{dataset}.html"
+        report.parent.mkdir(mode=0o700, exist_ok=True)
+        report.write_text(to_html(result.audit), encoding="utf-8")
+        result.report_path = report
     return result

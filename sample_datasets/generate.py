@@ -44,6 +44,8 @@ ERASE_REQUEST = "DSR-2026-0142"
 DATASET_USES = ["train", "external_release"]
 LICENSE_GRANTS = ["train", "evaluate"]
 CONSENT_V1_PERMITS = ["train", "evaluate"]
+LICENSE_EFFECTIVE = "2025-07-01"
+SOURCES = ("scraped", "licensed", "first_party", "synthetic")
 CONSENT_V2_PERMITS = ["train", "evaluate", "synthetic_seed", "external_release", "commercial"]
 
 
@@ -901,7 +903,7 @@ def manifests(contract_sha256: str) -> dict[str, dict[str, Any]]:
             "title": "Meridian Support Conversations (English), release 3",
             "licensor": "Meridian Dialogue Data Ltd.",
             "grants": LICENSE_GRANTS,
-            "effective_from": "2025-07-01",
+            "effective_from": LICENSE_EFFECTIVE,
             "expires_on": None,
             "spdx": "LicenseRef-Meridian-Data-License-1.0",
             "document_sha256": contract_sha256,
@@ -947,15 +949,27 @@ def demo_plan() -> dict[str, Any]:
 def expected_figures(batches: list[Batch]) -> dict[str, Any]:
     """The audit figures the demo must print, counted from the generated records.
 
-    Rules (DESIGN.md): counts are of active records (the erased customer's records are
-    excluded); shares are fractions of active records; a record is erased when its subject
-    field holds the erased customer's id; duplicate_records = active records minus distinct
-    normalised texts; cross_split_records = test/validation records whose normalised text
-    is also in a train record; consent records under support-tos@1 are superseded and
-    non-compliant (v2 marks v1 reconsent_required); the license lacks external_release, so
-    every licensed record violates it; a synthetic batch is unanchored when no chain of
-    parents reaches a non-synthetic batch; generation depth counts synthetic hops from real
-    data.
+    The rules, as DESIGN.md and docs/audit.md state them, re-implemented here over the
+    records themselves:
+
+    - counts are of active records: a record is erased when its subject field holds the
+      erased customer's id; shares are fractions of active records, to four decimals;
+    - consent: records under support-tos@1 are superseded and non-compliant (version 2
+      marks version 1 reconsent_required, and version 1 does not permit external_release);
+    - licenses: the license does not grant external_release, so every licensed record
+      violates it;
+    - provenance: a licensed batch whose contract hash is recorded and whose license was in
+      force on the collection day is provable, as is a first-party batch whose consent
+      version was in force that day; a batch with origin and collection time but no such
+      evidence is documented; a synthetic batch takes the weakest level of the real batches
+      it descends from, and is unknown when it descends from none (unanchored);
+      certainty = (provable + documented / 2) / records, to four decimals;
+    - generation depth counts synthetic generations from real data;
+    - duplicate_records = active records minus distinct normalised texts;
+      cross_split_records = test records whose normalised text is also in a train record;
+    - cost per usable record = the source's batch costs / its active records;
+    - lineage of the erased customer: the batches holding their records (direct), every
+      batch derived from those (derived), and the model trained on the dataset.
     """
     by_file = {b.file: b for b in batches}
 
@@ -963,6 +977,7 @@ def expected_figures(batches: list[Batch]) -> dict[str, Any]:
         return b.subject_field is not None and r[b.subject_field] == ERASE_CUSTOMER
 
     active = {b.file: [r for r in b.records if not erased(b, r)] for b in batches}
+    erased_per_file = {b.file: len(b.records) - len(active[b.file]) for b in batches}
     total = sum(len(rs) for rs in active.values())
     total_before = sum(len(b.records) for b in batches)
 
@@ -970,46 +985,95 @@ def expected_figures(batches: list[Batch]) -> dict[str, Any]:
         return round(n / total, 4)
 
     blend = {}
-    for source in ("scraped", "licensed", "first_party", "synthetic"):
+    for source in SOURCES:
         files = [b.file for b in batches if b.source == source]
         n = sum(len(active[f]) for f in files)
         blend[source] = {"records": n, "share": share(n), "batches": len(files)}
 
+    # Consent: version 2 is the latest; version 1 is superseded and needs re-consent.
     consent_versions: Counter[str] = Counter()
     for b in batches:
         if b.consent:
             consent_versions[b.consent] += len(active[b.file])
-    superseded = consent_versions[CONSENT_V1]
+    by_version = {}
+    for ref, n in sorted(consent_versions.items()):
+        current = ref == CONSENT_V2
+        permits = CONSENT_V2_PERMITS if current else CONSENT_V1_PERMITS
+        missing = [u for u in DATASET_USES if u not in permits]
+        noncompliant = n if (not current or missing) else 0
+        by_version[ref] = {
+            "records": n,
+            "status": "current" if current else "superseded",
+            "noncompliant": noncompliant,
+        }
     consent = {
         "records": sum(consent_versions.values()),
-        "current": consent_versions[CONSENT_V2],
-        "superseded": superseded,
-        "noncompliant": superseded,
-        "by_version": dict(sorted(consent_versions.items())),
+        "current": sum(v["records"] for v in by_version.values() if v["status"] == "current"),
+        "superseded": sum(v["records"] for v in by_version.values() if v["status"] == "superseded"),
+        "noncompliant": sum(v["noncompliant"] for v in by_version.values()),
+        "by_version": by_version,
     }
 
-    licensed = sum(len(active[b.file]) for b in batches if b.license == LICENSE_REF)
-    missing = [u for u in DATASET_USES if u not in LICENSE_GRANTS]
+    licensed_files = [b.file for b in batches if b.license == LICENSE_REF]
     licenses = {
-        "violations": [{"license": LICENSE_REF, "missing_uses": missing, "records": licensed}],
+        "violations": [
+            {
+                "license": LICENSE_REF,
+                "missing_uses": [u for u in DATASET_USES if u not in LICENSE_GRANTS],
+                "records": sum(len(active[f]) for f in licensed_files),
+                "files": licensed_files,
+            }
+        ],
         "expired": [],
     }
 
-    def depth(b: Batch) -> int | None:
-        """Synthetic hops from real data; None when no real data is reached."""
+    def seeds(b: Batch) -> set[str]:
+        """The real (non-synthetic) batches a batch descends from."""
+        if b.source != "synthetic":
+            return {b.file}
+        return set().union(*(seeds(by_file[p]) for p in b.derived_from))
+
+    def depth(b: Batch) -> int:
         if b.source != "synthetic":
             return 0
-        parents = [depth(by_file[p]) for p in b.derived_from]
-        reached = [d for d in parents if d is not None]
-        return 1 + min(reached) if reached else None
+        return 1 + max((depth(by_file[p]) for p in b.derived_from), default=0)
 
     synthetic_batches = [b for b in batches if b.source == "synthetic"]
-    depths = [depth(b) for b in synthetic_batches]
     synthetic = {
         "records": blend["synthetic"]["records"],
         "share": blend["synthetic"]["share"],
-        "unanchored_batches": sum(1 for d in depths if d is None),
-        "max_generation_depth": max(d for d in depths if d is not None),
+        "unanchored_batches": [b.file for b in synthetic_batches if not seeds(b)],
+        "max_generation_depth": max(depth(b) for b in synthetic_batches),
+        "depth": {b.file: depth(b) for b in synthetic_batches},
+    }
+
+    contract_from = date.fromisoformat(LICENSE_EFFECTIVE)
+    consent_from = {CONSENT_V1: date(2022, 3, 1), CONSENT_V2: date(2025, 1, 15)}
+
+    def level(b: Batch) -> str:
+        collected = date.fromisoformat(b.collected_at[:10]) if b.collected_at else None
+        if b.source == "synthetic":
+            found = [level(by_file[f]) for f in seeds(b)]
+            order = ["provable", "documented", "unknown"]
+            return max(found, key=order.index) if found else "unknown"
+        if b.license and collected and collected >= contract_from:  # contract hash recorded
+            return "provable"
+        if b.consent and collected:
+            later = [v for v, start in consent_from.items() if v > b.consent]
+            in_force = collected >= consent_from[b.consent] and all(
+                collected < consent_from[v] for v in later
+            )
+            if in_force:
+                return "provable"
+        return "documented" if b.origin and collected else "unknown"
+
+    levels = dict.fromkeys(("provable", "documented", "unknown"), 0)
+    for b in batches:
+        levels[level(b)] += len(active[b.file])
+    provenance = {
+        "certainty": round((levels["provable"] + levels["documented"] / 2) / total, 4),
+        "levels": levels,
+        "by_file": {b.file: level(b) for b in batches},
     }
 
     train_texts = {
@@ -1030,46 +1094,63 @@ def expected_figures(batches: list[Batch]) -> dict[str, Any]:
         "cross_split_records": cross_split,
         "duplicate_records": len(all_texts) - len(set(all_texts)),
     }
-    within_train = [
-        normalise_text(r[b.text_field])
-        for b in batches
-        if b.split == "train"
-        for r in active[b.file]
-    ]
 
-    erased_records = total_before - total
     cost = {}
-    for source in ("scraped", "licensed", "first_party", "synthetic"):
+    for source in SOURCES:
         amount = sum(b.cost or 0.0 for b in batches if b.source == source)
-        cost[source] = {"cost": amount, "records": blend[source]["records"]}
-
-    per_file = {
-        b.file: {
-            "source": b.source,
-            "split": b.split,
-            "records": len(b.records),
-            "erased": len(b.records) - len(active[b.file]),
+        usable = blend[source]["records"]
+        cost[source] = {
+            "cost": amount,
+            "usable_records": usable,
+            "cost_per_usable_record": round(amount / usable, 6),
         }
-        for b in batches
+
+    direct = [f for f, n in erased_per_file.items() if n]
+    derived: list[str] = []
+    for b in batches:  # parents come first, so one pass reaches every depth
+        if b.file not in direct and any(p in direct or p in derived for p in b.derived_from):
+            derived.append(b.file)
+    erasure = {
+        "subject": ERASE_CUSTOMER,
+        "request": ERASE_REQUEST,
+        "requests": 1,
+        "erased_records": total_before - total,
+        "rebuild": {f: n for f, n in erased_per_file.items() if n},
+        "lineage": {"direct": direct, "derived": derived, "models": [MODEL]},
+    }
+
+    by_code = {
+        "LICENSE_SCOPE": licenses["violations"][0]["records"],
+        "CONSENT_NONCOMPLIANT": consent["noncompliant"],
+        "ERASURE_PENDING": erasure["erased_records"],
+        "CONSENT_DRIFT": consent["superseded"],
+        "SYNTHETIC_UNANCHORED": sum(len(active[f]) for f in synthetic["unanchored_batches"]),
+        "CONTAMINATION": contamination["cross_split_records"],
+        "SYNTHETIC_DEPTH": sum(len(active[b.file]) for b in synthetic_batches if depth(b) >= 2),
+        "DUPLICATES": contamination["duplicate_records"],
     }
     return {
         "dataset": DATASET,
         "records_before_erasure": total_before,
         "records": total,
-        "files": per_file,
+        "files": {
+            b.file: {
+                "source": b.source,
+                "split": b.split,
+                "records": len(b.records),
+                "erased": erased_per_file[b.file],
+            }
+            for b in batches
+        },
         "blend": blend,
+        "provenance": provenance,
         "consent": consent,
         "licenses": licenses,
         "synthetic": synthetic,
         "contamination": contamination,
-        "duplicates_within_train": len(within_train) - len(set(within_train)),
-        "erasure": {
-            "subject": ERASE_CUSTOMER,
-            "request": ERASE_REQUEST,
-            "requests": 1,
-            "erased_records": erased_records,
-        },
+        "erasure": erasure,
         "cost": cost,
+        "findings": {code: n for code, n in by_code.items() if n},
     }
 
 
@@ -1188,6 +1269,15 @@ def readme(batches: list[Batch], fig: dict[str, Any]) -> str:
         f"| {source} | {v['records']} | {v['share']:.4f} | {v['batches']} |"
         for source, v in blend.items()
     )
+    prov = fig["provenance"]
+    levels = prov["levels"]
+    unanchored = ", ".join(f"`{f}`" for f in syn["unanchored_batches"])
+    direct = ", ".join(f"`{f}`" for f in era["lineage"]["direct"])
+    derived = ", ".join(f"`{f}`" for f in era["lineage"]["derived"])
+    cost_text = "; ".join(
+        f"{source} {v['cost']:,.2f} / {v['usable_records']} = {v['cost_per_usable_record']:.4f}"
+        for source, v in fig["cost"].items()
+    )
     block = json.dumps(fig, indent=2, ensure_ascii=False)
     return f"""\
 # The worked example: Larkspur's support-ticket classifier
@@ -1232,22 +1322,34 @@ registered, {fig["records"]} remain active).
 
 - **Scraped: contamination.** Six forum posts are cross-posted duplicates; six 2025 tickets
   were copied verbatim into the test split. `duplicate_records` (active records minus
-  distinct normalised texts) = {con["duplicate_records"]}; `cross_split_records` (test
-  records whose text is also in train) = {con["cross_split_records"]}.
+  distinct normalised texts, the leaked copies included) = {con["duplicate_records"]}
+  (`DUPLICATES`); `cross_split_records` (test records whose text is also in train) =
+  {con["cross_split_records"]} (`CONTAMINATION`).
 - **Licensed: scope creep.** The dataset's uses include `external_release`, which the
   license does not grant: {violation["records"]} records of `{violation["license"]}` violate
   it (`LICENSE_SCOPE`).
 - **First party: consent drift.** {consent["records"]} records carry consent:
   {consent["current"]} under the current version, {consent["superseded"]} under superseded
-  `{CONSENT_V1}` (`CONSENT_DRIFT`); v2 requires re-consent for v1, so those
-  {consent["noncompliant"]} are non-compliant (`CONSENT_NONCOMPLIANT`).
+  `{CONSENT_V1}` (`CONSENT_DRIFT`); v2 requires re-consent for v1 (and v1 does not permit
+  `external_release`), so those {consent["noncompliant"]} are non-compliant
+  (`CONSENT_NONCOMPLIANT`).
 - **Synthetic: collapse.** {syn["records"]} synthetic records ({syn["share"]:.4f} of the
-  dataset); `synthetic/zero_shot_outages.jsonl` has no seed data, so
-  {syn["unanchored_batches"]} batch is unanchored (`SYNTHETIC_UNANCHORED`);
+  dataset). {unanchored} has no seed data, so {len(syn["unanchored_batches"])} batch is
+  unanchored (`SYNTHETIC_UNANCHORED`, {fig["findings"]["SYNTHETIC_UNANCHORED"]} records);
   `synthetic/security_paraphrases.jsonl` rewrites synthetic records, so the maximum
-  generation depth is {syn["max_generation_depth"]}.
-- **Erasure.** One request, {era["erased_records"]} records erased; the model registered
-  before it consumed them and must be rebuilt.
+  generation depth is {syn["max_generation_depth"]} (`SYNTHETIC_DEPTH`,
+  {fig["findings"]["SYNTHETIC_DEPTH"]} records).
+- **Provenance.** {levels["provable"]} records are provable (the licensed corpus, whose
+  contract hash is recorded and which was in force when delivered; first-party tickets under
+  the consent version in force when collected; synthetic batches seeded only from those),
+  {levels["documented"]} documented (the forum crawl: origin and date, no rights evidence)
+  and {levels["unknown"]} unknown (the unseeded synthetic batch): certainty
+  ({levels["provable"]} + {levels["documented"]} / 2) / {fig["records"]} =
+  {prov["certainty"]:.4f}.
+- **Erasure.** One request, {era["erased_records"]} records erased (`ERASURE_PENDING`): the
+  files holding them must be rebuilt without them. Lineage reaches {direct} directly,
+  {derived} by derivation, and model `{MODEL}`.
+- **Cost per usable record** (batch costs over active records): {cost_text}.
 
 ## Expected figures
 

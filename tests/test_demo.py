@@ -79,6 +79,141 @@ def test_demo_ledger_verifies(demo: DemoResult) -> None:
     assert demo.verify is not None and demo.verify.ok
 
 
+def ids(demo: DemoResult, files: list[str]) -> list[str]:
+    return [demo.batches[f].batch_id for f in files]
+
+
+def test_demo_audit_shows_the_figures_the_sample_readme_states(demo: DemoResult) -> None:
+    expected = readme_figures()
+    audit = demo.audit_json
+    assert audit is not None
+    assert audit["dataset"] == expected["dataset"]
+    assert audit["records"] == expected["records"]
+    assert audit["blend"] == expected["blend"]
+    assert audit["provenance"]["certainty"] == expected["provenance"]["certainty"]
+    assert audit["provenance"]["levels"] == expected["provenance"]["levels"]
+    assert {b["batch_id"]: b["level"] for b in audit["provenance"]["batches"]} == {
+        demo.batches[f].batch_id: level for f, level in expected["provenance"]["by_file"].items()
+    }
+
+    consent = audit["consent"]
+    for key in ("records", "current", "superseded", "noncompliant"):
+        assert consent[key] == expected["consent"][key], key
+    assert {
+        ref: {k: v[k] for k in ("records", "status", "noncompliant")}
+        for ref, v in consent["by_version"].items()
+    } == expected["consent"]["by_version"]
+
+    assert [
+        {
+            "license": v["license"],
+            "missing_uses": v["missing_uses"],
+            "records": v["records"],
+            "batches": v["batches"],
+        }
+        for v in audit["licenses"]["violations"]
+    ] == [
+        {
+            "license": v["license"],
+            "missing_uses": v["missing_uses"],
+            "records": v["records"],
+            "batches": ids(demo, v["files"]),
+        }
+        for v in expected["licenses"]["violations"]
+    ]
+    assert audit["licenses"]["expired"] == expected["licenses"]["expired"]
+
+    synthetic, want = audit["synthetic"], expected["synthetic"]
+    assert synthetic["records"] == want["records"]
+    assert synthetic["share"] == want["share"]
+    assert synthetic["unanchored_batches"] == ids(demo, want["unanchored_batches"])
+    assert synthetic["max_generation_depth"] == want["max_generation_depth"]
+    assert {b["batch_id"]: b["depth"] for b in synthetic["batches"]} == {
+        demo.batches[f].batch_id: depth for f, depth in want["depth"].items()
+    }
+
+    assert audit["contamination"] == expected["contamination"]
+
+    erasure, want = audit["erasure"], expected["erasure"]
+    assert erasure["requests"] == want["requests"]
+    assert erasure["erased_records"] == want["erased_records"]
+    assert erasure["request_refs"] == [want["request"]]
+    assert {b["batch_id"]: b["erased_records"] for b in erasure["rebuild"]} == {
+        demo.batches[f].batch_id: n for f, n in want["rebuild"].items()
+    }
+
+    for source, want in expected["cost"].items():
+        got = audit["cost"][source]
+        assert got["cost"] == want["cost"], source
+        assert got["usable_records"] == want["usable_records"], source
+        assert got["cost_per_usable_record"] == pytest.approx(want["cost_per_usable_record"])
+
+    assert {f["code"]: f["records"] for f in audit["findings"]} == expected["findings"]
+
+
+def test_every_failure_mode_of_the_design_shows_up(demo: DemoResult) -> None:
+    """DESIGN.md's table: contamination (scraped), scope creep (licensed), consent drift
+    (first party), collapse (synthetic); plus the erasure still to be rebuilt."""
+    assert demo.audit_json is not None
+    codes = {f["code"] for f in demo.audit_json["findings"]}
+    assert {
+        "CONTAMINATION",
+        "DUPLICATES",
+        "LICENSE_SCOPE",
+        "CONSENT_DRIFT",
+        "CONSENT_NONCOMPLIANT",
+        "SYNTHETIC_UNANCHORED",
+        "SYNTHETIC_DEPTH",
+        "ERASURE_PENDING",
+    } <= codes
+
+
+def test_demo_lineage_reaches_what_the_sample_readme_states(demo: DemoResult) -> None:
+    want = readme_figures()["erasure"]
+    assert demo.lineage is not None
+    relation = {b["batch_id"]: b["relation"] for b in demo.lineage["batches"]}
+    assert relation == {
+        **dict.fromkeys(ids(demo, want["lineage"]["direct"]), "direct"),
+        **dict.fromkeys(ids(demo, want["lineage"]["derived"]), "derived"),
+    }
+    assert [m["name"] for m in demo.lineage["models"]] == want["lineage"]["models"]
+    assert len(demo.lineage["records"]) == want["erased_records"]
+
+
+def test_demo_writes_a_signed_receipt_and_an_html_report(demo: DemoResult) -> None:
+    from ledger.ledger import Ledger
+
+    assert demo.receipt_path is not None and demo.receipt_path.parent == demo.home / "receipts"
+    assert demo.report_path is not None and demo.report_path.parent == demo.home / "reports"
+    assert demo.report_path.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype")
+    with Ledger.open(demo.home, read_only=True) as led:
+        check = led.verify_receipt(demo.receipt_path.read_bytes())
+    assert check.request_ref == readme_figures()["erasure"]["request"]
+    assert (
+        json.loads(demo.receipt_path.read_text())["records"]
+        == readme_figures()["erasure"]["erased_records"]
+    )
+
+
+def test_demo_command_prints_progress_the_audit_and_where_files_are(
+    cli,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "demo"
+    result = cli("demo", "--home", str(home))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert (
+        "Registered 240 records from scraped/forum_posts.jsonl as batch b6 (scraped, train)"
+        in lines
+    )
+    assert "Audit: support-ticket-classifier" in lines
+    assert f"HTML report:     {home / 'reports' / 'support-ticket-classifier.html'}" in lines
+    assert f"Erasure receipt: {home / 'receipts' / 'DSR-2026-0142.json'}" in lines
+    for code in readme_figures()["findings"]:
+        assert code in result.output
+
+
 def test_demo_command_refuses_a_home_that_is_not_empty(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "notes.txt").write_text("mine")
     result = cli("demo", "--home", str(tmp_path))
