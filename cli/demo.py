@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from cli.common import Json, emit_json
+
 
 def demo(
     home: Annotated[
@@ -18,26 +20,51 @@ def demo(
             show_default=False,
         ),
     ] = None,
+    json: Json = False,
 ) -> None:
     """Build the worked example in a fresh ledger and audit it.
 
     Registers every file of sample_datasets/ (scraped, licensed, first-party and synthetic
     support-ticket data), registers a model, answers a deletion request (lineage, erase,
     signed receipt), verifies the ledger and prints the audit, in which every failure mode
-    shows up with the figures sample_datasets/README.md predicts. Never touches the ledger
-    in --home's default or PROVLEDGER_HOME.
+    shows up with the figures sample_datasets/README.md predicts. It never uses
+    ./.provledger or PROVLEDGER_HOME.
     """
+    import shutil
     import tempfile
 
     from ledger.demo import run_demo
 
     target = home if home is not None else Path(tempfile.mkdtemp(prefix="provledger-demo-"))
-    result = run_demo(target, say=typer.echo)
-    typer.echo("")
+    try:
+        result = run_demo(target, say=None if json else typer.echo)
+    except BaseException:
+        if home is None:
+            shutil.rmtree(target, ignore_errors=True)
+        raise
+    if json:
+        emit_json(
+            {
+                "home": str(result.home),
+                "dataset": result.dataset,
+                "batches": {f: r.batch_id for f, r in result.batches.items()},
+                "model": result.model,
+                "erasure": {
+                    "subject": result.subject,
+                    "request_ref": result.request_ref,
+                    "receipt": str(result.receipt_path),
+                },
+                "verified": bool(result.verify and result.verify.ok),
+                "report": str(result.report_path),
+                "audit": result.audit_json,
+            }
+        )
+        return
     from rich.console import Console
 
     from ledger.reports import table
 
+    typer.echo("")
     Console(soft_wrap=False).print(table(result.audit))
     typer.echo("")
     typer.echo(f"HTML report:     {result.report_path}")
@@ -46,5 +73,5 @@ def demo(
     typer.echo(
         f"Explore it with --home {result.home}: e.g. 'provledger log', "
         f"'provledger audit {result.dataset} --format markdown', "
-        "'provledger lineage --subject C-100482'"
+        f"'provledger lineage --subject {result.subject}'"
     )

@@ -41,6 +41,8 @@ class DemoResult:
 
     home: Path
     dataset: str
+    subject: str | None = None
+    request_ref: str | None = None
     batches: dict[str, RegisterResult] = field(default_factory=dict)
     model: dict[str, Any] | None = None
     lineage: dict[str, Any] | None = None
@@ -188,6 +190,7 @@ def run_demo(
         result.model = led.register_model(plan["model"], [dataset])
         emit(f"Registered model {plan['model']}, trained on {dataset}")
         erasure = plan["erasure"]
+        result.subject, result.request_ref = erasure["subject"], erasure["request"]
         _answer_deletion_request(
             led, led.home, erasure["subject"], erasure["request"], result, emit
         )

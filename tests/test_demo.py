@@ -214,6 +214,17 @@ def test_demo_command_prints_progress_the_audit_and_where_files_are(
         assert code in result.output
 
 
+def test_demo_command_json_is_one_document(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("demo", "--home", str(tmp_path / "demo"), "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    expected = readme_figures()
+    assert document["verified"] is True
+    assert document["audit"]["records"] == expected["records"]
+    assert document["erasure"]["request_ref"] == expected["erasure"]["request"]
+    assert sorted(document["batches"]) == sorted(expected["files"])
+
+
 def test_demo_command_refuses_a_home_that_is_not_empty(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "notes.txt").write_text("mine")
     result = cli("demo", "--home", str(tmp_path))
