@@ -26,11 +26,40 @@ from pathlib import Path
 import orjson
 
 OUT = Path(__file__).resolve().parent / "out"
-WORDS = (
-    "refund order shipping account password reset invoice charge billing delayed package "
-    "login error cancel subscription upgrade plan support agent ticket escalate broken "
-    "screen payment card declined address update tracking number warranty replacement"
-).split()
+WORDS = [
+    "refund",
+    "order",
+    "shipping",
+    "account",
+    "password",
+    "reset",
+    "invoice",
+    "charge",
+    "billing",
+    "delayed",
+    "package",
+    "login",
+    "error",
+    "cancel",
+    "subscription",
+    "upgrade",
+    "plan",
+    "support",
+    "agent",
+    "ticket",
+    "escalate",
+    "broken",
+    "screen",
+    "payment",
+    "card",
+    "declined",
+    "address",
+    "update",
+    "tracking",
+    "number",
+    "warranty",
+    "replacement",
+]
 
 
 def make_file(records: int) -> Path:
@@ -82,17 +111,43 @@ def register_once(path: Path) -> tuple[float, int, int]:
         exe = provledger()
         subprocess.run([exe, "init"], check=True, stdout=subprocess.DEVNULL, env=env)
         subprocess.run(
-            [exe, "dataset", "create", "bench", "--owner", "bench", "--context", "internal",
-             "--use", "train"],
-            check=True, stdout=subprocess.DEVNULL, env=env,
+            [
+                exe,
+                "dataset",
+                "create",
+                "bench",
+                "--owner",
+                "bench",
+                "--context",
+                "internal",
+                "--use",
+                "train",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env=env,
         )
         subprocess.run(
             [exe, "consent", "add", str(consent_manifest())],
-            check=True, stdout=subprocess.DEVNULL, env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env=env,
         )
         seconds = timed(
-            [exe, "register", str(path), "--dataset", "bench", "--source", "first_party",
-             "--consent", "bench-tos@1", "--subject-field", "customer_id", "--json"],
+            [
+                exe,
+                "register",
+                str(path),
+                "--dataset",
+                "bench",
+                "--source",
+                "first_party",
+                "--consent",
+                "bench-tos@1",
+                "--subject-field",
+                "customer_id",
+                "--json",
+            ],
             env,
         )
         db = home / "ledger.duckdb"
@@ -152,7 +207,10 @@ def main(argv: list[str] | None = None) -> None:
     o, s, r = (statistics.median(x) for x in (openssl, sha256sum, register))
     print(f"openssl dgst -sha256   median {o:7.3f} s")
     print(f"sha256sum              median {s:7.3f} s")
-    print(f"provledger register    median {r:7.3f} s   (runs: {', '.join(f'{x:.2f}' for x in register)})")
+    print(
+        f"provledger register    median {r:7.3f} s   "
+        f"(runs: {', '.join(f'{x:.2f}' for x in register)})"
+    )
     print(f"ratio register/openssl   {r / o:5.2f}x   (target <= 4x)")
     print(f"ratio register/sha256sum {r / s:5.2f}x")
 
@@ -168,7 +226,9 @@ def main(argv: list[str] | None = None) -> None:
             f"{n:>10,} records  {secs:7.2f} s  {per:6.2f} us/record  ({per / base:4.2f}x of 100k)"
             f"  {size / count:6.1f} B/record stored"
         )
-    print(f"\npeak RSS of any register process or worker: {peak_child_rss_mb():.0f} MB (target < 500)")
+    print(
+        f"\npeak RSS of any register process or worker: {peak_child_rss_mb():.0f} MB (target < 500)"
+    )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,9 @@ Wait = Annotated[
 DEFAULT_WAIT = 30.0
 
 
-def open_ledger(home: Path | None, *, read_only: bool = False, wait: float = DEFAULT_WAIT) -> Ledger:
+def open_ledger(
+    home: Path | None, *, read_only: bool = False, wait: float = DEFAULT_WAIT
+) -> Ledger:
     from ledger.ledger import Ledger
 
     return Ledger.open(home, read_only=read_only, wait=wait)

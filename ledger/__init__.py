@@ -24,7 +24,9 @@ __all__ = [
     "RootMismatch",
 ]
 
-_WHERE = {name: "ledger.errors" for name in __all__ if name != "Ledger"} | {"Ledger": "ledger.ledger"}
+_WHERE = {name: "ledger.errors" for name in __all__ if name != "Ledger"} | {
+    "Ledger": "ledger.ledger"
+}
 
 
 def __getattr__(name: str) -> Any:

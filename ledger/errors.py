@@ -9,7 +9,7 @@ The CLI catches ``LedgerError`` only, prints ``Error: <message>`` and exits 1.
     ├── KeyFileError            key file missing, wrong passphrase, or loose permissions
     ├── InputError              a file, manifest or argument is malformed (file, line, field)
     │   └── CanonicalError      JSON that RFC 8785 cannot represent (NaN, duplicate keys, ...)
-    ├── NotFound                a named license, consent version, dataset, batch or record is unknown
+    ├── NotFound                a license, consent version, dataset, batch or record is unknown
     ├── Conflict                the request would duplicate something already in the ledger
     └── IntegrityError          the ledger does not verify (seq names the first bad entry)
         ├── BehindCheckpoint    the database holds fewer entries than its signed checkpoint

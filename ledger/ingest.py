@@ -240,9 +240,8 @@ def _hashed_chunks(
     # Plain JSONL reports bytes of the file, an Arrow table its rows; CSV, Parquet and
     # gzip files report records with the total unknown.
     in_bytes = fmt == "jsonl"
-    total: int | None = None
     if isinstance(data, Path):
-        total = data.stat().st_size if in_bytes else None
+        total: int | None = data.stat().st_size if in_bytes else None
     else:
         total = data.num_rows
     done = 0

@@ -38,7 +38,9 @@ def root_from_inclusion_proof(leaf: bytes, index: int, size: int, path: Sequence
     return r
 
 
-def verify_inclusion(leaf: bytes, index: int, size: int, path: Sequence[bytes], root: bytes) -> None:
+def verify_inclusion(
+    leaf: bytes, index: int, size: int, path: Sequence[bytes], root: bytes
+) -> None:
     """Check that ``leaf`` sits at ``index`` in the tree of ``size`` leaves with ``root``."""
     calculated = root_from_inclusion_proof(leaf, index, size, path)
     if calculated != root:
