@@ -4,7 +4,9 @@ Builds a ledger holding one dataset of N records in ten batches (scraped, licens
 first-party under a superseded and a current consent version, synthetic from a
 first-party seed, and a test split), then times ``Ledger.audit`` through the Python API:
 one warm-up, then the median of ``--runs`` runs (5 by default). The time of the one query
-that reads the records table (contamination and duplicates) is shown beside it.
+that reads the records table (contamination and duplicates) is shown beside it, with the
+median CPU seconds of an audit (all DuckDB threads) and the load average: other work on
+the machine moves the wall-clock figures a lot, CPU time much less.
 
 BENCH-ONLY SHORTCUT: batches are written straight into the projection tables with DuckDB
 (``records`` rows from ``range()`` with ``sha256()`` hashes), each under a real signed
@@ -24,6 +26,7 @@ Run: ``.venv/bin/python -m bench.bench_audit [--records N ...] [--runs 5]``
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import tempfile
@@ -154,10 +157,12 @@ def measure(home: Path, records: int, runs: int) -> dict[str, float]:
         assert report.contamination.duplicate_records == expected
         assert report.contamination.cross_split_records == expected
         samples = []
+        cpu = []
         for _ in range(runs):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             audit(led.store, DATASET)
             samples.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
         query = []
         params = {"dataset": DATASET, "cut": report.seq}
         for _ in range(runs):
@@ -170,6 +175,7 @@ def measure(home: Path, records: int, runs: int) -> dict[str, float]:
         "min": min(samples),
         "max": max(samples),
         "records_query": statistics.median(query),
+        "cpu": statistics.median(cpu),
     }
 
 
@@ -190,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         f"{'records':>12}  {'build s':>8}  {'first s':>8}  {'median s':>9}  {'min s':>6}  "
-        f"{'max s':>6}  {'records query s':>15}"
+        f"{'max s':>6}  {'records query s':>15}  {'cpu s':>6}  {'load avg':>8}"
     )
     for records in args.records:
         folder = Path(tempfile.mkdtemp(prefix="provledger-bench-audit-"))
@@ -201,7 +207,8 @@ def main(argv: list[str] | None = None) -> None:
             shutil.rmtree(folder, ignore_errors=True)
         print(
             f"{records:>12,}  {built:>8.1f}  {m['first']:>8.3f}  {m['median']:>9.3f}  "
-            f"{m['min']:>6.3f}  {m['max']:>6.3f}  {m['records_query']:>15.3f}",
+            f"{m['min']:>6.3f}  {m['max']:>6.3f}  {m['records_query']:>15.3f}  "
+            f"{m['cpu']:>6.3f}  {os.getloadavg()[0]:>8.2f}",
             flush=True,
         )
 

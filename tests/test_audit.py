@@ -49,7 +49,7 @@ from ledger.audit import (
     parse_as_of,
 )
 from ledger.errors import InputError, NotFound
-from ledger.hashing import subject_hash
+from ledger.hashing import content_hash, subject_hash
 from ledger.ledger import Ledger
 
 AUDIT_DATE = date(2026, 6, 30)
@@ -880,3 +880,74 @@ def test_cli_errors(tickets: Path, cli) -> None:  # type: ignore[no-untyped-def]
     )
     assert cli("audit", "tickets", "--format", "pdf").exit_code == 2
     assert cli("audit", "tickets", "--fail-on", "critical").exit_code == 2
+
+
+def test_contamination_matches_a_naive_count_at_every_cut(tickets: Path) -> None:
+    # Reference: count in Python from the raw rows, as of every entry from the first batch
+    # on (before and after the erasure), against the CONTAMINATION query at that cut.
+    from collections import Counter
+
+    from ledger.audit import CONTAMINATION
+
+    with Ledger.open(tickets, read_only=True) as led:
+        rows = led.store.rows(
+            "SELECT b.seq, b.split, r.ord, r.content_hash FROM records r "
+            "JOIN batches b ON b.seq = r.batch_seq WHERE b.dataset = 'tickets'"
+        )
+        erased = led.store.rows("SELECT seq, batch_seq, ord FROM erased_records")
+        for cut in range(7, 20):
+            gone = {(b, o) for s, b, o in erased if s <= cut}
+            active = [
+                (split, content)
+                for seq, split, ord_, content in rows
+                if seq <= cut and (seq, ord_) not in gone
+            ]
+            counts = Counter(content for _, content in active)
+            train = {content for split, content in active if split == "train"}
+            expected = {
+                "duplicate_records": sum(n - 1 for n in counts.values()),
+                "cross_split_records": sum(
+                    1 for split, content in active if split != "train" and content in train
+                ),
+            }
+            got = led.store.dicts(CONTAMINATION, {"dataset": "tickets", "cut": cut})[0]
+            assert {k: int(v) for k, v in got.items()} == expected, cut
+
+
+def _colliding_texts() -> tuple[str, str]:
+    """Two texts with different content hashes whose 32-bit grouping keys (the top half of
+    DuckDB's hash of the content hash, as CONTAMINATION computes it) are equal. A birthday
+    search: 300k candidates give about ten such pairs."""
+    import duckdb
+    import pyarrow as pa
+
+    texts = [f"collision probe {i}" for i in range(300_000)]
+    probes = pa.table({"i": range(len(texts)), "h": [content_hash(t) for t in texts]})
+    con = duckdb.connect()
+    con.register("probes", probes)
+    pair = con.execute(
+        "SELECT min(i), max(i) FROM probes GROUP BY (hash(h) >> 32)::UINTEGER "
+        "HAVING count(*) > 1 ORDER BY 1 LIMIT 1"
+    ).fetchall()
+    con.close()
+    assert pair, "no 32-bit key collision among the probes"
+    return texts[pair[0][0]], texts[pair[0][1]]
+
+
+def test_contamination_is_exact_when_grouping_keys_collide(ledger: Ledger, tmp_path: Path) -> None:
+    # The two probe texts share a grouping key but not their content: neither a duplicate
+    # nor a cross-split leak. "twice" twice in train is one duplicate; "leak" in train and
+    # test is one duplicate and one cross-split record.
+    one, other = _colliding_texts()
+    assert content_hash(one) != content_hash(other)
+    ledger.create_dataset("c", owner="me", context="internal", uses=["train"])
+    ledger.register(
+        _texts(tmp_path / "train.jsonl", one, "twice", "twice", "leak"),
+        dataset="c",
+        source="scraped",
+    )
+    ledger.register(
+        _texts(tmp_path / "test.jsonl", other, "leak"), dataset="c", source="scraped", split="test"
+    )
+    r = ledger.audit("c")
+    assert r.contamination.model_dump() == {"cross_split_records": 1, "duplicate_records": 2}
