@@ -430,8 +430,8 @@ def _records_table(seq: int, first_ord: int, hashed: Hashed) -> Any:
     def column(blob: bytes | None) -> Any:
         if blob is None:
             return pa.nulls(n, pa.binary())
-        fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(32), n, [None, pa.py_buffer(blob)])
-        return fixed.cast(pa.binary())
+        # DuckDB reads fixed-size binary as BLOB: no copy into variable-size binary needed.
+        return pa.FixedSizeBinaryArray.from_buffers(pa.binary(32), n, [None, pa.py_buffer(blob)])
 
     return pa.table(
         {
@@ -490,12 +490,15 @@ def register(
         # columns, so verify also catches an edited content or subject hash.
         content_digest = hashlib.sha256()
         subject_digest = hashlib.sha256()
-        for hashed in _hashed_chunks(source, fmt, spec, subject_key, progress):
-            if hashed.count:
-                store.insert_arrow("records", _records_table(app.seq, builder.size, hashed))
-                _fold(builder, hashed)
-                content_digest.update(hashed.content_hashes)
-                subject_digest.update(hashed.subject_hashes or b"")
+        # While worker processes hash, DuckDB's own threads would only compete with them
+        # for the cores (measured: 2.3x slower on 2 cores); one thread keeps up.
+        with store.threads(1):
+            for hashed in _hashed_chunks(source, fmt, spec, subject_key, progress):
+                if hashed.count:
+                    store.insert_arrow("records", _records_table(app.seq, builder.size, hashed))
+                    _fold(builder, hashed)
+                    content_digest.update(hashed.content_hashes)
+                    subject_digest.update(hashed.subject_hashes or b"")
         count = builder.size
         if count == 0:
             raise InputError("no records: the file is empty", file=path or "<arrow table>")

@@ -254,6 +254,16 @@ class Store:
             raise
         self._con.execute("CHECKPOINT").fetchall()
 
+    @contextmanager
+    def threads(self, count: int) -> Iterator[None]:
+        """Limit DuckDB to ``count`` threads inside the block, then restore the setting."""
+        before = self.row("SELECT current_setting('threads')")
+        self.execute(f"SET threads = {int(count)}")
+        try:
+            yield
+        finally:
+            self.execute(f"SET threads = {int(before[0]) if before else 1}")
+
     # -- queries -------------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
         """Run a statement for its effect (the result is drained, as DuckDB requires)."""
