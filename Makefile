@@ -28,8 +28,10 @@ lint: $(STAMP)
 
 docs-check: $(STAMP)
 	$(BIN)/python docs/build_tour.py --check
+	$(BIN)/python docs/cli_reference.py --check
 
 docs: $(STAMP)
+	$(BIN)/python docs/cli_reference.py
 	$(BIN)/python docs/build_tour.py
 
 bench: $(STAMP)
