@@ -483,7 +483,7 @@ def register(
     _check_spec(ledger, spec)
     subject_key = ledger.subject_key if spec.subject_field else None
     store = ledger.store
-    with store.appending(ledger.signer) as app:
+    with ledger.appending() as app:
         batch_id = f"b{app.seq}"
         builder = MerkleBuilder()
         # The Merkle root covers record hashes; these digests cover the other two hash
@@ -543,7 +543,6 @@ def register(
 
         index_batch(store, app.seq)
         entry = app.write_entry("batch-registered", payload)
-    ledger._after_append()
     return RegisterResult(
         batch_id=batch_id,
         dataset=spec.dataset,

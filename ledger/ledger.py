@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +19,7 @@ from ledger import keys
 from ledger.checkpoint import Checkpoint, parse_note, write_atomic
 from ledger.errors import BehindCheckpoint, HomeError, InputError
 from ledger.merkle import leaf_hash, root_from_leaf_hashes
-from ledger.store import DEFAULT_WAIT, Entry, Store
+from ledger.store import DEFAULT_WAIT, Appender, Entry, Store
 from ledger.verify import VerifyReport, verify_ledger
 
 if TYPE_CHECKING:
@@ -152,12 +154,19 @@ class Ledger:
         return self._subject_key
 
     # -- the log -------------------------------------------------------------------------
+    @contextmanager
+    def appending(self) -> Iterator[Appender]:
+        """One signed append: write projection rows with ``app.seq``, then exactly one
+        ``app.write_entry(kind, payload)``. Commits when the block ends (rolls back on an
+        exception), then rewrites the signed checkpoint kept beside the database."""
+        with self.store.appending(self.signer) as app:
+            yield app
+        self._after_append()
+
     def _append(self, kind: str, payload: dict[str, Any]) -> Entry:
         """Append one entry with no projection rows."""
-        with self.store.appending(self.signer) as app:
-            entry = app.write_entry(kind, payload)
-        self._after_append()
-        return entry
+        with self.appending() as app:
+            return app.write_entry(kind, payload)
 
     def _after_append(self) -> None:
         """Keep the latest signed checkpoint outside the database file."""

@@ -503,14 +503,13 @@ def register_model(ledger: Ledger, name: str, datasets: list[str]) -> dict[str, 
             f"model '{name}' is already registered (seq {earlier[0]}); register a new "
             "training run or release under its own name, e.g. with a version suffix"
         )
-    with store.appending(ledger.signer) as app:
+    with ledger.appending() as app:
         store.execute(INSERT_MODEL, [app.seq, name])
         for dataset in chosen:
             store.execute(INSERT_MODEL_DATASET, [app.seq, name, dataset])
         entry = app.write_entry(
             "model-registered", {"name": name, "datasets": chosen, "as_of_seq": app.seq - 1}
         )
-    ledger._after_append()
     return {
         "name": name,
         "seq": entry.seq,
@@ -650,7 +649,7 @@ def erase(ledger: Ledger, subject: str, request_ref: str) -> Erasure:
         entry = _entry_at(store, earlier[0])
         assert entry is not None
         return _erasure_from_entry(entry, already=True)
-    with store.appending(ledger.signer) as app:
+    with ledger.appending() as app:
         tables = _tables(store)
         matches = _matches(store, tables, "subject", digest, use_keys=False)
         if not matches:
@@ -690,7 +689,6 @@ def erase(ledger: Ledger, subject: str, request_ref: str) -> Erasure:
                 "models": [m["name"] for m in reach.models],
             },
         )
-    ledger._after_append()
     return _erasure_from_entry(entry, already=False)
 
 

@@ -538,7 +538,7 @@ def add_license(ledger: Ledger, manifest: Manifest) -> dict[str, Any]:
     """
     lic = load_manifest(License, manifest)
     store = ledger.store
-    with store.appending(ledger.signer) as app:
+    with ledger.appending() as app:
         for row in _license_rows(store, lic.id, None):
             if row["version"] == lic.version:
                 raise Conflict(
@@ -561,7 +561,6 @@ def add_license(ledger: Ledger, manifest: Manifest) -> dict[str, Any]:
             ],
         )
         entry = app.write_entry("license-added", lic.model_dump(mode="json"))
-    ledger._after_append()
     return _license_view(lic, entry.seq, entry.recorded_at)
 
 
@@ -628,7 +627,7 @@ def add_consent(ledger: Ledger, manifest: Manifest) -> dict[str, Any]:
     """
     consent = load_manifest(ConsentVersion, manifest)
     store = ledger.store
-    with store.appending(ledger.signer) as app:
+    with ledger.appending() as app:
         _check_consent_order(consent, _consent_rows(store, consent.policy, None))
         store.execute(
             INSERT_CONSENT,
@@ -643,7 +642,6 @@ def add_consent(ledger: Ledger, manifest: Manifest) -> dict[str, Any]:
             ],
         )
         entry = app.write_entry("consent-version-added", consent.model_dump(mode="json"))
-    ledger._after_append()
     return _consent_view(consent, entry.seq, entry.recorded_at, None)
 
 
@@ -751,7 +749,7 @@ def create_dataset(
         Dataset, {"name": name, "owner": owner, "context": context, "uses": _as_list(uses)}
     )
     store = ledger.store
-    with store.appending(ledger.signer) as app:
+    with ledger.appending() as app:
         existing = _dataset_rows(store, spec.name, None)
         if existing:
             raise Conflict(
@@ -765,7 +763,6 @@ def create_dataset(
             "dataset-created",
             {"dataset": spec.name, "owner": spec.owner, "context": spec.context, "uses": spec.uses},
         )
-    ledger._after_append()
     return _dataset_view(_dataset_rows(store, spec.name, None)[0])
 
 
@@ -780,7 +777,7 @@ def set_context(
     dataset-context-changed entry records a real change.
     """
     store = ledger.store
-    with store.appending(ledger.signer) as app:
+    with ledger.appending() as app:
         rows = _dataset_rows(store, name, None)
         if not rows:
             raise _unknown_dataset(name)
@@ -812,7 +809,6 @@ def set_context(
                 "previous": {"context": current["context"], "uses": list(current["uses"])},
             },
         )
-    ledger._after_append()
     return _dataset_view(_dataset_rows(store, spec.name, None)[0])
 
 
