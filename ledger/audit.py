@@ -10,7 +10,8 @@ the entry that wrote it, so the cut is exact); ``$today``, the audit date (the d
 
 Counts are *active* records: registered records minus those an erasure recorded at or
 before the cut reached. Shares are fractions of the dataset's active records, rounded to
-four decimals. docs/audit.md explains each figure for a reader of the report.
+four decimals. The README's section "The audit: how each figure is computed" explains
+each figure for a reader of the report.
 """
 
 from __future__ import annotations
