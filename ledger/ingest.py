@@ -34,6 +34,8 @@ __all__ = ["BatchSpec", "RegisterResult", "register"]
 # Plain JSONL files above this size are hashed by worker processes in ranges of RANGE_BYTES.
 PARALLEL_MIN_BYTES = 16 << 20
 RANGE_BYTES = 4 << 20
+# DuckDB's buffer memory while a batch is written (see register()).
+WRITE_MEMORY = "192MB"
 
 # Called with (done, total): bytes of a plain JSONL file, rows of an Arrow table, else
 # records so far and None.
@@ -483,22 +485,23 @@ def register(
     _check_spec(ledger, spec)
     subject_key = ledger.subject_key if spec.subject_field else None
     store = ledger.store
-    with ledger.appending() as app:
+    # While worker processes hash, DuckDB's own threads would only compete with them
+    # for the cores (measured: 2.3x slower on 2 cores); one thread keeps up. The memory
+    # limit makes DuckDB spill the open transaction's rows to disk, so a batch of any
+    # size registers in bounded memory (without it, about 200 MB more per 1M records).
+    with store.limits(threads=1, memory=WRITE_MEMORY), ledger.appending() as app:
         batch_id = f"b{app.seq}"
         builder = MerkleBuilder()
         # The Merkle root covers record hashes; these digests cover the other two hash
         # columns, so verify also catches an edited content or subject hash.
         content_digest = hashlib.sha256()
         subject_digest = hashlib.sha256()
-        # While worker processes hash, DuckDB's own threads would only compete with them
-        # for the cores (measured: 2.3x slower on 2 cores); one thread keeps up.
-        with store.threads(1):
-            for hashed in _hashed_chunks(source, fmt, spec, subject_key, progress):
-                if hashed.count:
-                    store.insert_arrow("records", _records_table(app.seq, builder.size, hashed))
-                    _fold(builder, hashed)
-                    content_digest.update(hashed.content_hashes)
-                    subject_digest.update(hashed.subject_hashes or b"")
+        for hashed in _hashed_chunks(source, fmt, spec, subject_key, progress):
+            if hashed.count:
+                store.insert_arrow("records", _records_table(app.seq, builder.size, hashed))
+                _fold(builder, hashed)
+                content_digest.update(hashed.content_hashes)
+                subject_digest.update(hashed.subject_hashes or b"")
         count = builder.size
         if count == 0:
             raise InputError("no records: the file is empty", file=path or "<arrow table>")

@@ -255,14 +255,19 @@ class Store:
         self._con.execute("CHECKPOINT").fetchall()
 
     @contextmanager
-    def threads(self, count: int) -> Iterator[None]:
-        """Limit DuckDB to ``count`` threads inside the block, then restore the setting."""
-        before = self.row("SELECT current_setting('threads')")
-        self.execute(f"SET threads = {int(count)}")
+    def limits(self, *, threads: int, memory: str) -> Iterator[None]:
+        """Run the block with DuckDB held to ``threads`` threads and ``memory`` (e.g.
+        "256MB") of buffer memory, then restore both settings. Under the limit DuckDB
+        spills an open transaction's rows to disk instead of holding them in memory."""
+        before = self.row("SELECT current_setting('threads'), current_setting('memory_limit')")
+        self.execute(f"SET threads = {int(threads)}")
+        self.execute("SET memory_limit = ?", [memory])
         try:
             yield
         finally:
-            self.execute(f"SET threads = {int(before[0]) if before else 1}")
+            if before is not None:
+                self.execute(f"SET threads = {int(before[0])}")
+                self.execute("SET memory_limit = ?", [before[1]])
 
     # -- queries -------------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
@@ -300,11 +305,7 @@ class Store:
 
     def insert_arrow(self, table: str, data: Any) -> None:
         """Append a pyarrow Table or RecordBatch whose columns match ``table`` in order."""
-        self._con.register("_incoming", data)
-        try:
-            self._con.execute(f"INSERT INTO {table} SELECT * FROM _incoming").fetchall()  # noqa: S608
-        finally:
-            self._con.unregister("_incoming")
+        self._con.from_arrow(data).insert_into(table)
 
     # -- the entry log -------------------------------------------------------------------
     def entry_count(self) -> int:
