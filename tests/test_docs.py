@@ -111,3 +111,14 @@ def test_every_option_is_in_the_readme_cli_reference() -> None:
                 ):
                     missing.append(f"{path} {opt}")
     assert not missing, f"options missing from README.md's CLI reference: {missing}"
+
+
+def test_the_cli_reference_is_generated_from_the_current_commands() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "cli_reference", ROOT / "docs" / "cli_reference.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    committed = README.read_text(encoding="utf-8")
+    assert module.render(committed) == committed, "run 'python docs/cli_reference.py'"
