@@ -146,7 +146,8 @@ def parse_canonical(raw: bytes) -> tuple[Any, bytes]:
         raise CanonicalError(_TOO_DEEP) from None
     # Duplicate-key screen as in parse_json; counting every ':' is cheaper than the regex
     # and suffices when no string holds a colon (the text's keys then number exactly ':').
-    if b'\\"' in raw or (raw.count(b":") != keys and len(_KEY_END.findall(raw)) != keys):
+    escaped_quote = b"\\" in raw and b'\\"' in raw  # memchr first: most lines have no '\\'
+    if escaped_quote or (raw.count(b":") != keys and len(_KEY_END.findall(raw)) != keys):
         value = parse_json(raw)
         return value, canonical_json(value)
     if fast:
