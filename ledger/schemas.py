@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ledger.audit import AuditReport
 from ledger.registry import ConsentVersion, Dataset, License
 
 __all__ = ["SCHEMAS", "SCHEMA_DIR", "generate", "main", "schema_text", "stale", "write_schemas"]
@@ -26,6 +27,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "license": License,
     "consent": ConsentVersion,
     "dataset": Dataset,
+    "audit-report": AuditReport,  # the output of `provledger audit --format json`
 }
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
