@@ -120,19 +120,34 @@ def checkpoint(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the signed note to this file.")
     ] = None,
+    json: Json = False,
     wait: Wait = DEFAULT_WAIT,
 ) -> None:
     """Record a signed checkpoint (log size and root) and print it as a C2SP signed note.
 
     Keep the note outside the ledger; 'provledger verify --checkpoint FILE' later proves the
-    ledger is a consistent extension of it.
+    ledger is a consistent extension of it. With --json: origin, size, root (hex) and the
+    note text.
     """
+    from ledger.checkpoint import parse_note
+
     with open_ledger(home, wait=wait) as led:
         note = led.checkpoint()
+        signed = parse_note(note, led.public)
     if output is not None:
         output.write_text(note, encoding="utf-8")
         typer.echo(f"Checkpoint written to {output}", err=True)
-    else:
+    if json:
+        emit_json(
+            {
+                "origin": signed.origin,
+                "size": signed.size,
+                "root": signed.root.hex(),
+                "note": note,
+                "output": str(output) if output else None,
+            }
+        )
+    elif output is None:
         typer.echo(note, nl=False)
 
 

@@ -521,3 +521,16 @@ def test_key_files_are_never_in_the_database(home: Path, make_ledger: Callable[.
     assert private not in data
     assert private.hex().encode() not in data
     assert os.environ.get(PASSPHRASE_ENV) is None
+
+
+def test_checkpoint_json_names_size_and_root(cli: Any, home: Path) -> None:
+    assert cli("init").exit_code == 0
+    result = cli("checkpoint", "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["size"] == 1  # the log before the checkpoint entry: just ledger-created
+    with Ledger.open(home, read_only=True) as led:
+        assert doc["root"] == led.current_checkpoint(1).root.hex()
+        assert doc["origin"] == led.origin
+        assert led.store.entry_count() == 2
+    assert doc["note"].startswith(f"{doc['origin']}\n1\n")
