@@ -43,6 +43,26 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"provledger {version('provledger')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """A provenance ledger for AI training data."""
+
+
 @app.command()
 def init(home: Home = None, json: Json = False) -> None:
     """Create a ledger home: DuckDB file, Ed25519 signing key and subject HMAC key.

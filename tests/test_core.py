@@ -534,3 +534,11 @@ def test_checkpoint_json_names_size_and_root(cli: Any, home: Path) -> None:
         assert doc["origin"] == led.origin
         assert led.store.entry_count() == 2
     assert doc["note"].startswith(f"{doc['origin']}\n1\n")
+
+
+def test_version(cli: Any) -> None:
+    from importlib.metadata import version
+
+    result = cli("--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"provledger {version('provledger')}\n"
