@@ -106,7 +106,7 @@ def register(
         emit_json(result.as_dict())
     else:
         typer.echo(
-            f"Registered {result.records} records from {file} as batch {result.batch_id} "
+            f"Registered {result.records:,} records from {file} as batch {result.batch_id} "
             f"({result.source}, {result.split}) in dataset {result.dataset}; "
             f"Merkle root {result.merkle_root} (seq {result.seq})"
         )
