@@ -15,6 +15,7 @@ from ledger.errors import CanonicalError, IntegrityError, RootMismatch
 from ledger.keys import PublicKey
 from ledger.merkle import MerkleBuilder, consistency_proof, leaf_hash, root_from_leaf_hashes
 from ledger.merkle_verify import verify_consistency
+from ledger.projections import check_projections
 from ledger.store import GENESIS_HASH, Store, entry_body_hash
 
 __all__ = ["VerifyReport", "verify_ledger"]
@@ -44,10 +45,10 @@ class VerifyReport:
 
 def _check_entries(
     store: Store, public: PublicKey
-) -> tuple[list[bytes], dict[int, dict[str, Any]]]:
-    """Check every entry; return the entry hashes and the batch payloads by seq."""
+) -> tuple[list[bytes], dict[int, tuple[str, dict[str, Any]]]]:
+    """Check every entry; return the entry hashes and (kind, payload) by seq."""
     hashes: list[bytes] = []
-    batches: dict[int, dict[str, Any]] = {}
+    entries: dict[int, tuple[str, dict[str, Any]]] = {}
     prev = GENESIS_HASH
     for expected_seq, row in enumerate(store.raw_entries(), start=1):
         seq, kind, payload_text, prev_hash, entry_hash, signature, key_id, recorded_at = row
@@ -85,11 +86,10 @@ def _check_entries(
                 raise RootMismatch(
                     "recorded checkpoint does not match the log before it", want, got, seq
                 )
-        if kind == "batch-registered":
-            batches[seq] = payload
+        entries[seq] = (kind, payload)
         hashes.append(digest)
         prev = entry_hash
-    return hashes, batches
+    return hashes, entries
 
 
 class _BatchCheck:
@@ -178,11 +178,13 @@ def verify_ledger(
     """Run every check. Never raises IntegrityError: failures are reported in the result."""
     report = VerifyReport(ok=False, entries=0, batches=0, records=0)
     try:
-        hashes, batches = _check_entries(store, public)
+        hashes, entries = _check_entries(store, public)
+        batches = {seq: p for seq, (kind, p) in entries.items() if kind == "batch-registered"}
         report.entries = len(hashes)
         report.batches = len(batches)
         report.root = root_from_leaf_hashes(leaf_hash(h) for h in hashes).hex()
         report.records = _check_batches(store, batches)
+        check_projections(store, entries)
         for label, checkpoint in checkpoints:
             report.checkpoints.append(_check_checkpoint(hashes, checkpoint, label))
     except IntegrityError as exc:
