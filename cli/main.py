@@ -7,6 +7,7 @@ material can reach a log).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,12 +21,30 @@ from ledger.errors import LedgerError
 class LedgerGroup(TyperGroup):
     """Turns library errors into one clean line on stderr, for every subcommand."""
 
+    def main(self, args: Any = None, *rest: Any, **options: Any) -> Any:
+        # Python hands invalid UTF-8 in argv over as lone surrogates, which no file name,
+        # dataset name or hash can hold: refuse them here, once, for every command.
+        for arg in sys.argv[1:] if args is None else args:
+            if isinstance(arg, str) and not _is_utf8(arg):
+                shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                typer.echo(f"Error: argument '{shown}' is not valid UTF-8 text", err=True)
+                sys.exit(1)
+        return super().main(args, *rest, **options)
+
     def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
         except LedgerError as exc:
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(1) from None
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 app = typer.Typer(
@@ -118,6 +137,8 @@ def verify(
             note = checkpoint.read_text(encoding="utf-8")
         except OSError as exc:
             raise fail(f"cannot read checkpoint {checkpoint}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise fail(f"{checkpoint}: not a signed checkpoint note (not UTF-8 text)") from None
     with open_ledger(home, read_only=True, wait=wait) as led:
         report = led.verify(note, source=str(checkpoint) if checkpoint else "checkpoint")
     if json:
@@ -151,11 +172,17 @@ def checkpoint(
     """
     from ledger.checkpoint import parse_note
 
+    try:  # a note that cannot be saved must not leave a checkpoint entry behind
+        sink = open(output, "a", encoding="utf-8") if output is not None else None  # noqa: SIM115
+    except OSError as exc:
+        raise fail(f"cannot write {output}: {exc.strerror}") from None
     with open_ledger(home, wait=wait) as led:
         note = led.checkpoint()
         signed = parse_note(note, led.public)
-    if output is not None:
-        output.write_text(note, encoding="utf-8")
+    if sink is not None:
+        with sink:
+            sink.truncate(0)
+            sink.write(note)
         typer.echo(f"Checkpoint written to {output}", err=True)
     if json:
         emit_json(

@@ -2,8 +2,9 @@
 synthetic anchoring, contamination, stakes, cadence, cost and erasure, with findings and
 recommendations. ``audit()`` returns an ``AuditReport``; ``ledger.reports`` renders it.
 
-Every figure comes from one named SQL query below, run through ``Store`` with these
-parameters: ``$dataset``; ``$cut``, the last entry seq the audit sees (``--as-of T`` cuts
+Every figure comes from the named SQL queries below (a few totals, the certainty score
+and the generation depth are then summed or scored in Python over their rows), run
+through ``Store`` with these parameters: ``$dataset``; ``$cut``, the last entry seq the audit sees (``--as-of T`` cuts
 at the last entry recorded at or before T, and every projection row carries the seq of
 the entry that wrote it, so the cut is exact); ``$today``, the audit date (the date of
 ``--as-of``, else today, UTC) against which retention, expiry and age are measured.
@@ -601,7 +602,10 @@ def parse_as_of(text: str) -> datetime:
         ) from None
     if when.tzinfo is None:
         return when.replace(tzinfo=UTC)
-    return when.astimezone(UTC)
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:
+        raise InputError(f"--as-of '{text}' falls outside years 1-9999 in UTC") from None
 
 
 def _stamp(when: datetime) -> str:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledger import keys
 from ledger.checkpoint import Checkpoint, parse_note, write_atomic
-from ledger.errors import BehindCheckpoint, HomeError, InputError
+from ledger.errors import BehindCheckpoint, HomeError
 from ledger.merkle import leaf_hash, root_from_leaf_hashes
 from ledger.store import DEFAULT_WAIT, Appender, Entry, Store
 from ledger.verify import VerifyReport, verify_ledger
@@ -353,17 +353,13 @@ class Ledger:
     def verify(
         self, checkpoint_note: str | None = None, *, source: str = "checkpoint"
     ) -> VerifyReport:
-        """Recompute every hash, link, signature and Merkle root; with a note, also prove
-        the ledger is a consistent extension of it. Problems are in the report."""
+        """Recompute every hash, link, signature, Merkle root and projection row; with a
+        note, also prove the ledger is a consistent extension of it. Problems are in the
+        report; a malformed or foreign note raises InputError."""
         checkpoints: list[tuple[str, Checkpoint]] = []
         external = self._external_checkpoint()
         if external is not None:
             checkpoints.append((str(self.home / NOTE_FILE), external))
         if checkpoint_note is not None:
-            try:
-                checkpoints.append(
-                    (source, parse_note(checkpoint_note, self.public, source=source))
-                )
-            except InputError:
-                raise
+            checkpoints.append((source, parse_note(checkpoint_note, self.public, source=source)))
         return verify_ledger(self.store, self.public, checkpoints)

@@ -2,9 +2,12 @@
 ``schema_migrations``; a database that names a migration this code lacks is from a newer
 provledger and is refused.
 
-Every table but ``entries`` is a projection of entry payloads, written in the same
-transaction as its entry and keyed by that entry's ``seq``, so ``--as-of`` is a filter on
-seq. No code path updates or deletes rows; triggers refuse both as a guard rail.
+The ledger tables (``APPEND_ONLY_TABLES``): ``entries`` and the projections of entry
+payloads, each written in the same transaction as its entry and keyed by that entry's
+``seq``, so ``--as-of`` is a filter on seq and ``verify`` can rebuild them. No code path
+updates or deletes their rows; triggers refuse both as a guard rail. The lineage lookup
+keys (m003) are an index derived from ``records``, not ledger data: ``ledger.lineage``
+rewrites them when it folds new keys in, and nothing relies on them for correctness.
 """
 
 from __future__ import annotations

@@ -256,7 +256,7 @@ def _erasure_lines(report: AuditReport) -> list[str]:
 
 # -- JSON -----------------------------------------------------------------------------------
 def to_json(report: AuditReport) -> str:
-    """The report as indented JSON, keys as in DESIGN.md (plus a few more)."""
+    """The report as indented JSON, keys as the README's audit section lists them."""
     import orjson
 
     return orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode() + "\n"

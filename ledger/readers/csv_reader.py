@@ -47,6 +47,8 @@ def read_csv(path: Path) -> Iterator[Chunk]:
         raise InputError(f"invalid UTF-8 ({reason})", file=path, line=line) from None
     except csv.Error as exc:
         raise InputError(f"malformed CSV: {exc}", file=path, line=reader.line_num) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", file=path) from None
 
 
 def _first_invalid_utf8(path: Path) -> tuple[int | None, str]:

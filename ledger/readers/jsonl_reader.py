@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,5 +68,5 @@ def read_lines(path: Path, *, gz: bool) -> Iterator[Chunk]:
                     items, locations = [], []
             if items:
                 yield Chunk(items, locations, raw=True)
-    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError; a cut stream EOFError
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError; cut: EOFError
         raise InputError(f"cannot read: {exc}", file=path, line=number + 1) from None

@@ -75,7 +75,7 @@ def _pylist(batch: Any, rows_before: int) -> list[Any]:
 
 
 def read_table(table: Any, *, name: str = "<arrow table>") -> Iterator[Chunk]:
-    """Chunks of records from an in-memory pyarrow Table (or RecordBatchReader)."""
+    """Chunks of records from an in-memory pyarrow Table."""
     row = 0
     for batch in table.to_batches(max_chunksize=CHUNK_RECORDS):
         try:
