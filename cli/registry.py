@@ -10,11 +10,10 @@ from typing import Annotated, Any
 import typer
 
 from cli.common import DEFAULT_WAIT, Home, Json, Wait, emit_json, open_ledger
+from ledger.vocabulary import CONTEXTS, USES
 
-# Kept in step with ledger.registry.USES / CONTEXTS by tests/test_registry.py; importing
-# the library here would load SQLModel on every start-up.
-_USE_HELP = "train | evaluate | synthetic_seed | external_release | redistribute | commercial"
-_CONTEXT_HELP = "internal | customer_facing | regulated"
+_USE_HELP = " | ".join(USES)
+_CONTEXT_HELP = " | ".join(CONTEXTS)
 
 ManifestFile = Annotated[
     Path,

@@ -4,10 +4,11 @@ recommendations. ``audit()`` returns an ``AuditReport``; ``ledger.reports`` rend
 
 Every figure comes from the named SQL queries below (a few totals, the certainty score
 and the generation depth are then summed or scored in Python over their rows), run
-through ``Store`` with these parameters: ``$dataset``; ``$cut``, the last entry seq the audit sees (``--as-of T`` cuts
-at the last entry recorded at or before T, and every projection row carries the seq of
-the entry that wrote it, so the cut is exact); ``$today``, the audit date (the date of
-``--as-of``, else today, UTC) against which retention, expiry and age are measured.
+through ``Store`` with these parameters: ``$dataset``; ``$cut``, the last entry seq the
+audit sees (``--as-of T`` cuts at the last entry recorded at or before T, and every
+projection row carries the seq of the entry that wrote it, so the cut is exact);
+``$today``, the audit date (the date of ``--as-of``, else today, UTC) against which
+retention, expiry and age are measured.
 
 Counts are *active* records: registered records minus those an erasure recorded at or
 before the cut reached. Shares are fractions of the dataset's active records, rounded to
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field
 
 from ledger.errors import InputError, NotFound
+from ledger.vocabulary import SOURCES
 
 if TYPE_CHECKING:
     from ledger.store import Store
@@ -45,9 +47,6 @@ __all__ = [
     "parse_as_of",
 ]
 
-# The four source types, in report order. Equal to ledger.registry.SOURCES (a test keeps
-# them in step); not imported from there so an audit does not load SQLModel.
-SOURCES: tuple[str, ...] = ("scraped", "licensed", "first_party", "synthetic")
 
 # Provenance levels, strongest first, and the weight of each in the certainty score.
 LEVELS: tuple[str, ...] = ("provable", "documented", "unknown")

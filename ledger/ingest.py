@@ -25,6 +25,7 @@ from ledger.errors import Conflict, InputError, NotFound
 from ledger.hashing import SubjectHasher, normalise_text
 from ledger.merkle import LEAF_PREFIX, MerkleBuilder, compact_range
 from ledger.readers import Chunk, detect_format
+from ledger.vocabulary import SOURCES, SPLITS
 
 if TYPE_CHECKING:
     from ledger.ledger import Ledger
@@ -360,7 +361,6 @@ def _refuse_unencodable(value: object, field: str) -> None:
 def _check_spec(ledger: Ledger, spec: BatchSpec) -> None:
     """Apply the registration rules before reading a byte of the file."""
     from ledger import registry
-    from ledger.registry import SOURCES, SPLITS
 
     for name, value in asdict(spec).items():
         _refuse_unencodable(value, name)

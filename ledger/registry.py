@@ -24,7 +24,7 @@ import re
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import orjson
 from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, field_validator
@@ -33,6 +33,18 @@ from sqlmodel import SQLModel
 
 from ledger.canonical import canonical_json, parse_json
 from ledger.errors import CanonicalError, Conflict, InputError, NotFound
+from ledger.vocabulary import (
+    CONTEXTS,
+    FATES,
+    SOURCES,
+    SPLITS,
+    USES,
+    Context,
+    Fate,
+    Source,
+    Split,
+    Use,
+)
 
 if TYPE_CHECKING:
     from pydantic import ValidationInfo
@@ -72,20 +84,7 @@ __all__ = [
     "validate",
 ]
 
-# -- vocabularies ------------------------------------------------------------------------
-Use = Literal[
-    "train", "evaluate", "synthetic_seed", "external_release", "redistribute", "commercial"
-]
-Source = Literal["scraped", "licensed", "first_party", "synthetic"]
-Split = Literal["train", "validation", "test"]
-Context = Literal["internal", "customer_facing", "regulated"]
-Fate = Literal["grandfathered", "reconsent_required", "revoked"]
-
-USES: tuple[str, ...] = get_args(Use)
-SOURCES: tuple[str, ...] = get_args(Source)
-SPLITS: tuple[str, ...] = get_args(Split)
-CONTEXTS: tuple[str, ...] = get_args(Context)
-FATES: tuple[str, ...] = get_args(Fate)
+# The vocabularies live in ledger.vocabulary (imported above) and are re-exported here.
 
 # What a manifest argument may be: the parsed JSON object, or the path of a JSON file.
 Manifest = dict[str, Any] | str | os.PathLike[str]
