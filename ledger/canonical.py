@@ -144,15 +144,24 @@ def parse_canonical(raw: bytes) -> tuple[Any, bytes]:
         fast, keys = _walk(value)
     except RecursionError:
         raise CanonicalError(_TOO_DEEP) from None
-    # Duplicate-key screen as in parse_json; counting every ':' is cheaper than the regex
-    # and suffices when no string holds a colon (the text's keys then number exactly ':').
+    if fast:
+        try:
+            canonical: bytes | None = orjson.dumps(value, option=_SORT_KEYS)
+        except orjson.JSONEncodeError:
+            canonical = None
+        # The canonical form is never longer than any JSON text of the same value (its
+        # escapes and numbers are the shortest, it has no whitespace), and a duplicate key
+        # that parsing dropped would make it shorter: equal lengths prove no duplicate.
+        if canonical is not None and len(canonical) == len(raw):
+            return value, canonical
+    else:
+        canonical = None
+    # Otherwise the duplicate-key screen of parse_json; counting every ':' is cheaper than
+    # the regex and suffices when no string holds a colon.
     escaped_quote = b"\\" in raw and b'\\"' in raw  # memchr first: most lines have no '\\'
     if escaped_quote or (raw.count(b":") != keys and len(_KEY_END.findall(raw)) != keys):
         value = parse_json(raw)
         return value, canonical_json(value)
-    if fast:
-        try:
-            return value, orjson.dumps(value, option=_SORT_KEYS)
-        except orjson.JSONEncodeError:
-            pass
+    if canonical is not None:
+        return value, canonical
     return value, canonical_json(value)

@@ -43,7 +43,17 @@ def record_hash(record: Any) -> bytes:
 def normalise_text(text: str) -> str:
     """The normal form content hashes are taken over (see module docstring)."""
     if text.isascii():  # ASCII is NFKC-invariant and casefolds as lower(): skip the tables
-        return " ".join(text.lower().split())
+        lowered = text.lower()
+        # Printable ASCII holds no whitespace but ' ': with no doubled, leading or trailing
+        # space it is already in normal form, and splitting it into words would be wasted.
+        if (
+            lowered.isprintable()
+            and "  " not in lowered
+            and lowered[:1] != " "
+            and lowered[-1:] != " "
+        ):
+            return lowered
+        return " ".join(lowered.split())
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
