@@ -108,10 +108,7 @@ def log(home: Home = None, json: Json = False, wait: Wait = DEFAULT_WAIT) -> Non
         emit_json([e.as_dict() for e in entries])
         return
     for e in entries:
-        summary = (
-            e.payload.get("batch_id") or e.payload.get("name") or e.payload.get("dataset") or ""
-        )
-        typer.echo(f"{e.seq:>6}  {e.recorded_at}  {e.kind:<24} {summary}  {e.entry_hash[:16]}")
+        typer.echo(f"{e.seq:>6}  {e.recorded_at}  {e.kind:<24} {e.subject}  {e.entry_hash[:16]}")
 
 
 @app.command()

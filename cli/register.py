@@ -65,7 +65,7 @@ def register(
       provledger register tickets.jsonl --dataset support --source first_party
         --consent support-tos@2 --subject-field customer_id --collected-at 2026-03-01
     """
-    from ledger.ingest import BatchSpec
+    from ledger.ingest import BatchSpec, progress_unit
 
     spec = BatchSpec(
         dataset=dataset,
@@ -86,7 +86,7 @@ def register(
         if show_progress:
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-            unit = "bytes" if file.name.lower().endswith((".jsonl", ".ndjson")) else "records"
+            unit = progress_unit(file)
             with Progress(
                 "[progress.description]{task.description}",
                 BarColumn(),

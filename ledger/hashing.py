@@ -18,16 +18,30 @@ import unicodedata
 from typing import Any
 
 from ledger.canonical import canonical_json
+from ledger.errors import InputError
 
 __all__ = [
     "SubjectHasher",
     "content_hash",
     "normalise_subject",
     "normalise_text",
+    "parse_hash",
     "record_hash",
     "sha256",
     "subject_hash",
 ]
+
+
+def parse_hash(text: str, field: str) -> bytes:
+    """A SHA-256 hash given as 64 hex digits (either case, surrounding space ignored).
+    Raises InputError naming ``field``."""
+    try:
+        digest = bytes.fromhex(text.strip())
+    except ValueError:
+        digest = b""
+    if len(digest) != 32:
+        raise InputError("expected a SHA-256 hash as 64 hex digits", field=field)
+    return digest
 
 
 def sha256(data: bytes) -> bytes:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ledger.errors import InputError, NotFound
+from ledger.errors import NotFound
+from ledger.hashing import parse_hash
 from ledger.merkle import inclusion_proof, leaf_hash
 from ledger.merkle_verify import verify_inclusion
 from ledger.store import Store
@@ -40,12 +41,7 @@ def prove(store: Store, batch_id: str, record_hash_hex: str) -> InclusionProof:
     Raises NotFound for an unknown batch or a record the batch does not hold, InputError
     for a malformed hash.
     """
-    try:
-        record = bytes.fromhex(record_hash_hex)
-    except ValueError:
-        record = b""
-    if len(record) != 32:
-        raise InputError("a record hash is 64 hexadecimal digits", field="record_hash")
+    record = parse_hash(record_hash_hex, "record_hash")
     row = store.row(BATCH_ROOT, [batch_id])
     if row is None:
         raise NotFound(f"unknown batch '{batch_id}'")

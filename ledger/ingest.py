@@ -39,7 +39,7 @@ RANGE_BYTES = 4 << 20
 WRITE_MEMORY = "192MB"
 
 # Called with (done, total): bytes of a plain JSONL file, rows of an Arrow table, else
-# records so far and None.
+# records so far and None. ``progress_unit`` names the unit for a file.
 Progress = Callable[[int, int | None], None]
 
 
@@ -190,6 +190,14 @@ def _hash_range(
 
 
 # -- reading ------------------------------------------------------------------------------
+def progress_unit(path: str | os.PathLike[str]) -> str:
+    """What ``progress`` counts while registering ``path``: "bytes" or "records"."""
+    try:
+        return "bytes" if detect_format(Path(path)) == "jsonl" else "records"
+    except InputError:
+        return "records"
+
+
 def _chunks(path: Path, fmt: str) -> Iterator[Chunk]:
     if fmt in ("jsonl", "jsonl.gz"):
         from ledger.readers.jsonl_reader import read_lines

@@ -48,11 +48,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
-import orjson
-
 from ledger.canonical import canonical_json, parse_json
 from ledger.errors import CanonicalError, Conflict, InputError, NotFound
-from ledger.hashing import content_hash, normalise_subject, subject_hash
+from ledger.hashing import content_hash, normalise_subject, parse_hash, subject_hash
 
 if TYPE_CHECKING:
     from ledger.ledger import Ledger
@@ -397,7 +395,7 @@ def _query_hash(
     if by == "subject":
         return by, _subject_digest(ledger, value)
     if by == "record":
-        return by, _parse_hash(value, "record")
+        return by, parse_hash(value, "record")
     return by, content_hash(value)
 
 
@@ -406,17 +404,6 @@ def _subject_digest(ledger: Ledger, subject: str) -> bytes:
     if not normalise_subject(subject):
         raise InputError("the subject id is empty", field="subject")
     return subject_hash(ledger.subject_key, subject)
-
-
-def _parse_hash(text: str, what: str) -> bytes:
-    """A SHA-256 hash from 64 hex digits (either case). Raises InputError."""
-    try:
-        digest = bytes.fromhex(text.strip())
-    except ValueError:
-        digest = b""
-    if len(digest) != 32:
-        raise InputError("expected a SHA-256 hash as 64 hex digits", field=what)
-    return digest
 
 
 def _refuse_unencodable(text: str, what: str) -> None:
@@ -541,10 +528,6 @@ INSERT_ERASED = """
     SELECT $seq, unnest($batch_seqs::INTEGER[]), unnest($ords::INTEGER[]),
            unnest($hashes::BLOB[])
 """
-ENTRY_AT = (
-    "SELECT seq, kind, payload, prev_hash, entry_hash, signature, key_id, recorded_at "
-    "FROM entries WHERE seq = ?"
-)
 # Per batch, how many records an erasure covered.
 ERASED_PER_BATCH = """
     SELECT b.batch_id, count(*) AS records
@@ -604,15 +587,6 @@ def _erasure_from_entry(entry: Entry, already: bool) -> Erasure:
     )
 
 
-def _entry_at(store: Store, seq: int) -> Entry | None:
-    from ledger.store import Entry
-
-    row = store.row(ENTRY_AT, [seq])
-    if row is None:
-        return None
-    return Entry(row[0], row[1], orjson.loads(row[2]), *row[3:])
-
-
 def _check_ref(request_ref: str) -> None:
     _refuse_unencodable(request_ref, "request")
     if not request_ref.strip() or request_ref != request_ref.strip():
@@ -646,7 +620,7 @@ def erase(ledger: Ledger, subject: str, request_ref: str) -> Erasure:
                 f"request '{request_ref}' was already recorded at seq {earlier[0]} for another "
                 "subject; give this request its own reference"
             )
-        entry = _entry_at(store, earlier[0])
+        entry = store.entry(earlier[0])
         assert entry is not None
         return _erasure_from_entry(entry, already=True)
     with ledger.appending() as app:
@@ -755,7 +729,7 @@ def receipt(ledger: Ledger, request_ref: str) -> dict[str, Any]:
     row = store.row(ERASURE_BY_REF, [request_ref])
     if row is None:
         raise NotFound(f"no erasure request '{request_ref}' in the ledger")
-    entry = _entry_at(store, row[0])
+    entry = store.entry(row[0])
     assert entry is not None
     body = _receipt_body(ledger, entry)
     return body | {"signature": ledger.signer.sign(canonical_json(body)).hex()}
@@ -827,7 +801,7 @@ def verify_receipt(
             "changed after it was signed",
             file=source,
         )
-    entry = _entry_at(ledger.store, doc["seq"])
+    entry = ledger.store.entry(doc["seq"])
     if entry is None or entry.kind != "erasure-requested" or entry.entry_hash != doc["entry_hash"]:
         raise InputError(
             f"the ledger holds no erasure entry at seq {doc['seq']} with hash {doc['entry_hash']}",

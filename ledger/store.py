@@ -46,6 +46,20 @@ class Entry:
     key_id: str
     recorded_at: str
 
+    @property
+    def subject(self) -> str:
+        """What the entry is about, for a one-line listing: a batch id, a model, a
+        dataset, a license or consent version, an erasure request ('' when none fits)."""
+        p = self.payload
+        if "id" in p and "version" in p:
+            return f"{p['id']}@{p['version']}"
+        if "policy" in p and "version" in p:
+            return f"{p['policy']}@{p['version']}"
+        for key in ("batch_id", "name", "dataset", "request_ref"):
+            if p.get(key):
+                return str(p[key])
+        return ""
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "seq": self.seq,
@@ -312,19 +326,19 @@ class Store:
         row = self.row("SELECT count(*) FROM entries")
         return int(row[0]) if row else 0
 
-    def entries(self, *, after: int = 0, kinds: Sequence[str] | None = None) -> Iterator[Entry]:
-        """Entries in seq order; payloads parsed."""
+    def entries(self, *, after: int = 0, until: int | None = None) -> Iterator[Entry]:
+        """Entries with ``after < seq <= until`` in seq order; payloads parsed."""
         sql = (
             "SELECT seq, kind, payload, prev_hash, entry_hash, signature, key_id, recorded_at "
-            "FROM entries WHERE seq > ?"
+            "FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq"
         )
-        params: list[Any] = [after]
-        if kinds:
-            sql += " AND kind IN (SELECT unnest(?))"
-            params.append(list(kinds))
-        sql += " ORDER BY seq"
+        params: list[Any] = [after, until if until is not None else 2**62]
         for r in self.rows(sql, params):
             yield Entry(r[0], r[1], orjson.loads(r[2]), r[3], r[4], r[5], r[6], r[7])
+
+    def entry(self, seq: int) -> Entry | None:
+        """The entry at ``seq``, payload parsed (None when there is none)."""
+        return next(self.entries(after=seq - 1, until=seq), None)
 
     def raw_entries(self) -> list[tuple[Any, ...]]:
         """Entry rows exactly as stored (payload as its stored text), in seq order."""

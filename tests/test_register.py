@@ -936,9 +936,9 @@ def test_prove_refuses_clearly(prepared: Path, tmp_path: Path, cli: Any) -> None
     cases = [
         (("b99", record_hash(RECORDS[0]).hex()), "unknown batch 'b99'"),
         (("b9", elsewhere), f"batch b9 holds no record with hash {elsewhere}"),
-        (("b9", "zz"), "field 'record_hash': a record hash is 64 hexadecimal digits"),
-        (("b9", elsewhere[:62]), "field 'record_hash': a record hash is 64 hexadecimal digits"),
-        (("b9", elsewhere + "00"), "field 'record_hash': a record hash is 64 hexadecimal digits"),
+        (("b9", "zz"), "field 'record_hash': expected a SHA-256 hash as 64 hex digits"),
+        (("b9", elsewhere[:62]), "field 'record_hash': expected a SHA-256 hash as 64 hex digits"),
+        (("b9", elsewhere + "00"), "field 'record_hash': expected a SHA-256 hash as 64 hex digits"),
     ]
     for args, message in cases:
         result = cli("prove", *args, "--json")
