@@ -16,9 +16,9 @@ from typing import Any
 import orjson
 import rfc8785
 
-from ledger.errors import CanonicalError
+from ledger.errors import CanonicalError, InputError
 
-__all__ = ["MAX_SAFE_INTEGER", "canonical_json", "parse_canonical", "parse_json"]
+__all__ = ["MAX_SAFE_INTEGER", "canonical_json", "parse_canonical", "parse_json", "require_utf8"]
 
 MAX_SAFE_INTEGER = 2**53 - 1
 _SORT_KEYS = orjson.OPT_SORT_KEYS
@@ -59,6 +59,20 @@ def _walk(value: Any) -> tuple[bool, int]:
             keys += item_keys
         return fast, keys
     return False, 0
+
+
+def require_utf8(value: object, field: str, *, show: bool = True) -> None:
+    """Refuse text holding lone surrogates (what Python makes of invalid UTF-8 in arguments
+    and file names), which neither DuckDB nor canonical JSON can store. ``value`` may be a
+    list of texts; non-text values pass. With ``show=False`` the message leaves the text
+    out (a raw subject id must not be echoed). Raises InputError naming ``field``."""
+    for text in value if isinstance(value, list) else [value]:
+        if isinstance(text, str):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                message = f"{text!r} is not valid UTF-8 text" if show else "not valid UTF-8 text"
+                raise InputError(message, field=field) from None
 
 
 def canonical_json(value: Any) -> bytes:

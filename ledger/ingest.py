@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.canonical import canonical_json, parse_canonical
+from ledger.canonical import canonical_json, parse_canonical, require_utf8
 from ledger.errors import Conflict, InputError, NotFound
 from ledger.hashing import SubjectHasher, normalise_text
 from ledger.merkle import LEAF_PREFIX, MerkleBuilder, compact_range
@@ -355,23 +355,12 @@ INSERT_BATCH = """
 INSERT_PARENT = "INSERT INTO batch_parents VALUES (?, ?, ?)"
 
 
-def _refuse_unencodable(value: object, field: str) -> None:
-    """Python turns invalid UTF-8 in command-line arguments and file names into lone
-    surrogates, which neither DuckDB nor canonical JSON can store: refuse them here."""
-    for text in value if isinstance(value, list) else [value]:
-        if isinstance(text, str):
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError:
-                raise InputError(f"{text!r} is not valid UTF-8 text", field=field) from None
-
-
 def _check_spec(ledger: Ledger, spec: BatchSpec) -> None:
     """Apply the registration rules before reading a byte of the file."""
     from ledger import registry
 
     for name, value in asdict(spec).items():
-        _refuse_unencodable(value, name)
+        require_utf8(value, name)
     store = ledger.store
     registry.get_dataset(store, spec.dataset)
     if spec.source not in SOURCES:
@@ -481,7 +470,7 @@ def register(
     path: Path | None = None
     if isinstance(data, str | os.PathLike):
         path = Path(data)
-        _refuse_unencodable(str(path), "file")
+        require_utf8(str(path), "file")
         if not path.is_file():
             raise InputError("no such file", file=path)
         fmt = detect_format(path)

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
-from ledger.canonical import canonical_json, parse_json
+from ledger.canonical import canonical_json, parse_json, require_utf8
 from ledger.errors import CanonicalError, Conflict, InputError, NotFound
 from ledger.hashing import content_hash, normalise_subject, parse_hash, subject_hash
 
@@ -400,17 +400,10 @@ def _query_hash(
 
 
 def _subject_digest(ledger: Ledger, subject: str) -> bytes:
-    _refuse_unencodable(subject, "subject")
+    require_utf8(subject, "subject", show=False)
     if not normalise_subject(subject):
         raise InputError("the subject id is empty", field="subject")
     return subject_hash(ledger.subject_key, subject)
-
-
-def _refuse_unencodable(text: str, what: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InputError("not valid UTF-8 text", field=what) from None
 
 
 def lineage(
@@ -588,7 +581,7 @@ def _erasure_from_entry(entry: Entry, already: bool) -> Erasure:
 
 
 def _check_ref(request_ref: str) -> None:
-    _refuse_unencodable(request_ref, "request")
+    require_utf8(request_ref, "request", show=False)
     if not request_ref.strip() or request_ref != request_ref.strip():
         raise InputError(
             "the request reference must be non-empty, without leading or trailing spaces",
