@@ -48,6 +48,7 @@ def _check_entries(
 ) -> tuple[list[bytes], dict[int, tuple[str, dict[str, Any]]]]:
     """Check every entry; return the entry hashes and (kind, payload) by seq."""
     hashes: list[bytes] = []
+    log = MerkleBuilder()  # the entry log's tree so far, for the recorded checkpoints
     entries: dict[int, tuple[str, dict[str, Any]]] = {}
     prev = GENESIS_HASH
     for expected_seq, row in enumerate(store.raw_entries(), start=1):
@@ -81,13 +82,18 @@ def _check_entries(
             raise IntegrityError("signature does not verify with the ledger's public key", seq)
         if kind == "checkpoint":
             size, want = payload["size"], bytes.fromhex(payload["root"])
-            got = root_from_leaf_hashes(leaf_hash(h) for h in hashes[:size])
+            got = (
+                log.root()
+                if size == log.size  # what `checkpoint` records: the log before it
+                else root_from_leaf_hashes(leaf_hash(h) for h in hashes[:size])
+            )
             if size > len(hashes) or got != want:
                 raise RootMismatch(
                     "recorded checkpoint does not match the log before it", want, got, seq
                 )
         entries[seq] = (kind, payload)
         hashes.append(digest)
+        log.push_input(digest)
         prev = entry_hash
     return hashes, entries
 
