@@ -23,6 +23,30 @@ from ledger import registry
 from ledger.ledger import DB_FILE, NOTE_FILE, Ledger
 from ledger.store import Store
 
+# The start of a child-process script (python -c) that opens a ledger whose DuckDB
+# CHECKPOINTs are suppressed, so every commit stays in the write-ahead log until the child
+# kills itself: ``led = open_without_checkpoint(home)``.
+OPEN_WITHOUT_CHECKPOINT = """
+import os, signal, sys
+from ledger.ledger import Ledger
+
+class NoCheckpoint:
+    def __init__(self, con):
+        self._con = con
+    def execute(self, sql, *args):
+        if sql.strip().upper() == "CHECKPOINT":
+            return self._con.execute("SELECT 1")
+        return self._con.execute(sql, *args)
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+def open_without_checkpoint(home):
+    led = Ledger.open(home)
+    led.store._con.execute("SET wal_autocheckpoint = '1GB'")
+    led.store._con = NoCheckpoint(led.store._con)
+    return led
+"""
+
 # The console script installed next to the interpreter running the tests.
 PROVLEDGER = str(Path(sys.executable).with_name("provledger"))
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from cli_process import new_ledger, write_jsonl
+from cli_process import OPEN_WITHOUT_CHECKPOINT, new_ledger, write_jsonl
 
 from ledger import registry
 from ledger.ledger import DB_FILE, Ledger
@@ -120,27 +120,15 @@ def test_no_subject_id_or_record_text_reaches_the_ledger_home(home: Path, tmp_pa
 
 
 # Registers with DuckDB's CHECKPOINT suppressed and dies, so the appends stay in the WAL.
-_INTO_WAL = """
-import os, signal, sys
-from ledger.ledger import Ledger
-
-class NoCheckpoint:
-    def __init__(self, con):
-        self._con = con
-    def execute(self, sql, *args):
-        if sql.strip().upper() == "CHECKPOINT":
-            return self._con.execute("SELECT 1")
-        return self._con.execute(sql, *args)
-    def __getattr__(self, name):
-        return getattr(self._con, name)
-
-led = Ledger.open(sys.argv[1])
-led.store._con.execute("SET wal_autocheckpoint = '1GB'")
-led.store._con = NoCheckpoint(led.store._con)
+_INTO_WAL = (
+    OPEN_WITHOUT_CHECKPOINT
+    + """
+led = open_without_checkpoint(sys.argv[1])
 led.register(sys.argv[2], dataset="reliability", source="first_party",
              consent="reliability-tos@1", subject_field="customer")
 os.kill(os.getpid(), signal.SIGKILL)
 """
+)
 
 
 def test_no_subject_id_or_record_text_in_the_write_ahead_log(home: Path, tmp_path: Path) -> None:

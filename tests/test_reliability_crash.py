@@ -23,6 +23,7 @@ from pathlib import Path
 import orjson
 import pytest
 from cli_process import (
+    OPEN_WITHOUT_CHECKPOINT,
     new_ledger,
     note_size,
     raw_counts,
@@ -232,30 +233,18 @@ def test_register_killed_at_random_moments_25_times(home: Path, jsonl_48mb: Path
 # Registers small batches in a child process with DuckDB's CHECKPOINT suppressed, so each
 # commit stays in the write-ahead log, then kills that process: the WAL is left holding
 # acknowledged commits (the note beside the database was updated after each of them).
-_APPEND_INTO_WAL = """
-import os, signal, sys
-from ledger.ledger import Ledger
-
-class NoCheckpoint:
-    def __init__(self, con):
-        self._con = con
-    def execute(self, sql, *args):
-        if sql.strip().upper() == "CHECKPOINT":
-            return self._con.execute("SELECT 1")
-        return self._con.execute(sql, *args)
-    def __getattr__(self, name):
-        return getattr(self._con, name)
-
+_APPEND_INTO_WAL = (
+    OPEN_WITHOUT_CHECKPOINT
+    + """
 home, dataset, *files = sys.argv[1:]
-led = Ledger.open(home)
-led.store._con.execute("SET wal_autocheckpoint = '1GB'")
-led.store._con = NoCheckpoint(led.store._con)
+led = open_without_checkpoint(home)
 wal = os.path.join(home, "ledger.duckdb.wal")
 for path in files:
     batch = led.register(path, dataset=dataset, source="scraped").batch_id
     print(batch, os.path.getsize(wal), flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
 """
+)
 
 
 @dataclass(frozen=True)
