@@ -242,18 +242,16 @@ def _hashed_chunks(
     if isinstance(data, Path) and fmt == "jsonl" and data.stat().st_size >= PARALLEL_MIN_BYTES:
         yield from _hash_parallel(data, args, progress)
         return
-    if isinstance(data, Path):
-        chunks: Iterable[Chunk] = _chunks(data, fmt)
-    else:
-        from ledger.readers.parquet_reader import read_table
-
-        chunks = read_table(data)
     # Plain JSONL reports bytes of the file, an Arrow table its rows; CSV, Parquet and
     # gzip files report records with the total unknown.
     in_bytes = fmt == "jsonl"
     if isinstance(data, Path):
+        chunks: Iterable[Chunk] = _chunks(data, fmt)
         total: int | None = data.stat().st_size if in_bytes else None
     else:
+        from ledger.readers.parquet_reader import read_table
+
+        chunks = read_table(data)
         total = data.num_rows
     done = 0
     for chunk in chunks:
