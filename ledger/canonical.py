@@ -1,10 +1,14 @@
 """RFC 8785 (JCS) canonical JSON: strict parsing in, canonical bytes out. No I/O.
 
-The exact encoder is the ``rfc8785`` package. orjson with sorted keys is used as a fast
-path only for values where it provably writes the same bytes (a Hypothesis test in
-``tests/test_canonical.py`` holds it to that): no floats, integers inside the IEEE-754
+The exact encoder is the ``rfc8785`` package. msgspec's encoder with sorted keys is used
+as a fast path only for values where it provably writes the same bytes (Hypothesis tests
+in ``tests/test_canonical.py`` hold it to that): no floats, integers inside the IEEE-754
 safe range, and object keys whose characters all sort the same in UTF-16 and in code-point
 order (below U+D800). Everything else takes the exact encoder.
+
+``parse_canonical``, the per-record hot path of registration, parses with msgspec and
+proves the absence of duplicate keys from quote counts (see there); any record it cannot
+prove plain takes the strict orjson/``json`` parser and the exact encoder.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 import re
 from typing import Any
 
+import msgspec
 import orjson
 import rfc8785
 
@@ -21,7 +26,19 @@ from ledger.errors import CanonicalError, InputError
 __all__ = ["MAX_SAFE_INTEGER", "canonical_json", "parse_canonical", "parse_json", "require_utf8"]
 
 MAX_SAFE_INTEGER = 2**53 - 1
-_SORT_KEYS = orjson.OPT_SORT_KEYS
+_encode_sorted = msgspec.json.Encoder(order="sorted").encode
+
+
+class _Float:
+    """What the hot-path decoder makes of a JSON float: msgspec cannot encode it, so a
+    record holding a float always reaches the exact encoder (JCS writes numbers as
+    ECMAScript does, which no fast encoder matches)."""
+
+    __slots__ = ()
+
+
+_FLOAT = _Float()
+_decode_marking_floats = msgspec.json.Decoder(float_hook=lambda _text: _FLOAT).decode
 # Where a key's closing quote meets its colon; counted to detect duplicate keys cheaply.
 _KEY_END = re.compile(rb'"\s*:')
 _TOO_DEEP = "JSON nested too deeply"
@@ -87,9 +104,9 @@ def canonical_json(value: Any) -> bytes:
         raise CanonicalError(_TOO_DEEP) from None
     if fast:
         try:
-            return orjson.dumps(value, option=_SORT_KEYS)
-        except orjson.JSONEncodeError:
-            pass  # a lone surrogate, or nesting past orjson's limit: the exact encoder decides
+            return _encode_sorted(value)
+        except (UnicodeEncodeError, RecursionError):
+            pass  # a lone surrogate, or very deep nesting: the exact encoder decides
     try:
         return rfc8785.dumps(value)
     except rfc8785.IntegerDomainError:
@@ -144,38 +161,75 @@ def parse_json(data: bytes | str) -> Any:
     return value
 
 
+def _plain_strings(value: Any, check_keys: bool) -> int:
+    """The number of strings (keys included) inside ``value``, or -1 unless every integer
+    inside is within the safe range and, with ``check_keys``, every object key sorts the
+    same in UTF-16 and code-point order."""
+    kind = type(value)
+    if kind is dict:
+        if check_keys and not all(k.isascii() or max(k) < "\ud800" for k in value):
+            return -1
+        strings = len(value)
+        items = value.values()
+    elif kind is list:
+        strings = 0
+        items = value
+    elif kind is int:
+        return 0 if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else -1
+    else:
+        return int(kind is str)
+    for item in items:
+        kind = type(item)
+        if kind is str:  # flat records are the common case: scalars inline, calls cost
+            strings += 1
+        elif kind is int:
+            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                return -1
+        elif kind is dict or kind is list:
+            inner = _plain_strings(item, check_keys)
+            if inner < 0:
+                return -1
+            strings += inner
+    return strings
+
+
 def parse_canonical(raw: bytes) -> tuple[Any, bytes]:
     """Parse one JSON text strictly and return (value, its RFC 8785 canonical bytes).
 
-    The same checks as ``parse_json`` followed by ``canonical_json``, walking the value
-    once: this is the per-record hot path of registration. Raises CanonicalError.
+    The same checks as ``parse_json`` followed by ``canonical_json``: this is the
+    per-record hot path of registration. Raises CanonicalError.
     """
+    try:
+        value = _decode_marking_floats(raw)
+        canonical = _encode_sorted(value)  # TypeError when a float was marked
+    except (msgspec.MsgspecError, TypeError, ValueError, RecursionError):
+        return _parse_canonical_exact(raw)  # it words the error, or handles the float
+    # msgspec keeps the last of duplicate keys silently. Without a quote inside any string
+    # (no \" or \u0022 escape in the text), every '"' of the text delimits one of its
+    # strings, so twice the parsed value's string count equals the text's quote count
+    # exactly when no key was dropped. Keys need a look only when the text may hold
+    # non-ASCII ones.
+    escapes = b"\\" in raw  # memchr: most records have none
+    if not escapes or (b'\\"' not in raw and b"\\u0022" not in raw):
+        strings = _plain_strings(value, escapes or not raw.isascii())
+        if strings >= 0 and 2 * strings == raw.count(b'"'):
+            return value, canonical
+    return _parse_canonical_exact(raw)
+
+
+def _parse_canonical_exact(raw: bytes) -> tuple[Any, bytes]:
+    """``parse_canonical`` for what its fast path cannot prove plain."""
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise CanonicalError(f"malformed JSON: {exc}") from None
     try:
-        fast, keys = _walk(value)
+        _, keys = _walk(value)
     except RecursionError:
         raise CanonicalError(_TOO_DEEP) from None
-    if fast:
-        try:
-            canonical: bytes | None = orjson.dumps(value, option=_SORT_KEYS)
-        except orjson.JSONEncodeError:
-            canonical = None
-        # The canonical form is never longer than any JSON text of the same value (its
-        # escapes and numbers are the shortest, it has no whitespace), and a duplicate key
-        # that parsing dropped would make it shorter: equal lengths prove no duplicate.
-        if canonical is not None and len(canonical) == len(raw):
-            return value, canonical
-    else:
-        canonical = None
-    # Otherwise the duplicate-key screen of parse_json; counting every ':' is cheaper than
-    # the regex and suffices when no string holds a colon.
+    # The duplicate-key screen of parse_json; counting every ':' is cheaper than the regex
+    # and suffices when no string holds a colon.
     escaped_quote = b"\\" in raw and b'\\"' in raw  # memchr first: most lines have no '\\'
     if escaped_quote or (raw.count(b":") != keys and len(_KEY_END.findall(raw)) != keys):
         value = parse_json(raw)
-        return value, canonical_json(value)
-    if canonical is not None:
-        return value, canonical
     return value, canonical_json(value)
