@@ -25,6 +25,7 @@ __all__ = [
     "content_hash",
     "normalise_subject",
     "normalise_text",
+    "normalised_utf8",
     "parse_hash",
     "record_hash",
     "sha256",
@@ -54,26 +55,32 @@ def record_hash(record: Any) -> bytes:
     return hashlib.sha256(canonical_json(record)).digest()
 
 
+# ASCII control characters: str.split() whitespace among them (\t \n \v \f \r \x1c-\x1f).
+_ASCII_CONTROLS = bytes(range(32))
+
+
 def normalise_text(text: str) -> str:
     """The normal form content hashes are taken over (see module docstring)."""
+    return normalised_utf8(text).decode("utf-8")
+
+
+def normalised_utf8(text: str) -> bytes:
+    """``normalise_text(text)`` encoded as UTF-8: what ``content_hash`` hashes."""
     if text.isascii():  # ASCII is NFKC-invariant and casefolds as lower(): skip the tables
         lowered = text.lower()
-        # Printable ASCII holds no whitespace but ' ': with no doubled, leading or trailing
-        # space it is already in normal form, and splitting it into words would be wasted.
-        if (
-            lowered.isprintable()
-            and "  " not in lowered
-            and lowered[:1] != " "
-            and lowered[-1:] != " "
-        ):
-            return lowered
-        return " ".join(lowered.split())
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+        # With no control character (so no whitespace but ' ') and no doubled, leading or
+        # trailing space, the text is already in normal form: splitting it would be wasted.
+        if "  " not in lowered and lowered[:1] != " " and lowered[-1:] != " ":
+            data = lowered.encode("ascii")
+            if len(data.translate(None, _ASCII_CONTROLS)) == len(data):
+                return data
+        return " ".join(lowered.split()).encode("ascii")
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split()).encode("utf-8")
 
 
 def content_hash(text: str) -> bytes:
     """SHA-256 of the normalised text, UTF-8 encoded."""
-    return hashlib.sha256(normalise_text(text).encode("utf-8")).digest()
+    return hashlib.sha256(normalised_utf8(text)).digest()
 
 
 def normalise_subject(subject_id: str) -> str:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.canonical import canonical_json, parse_canonical, require_utf8
 from ledger.errors import Conflict, InputError, NotFound
-from ledger.hashing import SubjectHasher, normalise_text
+from ledger.hashing import SubjectHasher, normalised_utf8
 from ledger.merkle import LEAF_PREFIX, MerkleBuilder, compact_range
 from ledger.readers import Chunk, detect_format
 from ledger.vocabulary import SOURCES, SPLITS
@@ -128,7 +128,7 @@ def hash_items(
         digest = sha(canonical).digest()
         rh.append(digest)
         leaves.append(sha(LEAF_PREFIX + digest).digest())
-        ch.append(sha(normalise_text(text).encode("utf-8")).digest())
+        ch.append(sha(normalised_utf8(text)).digest())
         if keyed is not None:
             subject = record.get(subject_field)
             if subject is None or subject == "" or type(subject) not in (str, int):

@@ -15,7 +15,7 @@ from ledger.hashing import SubjectHasher, normalise_subject, normalise_text, sub
 # ASCII-heavy text with every kind of whitespace str.split() knows, plus some non-ASCII.
 TEXT = st.text(
     alphabet=st.sampled_from(
-        [*"aZ09 .,:;-'\"", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\x7f",
+        [*"aZ09 .,:;-'\"", "\x00", "\x01", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\x7f",
          "\u00a0", "\u2028", "\u00c9", "\ufb01", "\u212b"]
     ),
     max_size=40,
