@@ -164,7 +164,7 @@ def run_demo(
     the sample folder is missing or malformed, and any ``LedgerError`` a step raises.
     """
     from ledger.ledger import Ledger
-    from ledger.registry import Dataset, load_manifest
+    from ledger.manifests import Dataset, load_manifest
     from ledger.reports import to_html
 
     emit: Say = say or (lambda _line: None)

@@ -476,7 +476,7 @@ def register_model(ledger: Ledger, name: str, datasets: list[str]) -> dict[str, 
         raise InputError("name at least one dataset the model was trained on", field="dataset")
     store = ledger.store
     for dataset in chosen:
-        registry.get_dataset(store, dataset)
+        registry.require_dataset(store, dataset)
     earlier = store.row(MODEL_BY_NAME, [name])
     if earlier is not None:
         raise Conflict(
@@ -860,7 +860,7 @@ def export(ledger: Ledger, dataset: str, output: str | os.PathLike[str]) -> Expo
     from ledger import registry
 
     store = ledger.store
-    registry.get_dataset(store, dataset)
+    registry.require_dataset(store, dataset)
     path = Path(output)
     if not path.parent.is_dir():
         raise InputError("its folder does not exist", file=path)
@@ -919,7 +919,7 @@ def check(
     from ledger.ingest import iter_record_hashes
 
     store = ledger.store
-    registry.get_dataset(store, dataset)
+    registry.require_dataset(store, dataset)
     if text_field is None:
         fields = [r[0] for r in store.rows(TEXT_FIELDS, [dataset])]
         text_field = fields[0] if len(fields) == 1 else "text"

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ledger.audit import AuditReport
-from ledger.registry import ConsentVersion, Dataset, License
+from ledger.manifests import ConsentVersion, Dataset, License
 
 __all__ = ["SCHEMAS", "SCHEMA_DIR", "generate", "main", "schema_text", "stale", "write_schemas"]
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ledger import registry
-from ledger.errors import Conflict, InputError, NotFound
+from ledger.errors import Conflict, InputError, LedgerError, NotFound
 from ledger.ledger import Ledger
 
 USES_TEXT = "train, evaluate, synthetic_seed, external_release, redistribute, commercial"
@@ -795,6 +795,48 @@ def test_get_dataset_not_found(ledger: Ledger) -> None:
     )
     with pytest.raises(NotFound):
         registry.dataset_history(ledger.store, "support")
+
+
+# -- checks that build no model ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("require", "get", "ref"),
+    [
+        (registry.require_license, registry.get_license, "support-corpus@2"),
+        (registry.require_license, registry.get_license, "x@1"),
+        (registry.require_license, registry.get_license, "support-corpus"),
+        (registry.require_consent, registry.get_consent, "support-tos@2"),
+        (registry.require_consent, registry.get_consent, "support-tos@0"),
+        (registry.require_dataset, registry.get_dataset, "nope"),
+    ],
+)
+def test_require_refuses_exactly_as_get_does(
+    ledger: Ledger, require: Callable[..., None], get: Callable[..., Any], ref: str
+) -> None:
+    ledger.add_license(LICENSE)
+    ledger.add_consent(CONSENT_V1)
+    ledger.create_dataset("support", owner="ml", context="internal", uses=["train"])
+    with pytest.raises(LedgerError) as expected:
+        get(ledger.store, ref)
+    with pytest.raises(LedgerError) as got:
+        require(ledger.store, ref)
+    assert type(got.value) is type(expected.value)
+    assert (str(got.value), vars(got.value)) == (str(expected.value), vars(expected.value))
+
+
+def test_require_accepts_what_the_ledger_holds(ledger: Ledger) -> None:
+    ledger.add_license(LICENSE)  # seq 2
+    ledger.add_consent(CONSENT_V1)  # seq 3
+    ledger.create_dataset("support", owner="ml", context="internal", uses=["train"])  # seq 4
+    assert registry.require_license(ledger.store, "support-corpus@1") is None
+    assert registry.require_consent(ledger.store, "support-tos@1") is None
+    assert registry.require_dataset(ledger.store, "support") is None
+    assert registry.require_dataset(ledger.store, "support", as_of=4) is None
+    with pytest.raises(NotFound):
+        registry.require_dataset(ledger.store, "support", as_of=3)
+    with pytest.raises(NotFound):
+        registry.require_consent(ledger.store, "support-tos@1", as_of=2)
+    with pytest.raises(NotFound):
+        registry.require_license(ledger.store, "support-corpus@1", as_of=1)
 
 
 def test_uses_given_as_a_tuple(ledger: Ledger) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ledger import registry, schemas
+from ledger import manifests, registry, schemas
 from ledger.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +92,7 @@ def checked_in(name: str) -> dict[str, Any]:
 
 def model_accepts(name: str, value: Any) -> bool:
     try:
-        registry.validate(schemas.SCHEMAS[name], value)  # type: ignore[type-var]
+        manifests.validate(schemas.SCHEMAS[name], value)  # type: ignore[type-var]
     except InputError:
         return False
     return True

@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import typer.main
 
 from cli.main import app
+from ledger.ledger import Ledger
 
 HEAVY = {"duckdb", "pyarrow", "sqlmodel", "pydantic", "sqlalchemy"}
 # Once a subcommand is parsed, typer (0.29) builds its parameter converters with pydantic,
@@ -82,3 +84,59 @@ def test_command_help_imports_nothing_heavy(command: str) -> None:
     assert result["code"] == 0
     assert f"Usage: provledger {command}" in str(result["help"])
     assert heavy_among(result["modules"], COMMAND_HEAVY) == []
+
+
+# Checks a batch's references as registration does, then builds one model, reporting the
+# modules imported after each step.
+REFERENCE_CHECK = """
+import json, sys
+from ledger import registry
+from ledger.errors import NotFound
+from ledger.ledger import Ledger
+
+with Ledger.open(sys.argv[1], read_only=True) as led:
+    registry.require_dataset(led.store, "support")
+    registry.require_license(led.store, "support-corpus@1")
+    registry.require_consent(led.store, "support-tos@1")
+    try:
+        registry.require_license(led.store, "support-corpus@2")
+    except NotFound as exc:
+        refused = str(exc)
+    checked = sorted(sys.modules)
+    registry.get_dataset(led.store, "support")
+print(json.dumps({"refused": refused, "checked": checked, "built": sorted(sys.modules)}))
+"""
+MODEL_HEAVY = {"sqlmodel", "pydantic", "pydantic_core", "sqlalchemy"}
+
+
+def test_checking_references_imports_no_models(home: Path) -> None:
+    with Ledger.init(home) as led:
+        led.add_license(
+            {
+                "id": "support-corpus",
+                "version": 1,
+                "title": "Support conversations",
+                "licensor": "Acme Data Ltd",
+                "grants": ["train"],
+                "effective_from": "2025-01-01",
+            }
+        )
+        led.add_consent(
+            {"policy": "support-tos", "version": 1, "effective_from": "2024-01-01", "permits": []}
+        )
+        led.create_dataset("support", owner="qa", context="internal", uses=["train"])
+    proc = subprocess.run(
+        [sys.executable, "-c", REFERENCE_CHECK, str(home)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    result = json.loads(proc.stdout)
+    assert result["refused"] == (
+        "unknown license 'support-corpus@2' (recorded versions of 'support-corpus': 1): add it "
+        "with 'provledger license add FILE.json'"
+    )
+    assert heavy_among(result["checked"], MODEL_HEAVY) == []
+    # The probe can fail: building the model pulls SQLModel in.
+    assert "sqlmodel" in heavy_among(result["built"], MODEL_HEAVY)
