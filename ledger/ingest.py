@@ -360,7 +360,7 @@ def _check_spec(ledger: Ledger, spec: BatchSpec) -> None:
     for name, value in asdict(spec).items():
         require_utf8(value, name)
     store = ledger.store
-    registry.get_dataset(store, spec.dataset)
+    registry.require_dataset(store, spec.dataset)
     if spec.source not in SOURCES:
         raise InputError(
             f"unknown source '{spec.source}' (expected one of {', '.join(SOURCES)})", field="source"
@@ -372,7 +372,7 @@ def _check_spec(ledger: Ledger, spec: BatchSpec) -> None:
     if spec.source == "licensed" and not spec.license:
         raise InputError("a licensed batch needs --license ID@VERSION", field="license")
     if spec.license:
-        registry.get_license(store, spec.license)
+        registry.require_license(store, spec.license)
     if spec.source == "first_party":
         if not spec.consent:
             raise InputError("a first_party batch needs --consent POLICY@VERSION", field="consent")
@@ -382,7 +382,7 @@ def _check_spec(ledger: Ledger, spec: BatchSpec) -> None:
                 field="subject_field",
             )
     if spec.consent:
-        registry.get_consent(store, spec.consent)
+        registry.require_consent(store, spec.consent)
     if spec.source == "synthetic" and not spec.generator:
         raise InputError(
             "a synthetic batch needs --generator describing what produced it", field="generator"
@@ -539,7 +539,9 @@ def register(
         }
         from ledger.lineage import index_batch  # lineage lookup keys, in this transaction
 
-        index_batch(store, app.seq)
+        # The workers are done: sorting the batch's lookup keys may use every core.
+        with store.limits(threads=os.cpu_count() or 1, memory=WRITE_MEMORY):
+            index_batch(store, app.seq)
         entry = app.write_entry("batch-registered", payload)
     return RegisterResult(
         batch_id=batch_id,
