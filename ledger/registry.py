@@ -9,8 +9,7 @@ Each change is one signed ledger entry written together with its projection row:
 
 Manifests are checked by the strict models of ``ledger.manifests``, imported only by the
 functions that build one: checking a reference needs no model, and SQLModel costs about
-230 ms to import. The vocabularies every module shares (uses, sources, splits, contexts,
-consent fates) are re-exported here from ``ledger.vocabulary``.
+230 ms to import.
 
 Lookups for other modules: ``require_license(store, "id@version")``,
 ``require_consent(store, "policy@version")`` and ``require_dataset(store, name)`` check
@@ -28,18 +27,6 @@ import orjson
 
 from ledger.canonical import canonical_json
 from ledger.errors import Conflict, InputError, NotFound
-from ledger.vocabulary import (
-    CONTEXTS,
-    FATES,
-    SOURCES,
-    SPLITS,
-    USES,
-    Context,
-    Fate,
-    Source,
-    Split,
-    Use,
-)
 
 if TYPE_CHECKING:
     from ledger.ledger import Ledger
@@ -47,16 +34,6 @@ if TYPE_CHECKING:
     from ledger.store import Store
 
 __all__ = [
-    "CONTEXTS",
-    "FATES",
-    "SOURCES",
-    "SPLITS",
-    "USES",
-    "Context",
-    "Fate",
-    "Source",
-    "Split",
-    "Use",
     "add_consent",
     "add_license",
     "create_dataset",

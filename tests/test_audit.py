@@ -38,7 +38,7 @@ from typing import Any
 
 import pytest
 
-from ledger import registry
+from ledger import vocabulary
 from ledger.audit import (
     SEVERITY_OF,
     SOURCES,
@@ -573,8 +573,8 @@ def test_design_keys_are_present(tickets: Path) -> None:
     assert set(SEVERITY_OF) == {f["code"] for f in r["findings"]}  # every code is exercised
 
 
-def test_sources_match_the_registry() -> None:
-    assert registry.SOURCES == SOURCES
+def test_sources_match_the_vocabulary() -> None:
+    assert vocabulary.SOURCES == SOURCES
 
 
 # -- as of a point in the log ---------------------------------------------------------------

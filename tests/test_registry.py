@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ledger import registry
+from ledger import registry, vocabulary
 from ledger.errors import Conflict, InputError, LedgerError, NotFound
 from ledger.ledger import Ledger
 
@@ -84,7 +84,7 @@ def refuse(cli: Callable[..., Any], home: Path, args: list[str], message: str) -
 
 # -- vocabularies ----------------------------------------------------------------------------
 def test_vocabularies() -> None:
-    assert registry.USES == (
+    assert vocabulary.USES == (
         "train",
         "evaluate",
         "synthetic_seed",
@@ -92,17 +92,17 @@ def test_vocabularies() -> None:
         "redistribute",
         "commercial",
     )
-    assert registry.SOURCES == ("scraped", "licensed", "first_party", "synthetic")
-    assert registry.SPLITS == ("train", "validation", "test")
-    assert registry.CONTEXTS == ("internal", "customer_facing", "regulated")
-    assert registry.FATES == ("grandfathered", "reconsent_required", "revoked")
+    assert vocabulary.SOURCES == ("scraped", "licensed", "first_party", "synthetic")
+    assert vocabulary.SPLITS == ("train", "validation", "test")
+    assert vocabulary.CONTEXTS == ("internal", "customer_facing", "regulated")
+    assert vocabulary.FATES == ("grandfathered", "reconsent_required", "revoked")
 
 
 def test_cli_help_lists_the_vocabularies() -> None:
     from cli import registry as cli_registry
 
-    assert cli_registry._USE_HELP.split(" | ") == list(registry.USES)
-    assert cli_registry._CONTEXT_HELP.split(" | ") == list(registry.CONTEXTS)
+    assert cli_registry._USE_HELP.split(" | ") == list(vocabulary.USES)
+    assert cli_registry._CONTEXT_HELP.split(" | ") == list(vocabulary.CONTEXTS)
 
 
 def test_start_up_does_not_load_heavy_modules() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ledger import manifests, registry, schemas
+from ledger import manifests, schemas, vocabulary
 from ledger.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,8 +173,8 @@ def test_schemas_are_draft_2020_12_and_closed() -> None:
         assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
         assert schema["title"] == name
         assert schema["additionalProperties"] is False
-    assert checked_in("license")["properties"]["grants"]["items"]["enum"] == list(registry.USES)
-    assert checked_in("dataset")["properties"]["context"]["enum"] == list(registry.CONTEXTS)
+    assert checked_in("license")["properties"]["grants"]["items"]["enum"] == list(vocabulary.USES)
+    assert checked_in("dataset")["properties"]["context"]["enum"] == list(vocabulary.CONTEXTS)
 
 
 @pytest.mark.parametrize(("name", "sample"), VALID)
