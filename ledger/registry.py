@@ -212,17 +212,24 @@ def list_licenses(store: Store, *, as_of: int | None = None) -> list[dict[str, A
 
 def _license_row(store: Store, ref: str, as_of: int | None) -> dict[str, Any]:
     id, version = parse_ref(ref, "license")
-    rows = _license_rows(store, id, as_of)
+    return _pick_version(_license_rows(store, id, as_of), id, version, ref, "license", "license")
+
+
+def _pick_version(
+    rows: list[dict[str, Any]], name: str, version: int, ref: str, what: str, command: str
+) -> dict[str, Any]:
+    """The row of ``version`` among the recorded versions of ``name``; NotFound naming the
+    recorded ones (and the ``provledger COMMAND add`` that records more) when it is not."""
     for row in rows:
         if row["version"] == version:
             return row
     known = (
-        f" (recorded versions of '{id}': {', '.join(str(r['version']) for r in rows)})"
+        f" (recorded versions of '{name}': {', '.join(str(r['version']) for r in rows)})"
         if rows
         else ""
     )
     raise NotFound(
-        f"unknown license '{ref}'{known}: add it with 'provledger license add FILE.json'"
+        f"unknown {what} '{ref}'{known}: add it with 'provledger {command} add FILE.json'"
     )
 
 
@@ -339,17 +346,7 @@ def list_consent(store: Store, *, as_of: int | None = None) -> list[dict[str, An
 def _consent_row(store: Store, ref: str, as_of: int | None) -> dict[str, Any]:
     policy, version = parse_ref(ref, "consent")
     rows = _consent_rows(store, policy, as_of)
-    for row in rows:
-        if row["version"] == version:
-            return row
-    known = (
-        f" (recorded versions of '{policy}': {', '.join(str(r['version']) for r in rows)})"
-        if rows
-        else ""
-    )
-    raise NotFound(
-        f"unknown consent version '{ref}'{known}: add it with 'provledger consent add FILE.json'"
-    )
+    return _pick_version(rows, policy, version, ref, "consent version", "consent")
 
 
 def require_consent(store: Store, ref: str, *, as_of: int | None = None) -> None:
