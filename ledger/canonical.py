@@ -148,11 +148,13 @@ def parse_json(data: bytes | str) -> Any:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise CanonicalError(f"malformed JSON: {exc}") from None
-    # orjson keeps the last of duplicate keys silently. Without an escaped quote in the
-    # text, every '"' followed by ':' ends a key, so the count below equals the parsed key
-    # count exactly when no key was repeated; otherwise parse again with a checking hook.
+    # orjson keeps the last of duplicate keys silently. Every key in the text is followed
+    # by a ':', so as many ':' as parsed keys proves none was dropped (enough when no string
+    # holds a colon). Else, without an escaped quote in the text, every '"' followed by ':'
+    # ends a key and the same count over those decides. Else parse again with a checking hook.
     try:
-        if b'\\"' in raw or len(_KEY_END.findall(raw)) != _walk(value)[1]:
+        keys = _walk(value)[1]
+        if raw.count(b":") != keys and (b'\\"' in raw or len(_KEY_END.findall(raw)) != keys):
             value = json.loads(
                 raw, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant
             )
@@ -218,18 +220,7 @@ def parse_canonical(raw: bytes) -> tuple[Any, bytes]:
 
 
 def _parse_canonical_exact(raw: bytes) -> tuple[Any, bytes]:
-    """``parse_canonical`` for what its fast path cannot prove plain."""
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise CanonicalError(f"malformed JSON: {exc}") from None
-    try:
-        _, keys = _walk(value)
-    except RecursionError:
-        raise CanonicalError(_TOO_DEEP) from None
-    # The duplicate-key screen of parse_json; counting every ':' is cheaper than the regex
-    # and suffices when no string holds a colon.
-    escaped_quote = b"\\" in raw and b'\\"' in raw  # memchr first: most lines have no '\\'
-    if escaped_quote or (raw.count(b":") != keys and len(_KEY_END.findall(raw)) != keys):
-        value = parse_json(raw)
+    """``parse_canonical`` for what its fast path cannot prove plain: the strict parser,
+    then the exact encoder."""
+    value = parse_json(raw)
     return value, canonical_json(value)
