@@ -31,7 +31,7 @@ from ledger.errors import Conflict, InputError, NotFound
 if TYPE_CHECKING:
     from ledger.ledger import Ledger
     from ledger.manifests import ConsentVersion, Dataset, License, Manifest
-    from ledger.store import Store
+    from ledger.store import Appender, Store
 
 __all__ = [
     "add_consent",
@@ -400,6 +400,15 @@ def _unknown_dataset(name: str) -> NotFound:
     )
 
 
+def _write_state(app: Appender, kind: str, spec: Dataset, **extra: Any) -> None:
+    """A dataset's new state: its projection row and the signed entry that records it."""
+    app.store.execute(
+        INSERT_DATASET_STATE, [app.seq, spec.name, spec.owner, spec.context, list(spec.uses)]
+    )
+    state = {"dataset": spec.name, "owner": spec.owner, "context": spec.context, "uses": spec.uses}
+    app.write_entry(kind, {**state, **extra})
+
+
 def create_dataset(
     ledger: Ledger, name: str, *, owner: str, context: str, uses: list[str]
 ) -> dict[str, Any]:
@@ -422,13 +431,7 @@ def create_dataset(
                 f"dataset '{spec.name}' already exists (created at seq "
                 f"{existing[0]['created_seq']}): change it with 'provledger dataset set-context'"
             )
-        store.execute(
-            INSERT_DATASET_STATE, [app.seq, spec.name, spec.owner, spec.context, list(spec.uses)]
-        )
-        app.write_entry(
-            "dataset-created",
-            {"dataset": spec.name, "owner": spec.owner, "context": spec.context, "uses": spec.uses},
-        )
+        _write_state(app, "dataset-created", spec)
     return _dataset_view(_dataset_rows(store, spec.name, None)[0])
 
 
@@ -465,19 +468,8 @@ def set_context(
                 f"dataset '{name}' already has context '{spec.context}' and uses "
                 f"{', '.join(current['uses'])}: nothing changed"
             )
-        store.execute(
-            INSERT_DATASET_STATE, [app.seq, spec.name, spec.owner, spec.context, list(spec.uses)]
-        )
-        app.write_entry(
-            "dataset-context-changed",
-            {
-                "dataset": spec.name,
-                "owner": spec.owner,
-                "context": spec.context,
-                "uses": spec.uses,
-                "previous": {"context": current["context"], "uses": list(current["uses"])},
-            },
-        )
+        previous = {"context": current["context"], "uses": list(current["uses"])}
+        _write_state(app, "dataset-context-changed", spec, previous=previous)
     return _dataset_view(_dataset_rows(store, spec.name, None)[0])
 
 
