@@ -22,7 +22,7 @@ from sqlmodel import SQLModel
 
 from ledger.canonical import parse_json
 from ledger.errors import CanonicalError, InputError
-from ledger.vocabulary import CONTEXTS, FATES, USES, Context, Fate, Use
+from ledger.vocabulary import CONTEXTS, FATES, USES, ContextName, FateName, UseName
 
 if TYPE_CHECKING:
     from pydantic import ValidationInfo
@@ -132,7 +132,7 @@ class License(_Strict):
     version: Version = Field(description="Integer version, 1 or more.")
     title: Text = Field(description="Human-readable name of the license or contract.")
     licensor: Text = Field(description="Who granted the license.")
-    grants: list[Use] = Field(min_length=1, description="The uses the license allows.")
+    grants: list[UseName] = Field(min_length=1, description="The uses the license allows.")
     effective_from: IsoDate = Field(description="First day the license applies (YYYY-MM-DD).")
     expires_on: IsoDate | None = Field(default=None, description="Last day of the grant, or null.")
     spdx: str | None = Field(
@@ -182,11 +182,11 @@ class ConsentVersion(_Strict):
     policy: Name = Field(description="Policy identifier, e.g. 'support-tos'.")
     version: Version = Field(description="Integer version; 1 first, then 2, 3, ...")
     effective_from: IsoDate = Field(description="Day this version takes effect (YYYY-MM-DD).")
-    permits: list[Use] = Field(description="The uses data subjects consented to.")
+    permits: list[UseName] = Field(description="The uses data subjects consented to.")
     retention_days: Annotated[int, Field(ge=1, le=MAX_INT32)] | None = Field(
         default=None, description="How long records may be kept after collection, or null."
     )
-    prior_versions: dict[str, Fate] = Field(
+    prior_versions: dict[str, FateName] = Field(
         default_factory=dict,
         validate_default=True,  # a missing field must still name the versions it lacks
         description=(
@@ -237,8 +237,8 @@ class Dataset(_Strict):
 
     name: Name = Field(description="Letters, digits, '.', '_' and '-' only.")
     owner: Text = Field(description="Accountable person or team.")
-    context: Context = Field(description="Where models trained on it are used.")
-    uses: list[Use] = Field(min_length=1, description="Intended uses.")
+    context: ContextName = Field(description="Where models trained on it are used.")
+    uses: list[UseName] = Field(min_length=1, description="Intended uses.")
 
     @field_validator("uses")
     @classmethod

@@ -1,36 +1,116 @@
 """The words every manifest, batch and report shares, in one light module (no SQLModel,
-no DuckDB) so the command line and the audit can use them without loading either.
+no DuckDB, no pydantic) so the command line and the audit can use them without loading
+either.
 
-uses: what a license grants, a consent version permits and a dataset is for.
+Each vocabulary is declared once, as a ``StrEnum`` whose members are the words in the
+order reports list them; a member equals, hashes and formats as its word, so it goes
+into JSON, SQL parameters and messages unchanged. The tuples (``SOURCES``, ...) hold the
+plain words for messages and SQL lists. The manifest models validate with the ``...Name``
+``Literal`` types: a Literal of the enum's members, because pydantic's strict mode refuses
+a plain string for an Enum field, and a Literal keeps the inline ``"enum"`` in the
+published manifest schemas.
+
+- ``Use``: what a license grants, a consent version permits and a dataset is for.
+- ``Source``, ``Split``: a batch's source type and split.
+- ``Context``: where models trained on a dataset are used. ``Fate``: what a consent
+  version decides about an earlier one.
+- ``Severity``: of an audit finding, highest first (``audit --fail-on``).
+- ``AuditFormat``: the formats ``provledger audit --format`` writes.
 """
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from enum import StrEnum
+from typing import Literal
 
 __all__ = [
+    "AUDIT_FORMATS",
     "CONTEXTS",
     "FATES",
+    "SEVERITIES",
     "SOURCES",
     "SPLITS",
     "USES",
+    "AuditFormat",
     "Context",
+    "ContextName",
     "Fate",
+    "FateName",
+    "Severity",
     "Source",
     "Split",
     "Use",
+    "UseName",
 ]
 
-Use = Literal[
-    "train", "evaluate", "synthetic_seed", "external_release", "redistribute", "commercial"
-]
-Source = Literal["scraped", "licensed", "first_party", "synthetic"]  # report order
-Split = Literal["train", "validation", "test"]
-Context = Literal["internal", "customer_facing", "regulated"]
-Fate = Literal["grandfathered", "reconsent_required", "revoked"]
 
-USES: tuple[str, ...] = get_args(Use)
-SOURCES: tuple[str, ...] = get_args(Source)
-SPLITS: tuple[str, ...] = get_args(Split)
-CONTEXTS: tuple[str, ...] = get_args(Context)
-FATES: tuple[str, ...] = get_args(Fate)
+class Use(StrEnum):
+    train = "train"
+    evaluate = "evaluate"
+    synthetic_seed = "synthetic_seed"
+    external_release = "external_release"
+    redistribute = "redistribute"
+    commercial = "commercial"
+
+
+class Source(StrEnum):
+    """In report order."""
+
+    scraped = "scraped"
+    licensed = "licensed"
+    first_party = "first_party"
+    synthetic = "synthetic"
+
+
+class Split(StrEnum):
+    train = "train"
+    validation = "validation"
+    test = "test"
+
+
+class Context(StrEnum):
+    internal = "internal"
+    customer_facing = "customer_facing"
+    regulated = "regulated"
+
+
+class Fate(StrEnum):
+    grandfathered = "grandfathered"
+    reconsent_required = "reconsent_required"
+    revoked = "revoked"
+
+
+class Severity(StrEnum):
+    """Highest first: high, legal or contractual exposure today; medium, a risk to the
+    data's fitness or a compliance gap still open to repair; low, hygiene."""
+
+    high = "high"
+    medium = "medium"
+    low = "low"
+
+
+class AuditFormat(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    html = "html"
+
+
+UseName = Literal[
+    Use.train,
+    Use.evaluate,
+    Use.synthetic_seed,
+    Use.external_release,
+    Use.redistribute,
+    Use.commercial,
+]
+ContextName = Literal[Context.internal, Context.customer_facing, Context.regulated]
+FateName = Literal[Fate.grandfathered, Fate.reconsent_required, Fate.revoked]
+
+USES: tuple[str, ...] = tuple(u.value for u in Use)
+SOURCES: tuple[str, ...] = tuple(s.value for s in Source)
+SPLITS: tuple[str, ...] = tuple(s.value for s in Split)
+CONTEXTS: tuple[str, ...] = tuple(c.value for c in Context)
+FATES: tuple[str, ...] = tuple(f.value for f in Fate)
+SEVERITIES: tuple[str, ...] = tuple(s.value for s in Severity)
+AUDIT_FORMATS: tuple[str, ...] = tuple(f.value for f in AuditFormat)
