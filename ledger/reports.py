@@ -14,7 +14,8 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ledger.audit import LEVELS, SEVERITIES, SOURCES, AuditReport
+from ledger.audit import AuditReport, Level
+from ledger.vocabulary import AUDIT_FORMATS, Severity, Source
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -29,7 +30,8 @@ __all__ = [
     "to_text",
 ]
 
-FORMATS = ("table", "json", "markdown", "html")
+# The formats ``render`` writes (``provledger audit --format``), declared once in the vocabulary.
+FORMATS = AUDIT_FORMATS
 
 SOURCE_LABELS = {
     "scraped": "Scraped",
@@ -94,7 +96,7 @@ def _day(value: str | None) -> str:
 
 
 def _severity_counts(report: AuditReport) -> dict[str, int]:
-    counts = dict.fromkeys(SEVERITIES, 0)
+    counts: dict[str, int] = dict.fromkeys(Severity, 0)
     for f in report.findings:
         counts[f.severity] += 1
     return counts
@@ -102,7 +104,7 @@ def _severity_counts(report: AuditReport) -> dict[str, int]:
 
 def _headline(report: AuditReport) -> str:
     counts = _severity_counts(report)
-    found = ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts[s]) or "none"
+    found = ", ".join(f"{counts[s]} {s}" for s in Severity if counts[s]) or "none"
     return (
         f"{_n(report.records)} active records · provenance certainty "
         f"{report.provenance.certainty:.2f} · findings: {found}"
@@ -120,7 +122,7 @@ def _cut_line(report: AuditReport) -> str:
 def _rows_blend(report: AuditReport) -> list[list[str]]:
     return [
         [s, _n(b.records), _pct(b.share), str(b.batches)]
-        for s, b in ((s, report.blend[s]) for s in SOURCES)
+        for s, b in ((s, report.blend[s]) for s in Source)
     ]
 
 
@@ -174,7 +176,7 @@ def _rows_synthetic(report: AuditReport) -> list[list[str]]:
 
 def _rows_cadence_cost(report: AuditReport) -> list[list[str]]:
     rows = []
-    for s in SOURCES:
+    for s in Source:
         c, k = report.cadence[s], report.cost[s]
         rows.append(
             [
@@ -303,7 +305,7 @@ def to_markdown(report: AuditReport) -> str:
         label = "Decision" if rec.kind == "decision" else "Revisit"
         out.append(f"- **{label}** (`{rec.code}`): {rec.message}")
     out += ["", "## Blend", "", _md_table(HEAD_BLEND, _rows_blend(r))]
-    levels = ", ".join(f"{lvl} {_n(r.provenance.levels[lvl])}" for lvl in LEVELS)
+    levels = ", ".join(f"{lvl} {_n(r.provenance.levels[lvl])}" for lvl in Level)
     out += [
         "",
         "## Provenance certainty",
@@ -404,7 +406,7 @@ def table(report: AuditReport) -> RenderableType:
         recs.add_row(rec.kind, rec.code, rec.message)
     parts.append(recs)
     parts.append(grid("Blend", HEAD_BLEND, _rows_blend(r)))
-    levels = ", ".join(f"{lvl} {_n(r.provenance.levels[lvl])}" for lvl in LEVELS)
+    levels = ", ".join(f"{lvl} {_n(r.provenance.levels[lvl])}" for lvl in Level)
     prov = Table(
         title=f"Provenance certainty {r.provenance.certainty:.4f} ({levels})",
         title_justify="left",
@@ -639,9 +641,7 @@ def to_html(report: AuditReport) -> str:
     counts = _severity_counts(r)
     total = r.records
 
-    blend_parts = [
-        (SOURCE_LABELS[s], float(r.blend[s].records), SOURCE_COLOURS[s]) for s in SOURCES
-    ]
+    blend_parts = [(SOURCE_LABELS[s], float(r.blend[s].records), SOURCE_COLOURS[s]) for s in Source]
     blend_card = (
         '<div class="card"><h2>Blend of sources</h2>'
         + _svg_hbar_stack(blend_parts)
@@ -652,7 +652,7 @@ def to_html(report: AuditReport) -> str:
                 f"{r.blend[s].batches} batch{'es' if r.blend[s].batches != 1 else ''}",
                 SOURCE_COLOURS[s],
             )
-            for s in SOURCES
+            for s in Source
         )
         + _html_table(
             ["source", "cost per usable record", "newest collected", "age (days)"],
@@ -663,14 +663,14 @@ def to_html(report: AuditReport) -> str:
                     _day(r.cadence[s].newest_collected_at),
                     _text(r.cadence[s].age_days),
                 ]
-                for s in SOURCES
+                for s in Source
             ),
             cls="mini",
         )
         + "</div>"
     )
 
-    level_parts = [(lvl, float(r.provenance.levels[lvl]), LEVEL_COLOURS[lvl]) for lvl in LEVELS]
+    level_parts = [(lvl, float(r.provenance.levels[lvl]), LEVEL_COLOURS[lvl]) for lvl in Level]
     certainty_card = (
         '<div class="card"><h2>Provenance certainty</h2><div class="donut">'
         + _svg_donut(level_parts, f"{r.provenance.certainty:.2f}", "certainty score")
@@ -681,7 +681,7 @@ def to_html(report: AuditReport) -> str:
                 f"{_pct(r.provenance.levels[lvl] / total if total else 0.0)}",
                 LEVEL_COLOURS[lvl],
             )
-            for lvl in LEVELS
+            for lvl in Level
         )
         + "</div><p class='meta'>Each batch's level and why are listed below. The score "
         "weighs provable 1, documented 0.5 and unknown 0 by active records.</p></div>"
@@ -738,7 +738,7 @@ def to_html(report: AuditReport) -> str:
                 )
             ],
         )
-        for s in SEVERITIES
+        for s in Severity
     ]
     findings_card = (
         '<div class="card"><h2>Findings by severity</h2>'
@@ -747,7 +747,7 @@ def to_html(report: AuditReport) -> str:
         + _e(
             "; ".join(
                 f"{s}: {', '.join(f.code for f in r.findings if f.severity == s) or 'none'}"
-                for s in SEVERITIES
+                for s in Severity
             )
         )
         + "</p></div>"

@@ -54,7 +54,7 @@ class Use(StrEnum):
 
 
 class Source(StrEnum):
-    """In report order."""
+    """A batch's source type, in report order."""
 
     scraped = "scraped"
     licensed = "licensed"
@@ -63,6 +63,8 @@ class Source(StrEnum):
 
 
 class Split(StrEnum):
+    """The split a batch belongs to."""
+
     train = "train"
     validation = "validation"
     test = "test"
@@ -80,9 +82,10 @@ class Fate(StrEnum):
     revoked = "revoked"
 
 
+# high: legal or contractual exposure today; medium: a risk to the data's fitness or a
+# compliance gap still open to repair; low: hygiene.
 class Severity(StrEnum):
-    """Highest first: high, legal or contractual exposure today; medium, a risk to the
-    data's fitness or a compliance gap still open to repair; low, hygiene."""
+    """How serious an audit finding is, highest first."""
 
     high = "high"
     medium = "medium"
