@@ -2,38 +2,25 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from cli.common import DEFAULT_WAIT, Home, Json, Wait, fail, open_ledger
+from ledger.vocabulary import AuditFormat, Severity
 
 # Exit code when --fail-on finds a finding at or above its severity (1 is an error,
 # 2 a usage error).
 FAIL_ON_EXIT = 3
 
 
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-    html = "html"
-
-
-class Severity(StrEnum):
-    high = "high"
-    medium = "medium"
-    low = "low"
-
-
 def audit(
     dataset: Annotated[str, typer.Argument(help="The dataset to audit.")],
     format: Annotated[
-        Format,
+        AuditFormat,
         typer.Option("--format", "-f", help="table (terminal), json, markdown or html."),
-    ] = Format.table,
+    ] = AuditFormat.table,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Write the report to this file, not stdout."),
@@ -68,10 +55,10 @@ def audit(
 
       provledger audit support-ticket-classifier --format html --output audit.html
     """
-    fmt = Format.json if json else format
+    fmt = AuditFormat.json if json else format
     with open_ledger(home, read_only=True, wait=wait) as led:
         report = led.audit(dataset, as_of)
-    if output is None and fmt is Format.table:
+    if output is None and fmt is AuditFormat.table:
         from rich.console import Console
 
         from ledger.reports import table
@@ -80,7 +67,7 @@ def audit(
     else:
         from ledger.reports import render
 
-        text = render(report, fmt.value)
+        text = render(report, fmt)
         if output is None:
             typer.echo(text, nl=False)
         else:
