@@ -188,18 +188,21 @@ _unruled = [code.value for code in FindingCode if code not in RULES]
 if _unruled:  # a FindingCode member was added without its function
     raise ImportError(f"finding codes without a rule in {__name__}: {', '.join(_unruled)}")
 
-# Severity of each finding code, in the order findings are listed.
-SEVERITY_OF: dict[FindingCode, Severity] = {
-    code: RULES[code].severity
-    for code in sorted(FindingCode, key=lambda c: SEVERITIES.index(RULES[c].severity))
-}
-
 
 def findings_of(report: AuditReport) -> list[Finding]:
     """Every finding the report's figures support, high before medium before low, and
     within a severity in the order of ``FindingCode`` (the order of ``SEVERITY_OF``)."""
     return [
         Finding(severity=RULES[code].severity, code=code, message=message, records=records)
-        for code in SEVERITY_OF
+        for code in _listing_order()
         for records, message in RULES[code].check(report)
     ]
+
+
+def _listing_order() -> list[FindingCode]:
+    # A stable sort by severity keeps the enum's order within one severity.
+    return sorted(FindingCode, key=lambda code: SEVERITIES.index(RULES[code].severity))
+
+
+# Severity of each finding code, in the order findings are listed.
+SEVERITY_OF: dict[FindingCode, Severity] = {code: RULES[code].severity for code in _listing_order()}
