@@ -29,6 +29,7 @@ from ledger.audit import (
     findings_of,
     rule,
 )
+from ledger.audit.recommendations import DECISIONS, recommendations
 from ledger.ledger import Ledger
 from ledger.vocabulary import Severity
 
@@ -207,3 +208,31 @@ def test_manifests_validate_plain_words_and_dump_them_unchanged(tmp_path: Path) 
     assert ds.model_dump(mode="json") == data
     with pytest.raises(Exception, match=r"unknown use 'sell' \(expected one of train, "):
         manifests.validate(manifests.Dataset, {**data, "uses": ["sell"]})
+
+
+def test_the_decision_list_tries_its_rules_in_order(report: AuditReport) -> None:
+    assert [d.__name__ for d in DECISIONS] == [
+        "_lead_with_provable",
+        "_instrument_first_party",
+        "_crawl_and_clean",
+        "_anchor_synthetic",
+    ]
+    # The tickets dataset is regulated: the first rule fits.
+    assert report.recommendations[0].code == "LEAD_WITH_PROVABLE"
+    # Internal, used for training only, no scraped and no synthetic records: none fits.
+    quiet = report.model_copy(deep=True)
+    quiet.stakes.context = "internal"
+    quiet.stakes.uses = ["train"]
+    quiet.blend["scraped"].records = 0
+    quiet.blend["synthetic"].records = 0
+    decision = recommendations(
+        quiet, state_kind="dataset-created", batches_before=0, gained=[], expiring=[]
+    )
+    assert [(r.kind, r.code, r.message) for r in decision] == [
+        (
+            "decision",
+            "NO_RULE",
+            "no rule of the decision list fits (internal context, no scraped or synthetic "
+            "data, no liable or commercial use): keep the blend and watch the revisit triggers",
+        )
+    ]

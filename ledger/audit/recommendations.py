@@ -5,12 +5,19 @@ batches were chosen, a consent policy gained a version, a license expires soon).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ledger.audit.report import AuditReport, Recommendation
 from ledger.audit.wording import batches_text, plural
 
-__all__ = ["CONTEXTS_LIABLE", "EXPIRY_HORIZON_DAYS", "USES_LIABLE", "recommendations"]
+__all__ = [
+    "CONTEXTS_LIABLE",
+    "DECISIONS",
+    "EXPIRY_HORIZON_DAYS",
+    "USES_LIABLE",
+    "recommendations",
+]
 
 # Contexts and uses whose output someone outside the organisation relies on.
 CONTEXTS_LIABLE = ("regulated", "customer_facing")
@@ -90,54 +97,11 @@ def _license_expiring(lic: dict[str, Any]) -> Recommendation:
 
 
 def _decision(r: AuditReport) -> Recommendation:
-    """The decision rule, top to bottom, stopping at the first that fits."""
-    st = r.stakes
-    liable_uses = [u for u in st.uses if u in USES_LIABLE]
-    provable = _share(r.provenance.levels["provable"], r.records)
-    if st.context in CONTEXTS_LIABLE or liable_uses:
-        why = f"context {st.context}" if st.context in CONTEXTS_LIABLE else ""
-        if liable_uses:
-            why = "; ".join(x for x in (why, f"uses {', '.join(liable_uses)}") if x)
-        return Recommendation(
-            kind="decision",
-            code="LEAD_WITH_PROVABLE",
-            message=(
-                f"regulated or liable output ({why}): lead with licensed or first-party data "
-                f"whose provenance is provable (now {provable:.0%} of records); do not start "
-                f"from scraped data you cannot audit (now {r.blend['scraped'].share:.0%})"
-            ),
-        )
-    if "commercial" in st.uses:
-        return Recommendation(
-            kind="decision",
-            code="INSTRUMENT_FIRST_PARTY",
-            message=(
-                "a live product (use commercial): instrument first-party logging first, under "
-                f"a consent policy that permits {', '.join(st.uses)} (first-party now "
-                f"{r.blend['first_party'].share:.0%} of records)"
-            ),
-        )
-    if r.blend["scraped"].records:
-        return Recommendation(
-            kind="decision",
-            code="CRAWL_AND_CLEAN",
-            message=(
-                "breadth needed and noise tolerated (internal context, scraped data): public "
-                "crawls are fit, with a heavy cleaning budget (now "
-                f"{r.contamination.duplicate_records} duplicate and "
-                f"{r.contamination.cross_split_records} cross-split records)"
-            ),
-        )
-    if r.blend["synthetic"].records or "synthetic_seed" in st.uses:
-        return Recommendation(
-            kind="decision",
-            code="ANCHOR_SYNTHETIC",
-            message=(
-                "a rare or sensitive class (synthetic data): generate synthetic examples "
-                "anchored to real seed batches (now "
-                f"{len(r.synthetic.unanchored_batches)} unanchored synthetic batches)"
-            ),
-        )
+    """The decision list, top to bottom, stopping at the first rule that fits."""
+    for decide in DECISIONS:
+        recommendation = decide(r)
+        if recommendation is not None:
+            return recommendation
     return Recommendation(
         kind="decision",
         code="NO_RULE",
@@ -146,3 +110,79 @@ def _decision(r: AuditReport) -> Recommendation:
             "data, no liable or commercial use): keep the blend and watch the revisit triggers"
         ),
     )
+
+
+def _lead_with_provable(r: AuditReport) -> Recommendation | None:
+    """Regulated or customer-facing output, or a use that leaves the organisation."""
+    st = r.stakes
+    liable_uses = [u for u in st.uses if u in USES_LIABLE]
+    if st.context not in CONTEXTS_LIABLE and not liable_uses:
+        return None
+    why = f"context {st.context}" if st.context in CONTEXTS_LIABLE else ""
+    if liable_uses:
+        why = "; ".join(x for x in (why, f"uses {', '.join(liable_uses)}") if x)
+    provable = _share(r.provenance.levels["provable"], r.records)
+    return Recommendation(
+        kind="decision",
+        code="LEAD_WITH_PROVABLE",
+        message=(
+            f"regulated or liable output ({why}): lead with licensed or first-party data "
+            f"whose provenance is provable (now {provable:.0%} of records); do not start "
+            f"from scraped data you cannot audit (now {r.blend['scraped'].share:.0%})"
+        ),
+    )
+
+
+def _instrument_first_party(r: AuditReport) -> Recommendation | None:
+    """A live product (use commercial)."""
+    if "commercial" not in r.stakes.uses:
+        return None
+    return Recommendation(
+        kind="decision",
+        code="INSTRUMENT_FIRST_PARTY",
+        message=(
+            "a live product (use commercial): instrument first-party logging first, under "
+            f"a consent policy that permits {', '.join(r.stakes.uses)} (first-party now "
+            f"{r.blend['first_party'].share:.0%} of records)"
+        ),
+    )
+
+
+def _crawl_and_clean(r: AuditReport) -> Recommendation | None:
+    """Internal use with scraped data: breadth wanted, noise tolerated."""
+    if not r.blend["scraped"].records:
+        return None
+    return Recommendation(
+        kind="decision",
+        code="CRAWL_AND_CLEAN",
+        message=(
+            "breadth needed and noise tolerated (internal context, scraped data): public "
+            "crawls are fit, with a heavy cleaning budget (now "
+            f"{r.contamination.duplicate_records} duplicate and "
+            f"{r.contamination.cross_split_records} cross-split records)"
+        ),
+    )
+
+
+def _anchor_synthetic(r: AuditReport) -> Recommendation | None:
+    """Synthetic data, or a dataset meant to seed it: a rare or sensitive class."""
+    if not r.blend["synthetic"].records and "synthetic_seed" not in r.stakes.uses:
+        return None
+    return Recommendation(
+        kind="decision",
+        code="ANCHOR_SYNTHETIC",
+        message=(
+            "a rare or sensitive class (synthetic data): generate synthetic examples "
+            "anchored to real seed batches (now "
+            f"{len(r.synthetic.unanchored_batches)} unanchored synthetic batches)"
+        ),
+    )
+
+
+# The decision list, in the order its rules are tried; NO_RULE when none fits.
+DECISIONS: tuple[Callable[[AuditReport], Recommendation | None], ...] = (
+    _lead_with_provable,
+    _instrument_first_party,
+    _crawl_and_clean,
+    _anchor_synthetic,
+)
