@@ -285,88 +285,80 @@ def _md_table(head: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 def to_markdown(report: AuditReport) -> str:
     """The report as GitHub-flavoured Markdown."""
     r = report
-    out = [
-        f"# Audit: {r.dataset}",
-        "",
-        _cut_line(r),
-        "",
-        f"**{_headline(r)}**",
-        "",
-        "## Findings",
-        "",
+    sections = [
+        ("Findings", _md_findings(r)),
+        ("Recommendations", _md_recommendations(r)),
+        ("Blend", _md_table(HEAD_BLEND, _rows_blend(r))),
+        ("Provenance certainty", _md_provenance(r)),
+        ("Consent drift", _md_consent(r)),
+        ("License scope", _md_licenses(r)),
+        ("Synthetic anchoring", _md_synthetic(r)),
+        ("Contamination and duplicates", _md_contamination(r)),
+        ("Stakes", " ".join(_stakes_lines(r))),
+        ("Cadence and cost", _md_table(HEAD_CADENCE_COST, _rows_cadence_cost(r))),
+        ("Erasure", " ".join(_erasure_lines(r))),
     ]
-    if r.findings:
-        out.append(
-            _md_table(
-                ["severity", "code", "records", "finding"],
-                ([f.severity, f.code, _n(f.records), f.message] for f in r.findings),
-            )
-        )
-    else:
-        out.append("No findings.")
-    out += ["", "## Recommendations", ""]
-    for rec in r.recommendations:
-        label = "Decision" if rec.kind == "decision" else "Revisit"
-        out.append(f"- **{label}** (`{rec.code}`): {rec.message}")
-    out += ["", "## Blend", "", _md_table(HEAD_BLEND, _rows_blend(r))]
+    out = [f"# Audit: {r.dataset}", "", _cut_line(r), "", f"**{_headline(r)}**"]
+    for title, body in sections:
+        out += ["", f"## {title}", "", body]
+    return "\n".join(out) + "\n"
+
+
+def _md_findings(r: AuditReport) -> str:
+    if not r.findings:
+        return "No findings."
+    return _md_table(
+        ["severity", "code", "records", "finding"],
+        ([f.severity, f.code, _n(f.records), f.message] for f in r.findings),
+    )
+
+
+def _md_recommendations(r: AuditReport) -> str:
+    return "\n".join(
+        f"- **{'Decision' if rec.kind == 'decision' else 'Revisit'}** (`{rec.code}`): {rec.message}"
+        for rec in r.recommendations
+    )
+
+
+def _md_provenance(r: AuditReport) -> str:
     levels = ", ".join(f"{lvl} {_n(r.provenance.levels[lvl])}" for lvl in Level)
-    out += [
-        "",
-        "## Provenance certainty",
-        "",
-        f"Certainty **{r.provenance.certainty:.4f}** (records: {levels}).",
-        "",
-        _md_table(HEAD_BATCHES, _rows_batches(r)),
-    ]
+    return f"Certainty **{r.provenance.certainty:.4f}** (records: {levels}).\n\n" + _md_table(
+        HEAD_BATCHES, _rows_batches(r)
+    )
+
+
+def _md_consent(r: AuditReport) -> str:
     c = r.consent
-    out += [
-        "",
-        "## Consent drift",
-        "",
+    summary = (
         f"First-party records: {_n(c.records)}; current {_n(c.current)}, superseded "
-        f"{_n(c.superseded)}, noncompliant {_n(c.noncompliant)}.",
-        "",
-    ]
-    if c.by_version:
-        out.append(_md_table(HEAD_CONSENT, _rows_consent(r)))
-    out += ["", "## License scope", ""]
-    if r.licenses.used:
-        out.append(_md_table(HEAD_LICENSES, _rows_licenses(r)))
-    else:
-        out.append("No batch is registered under a license.")
+        f"{_n(c.superseded)}, noncompliant {_n(c.noncompliant)}.\n"
+    )
+    # Without a table the section still ends in a blank line, as it always has.
+    return summary + ("\n" + _md_table(HEAD_CONSENT, _rows_consent(r)) if c.by_version else "")
+
+
+def _md_licenses(r: AuditReport) -> str:
+    if not r.licenses.used:
+        return "No batch is registered under a license."
+    return _md_table(HEAD_LICENSES, _rows_licenses(r))
+
+
+def _md_synthetic(r: AuditReport) -> str:
     s = r.synthetic
-    out += [
-        "",
-        "## Synthetic anchoring",
-        "",
+    summary = (
         f"Synthetic records: {_n(s.records)} ({_pct(s.share)}); unanchored batches: "
-        f"{_text(s.unanchored_batches)}; maximum generation depth {s.max_generation_depth}.",
-        "",
-    ]
-    if s.batches:
-        out.append(_md_table(HEAD_SYNTHETIC, _rows_synthetic(r)))
-    out += [
-        "",
-        "## Contamination and duplicates",
-        "",
+        f"{_text(s.unanchored_batches)}; maximum generation depth {s.max_generation_depth}.\n"
+    )
+    # Without a table the section still ends in a blank line, as it always has.
+    return summary + ("\n" + _md_table(HEAD_SYNTHETIC, _rows_synthetic(r)) if s.batches else "")
+
+
+def _md_contamination(r: AuditReport) -> str:
+    return (
         f"Validation/test records whose content is also in train: "
         f"{_n(r.contamination.cross_split_records)}. Duplicate records: "
-        f"{_n(r.contamination.duplicate_records)}.",
-        "",
-        "## Stakes",
-        "",
-        " ".join(_stakes_lines(r)),
-        "",
-        "## Cadence and cost",
-        "",
-        _md_table(HEAD_CADENCE_COST, _rows_cadence_cost(r)),
-        "",
-        "## Erasure",
-        "",
-        " ".join(_erasure_lines(r)),
-        "",
-    ]
-    return "\n".join(out)
+        f"{_n(r.contamination.duplicate_records)}."
+    )
 
 
 # -- rich tables ----------------------------------------------------------------------------
