@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from ledger.audit import sections
+import ledger.audit.sections as sections
 from ledger.audit.findings import findings_of
 from ledger.audit.queries import (
     BATCHES,
