@@ -141,6 +141,8 @@ def tile_files(entry_hashes: list[bytes], bodies: list[bytes]) -> dict[str, byte
 def _previous(led: Ledger, directory: Path) -> int:
     """The size of what ``directory`` already holds (0 for a new or empty one), after
     checking it is an earlier state of this very log."""
+    if directory.exists() and not directory.is_dir():
+        raise InputError("not a directory", file=directory)
     path = directory / CHECKPOINT_FILE
     if not path.exists():
         if directory.exists() and any(directory.iterdir()):
@@ -189,22 +191,26 @@ def publish(led: Ledger, directory: Path) -> PublishResult:
     entries = list(led.store.entries(until=note.size))
     files = tile_files([bytes.fromhex(e.entry_hash) for e in entries], [e.body() for e in entries])
     written = unchanged = 0
-    for rel, data in files.items():
-        path = directory / rel
-        if path.exists():
-            if path.read_bytes() != data:
-                raise IntegrityError(f"{path} already holds other bytes: refusing to change it")
+    path = directory
+    try:
+        for rel, data in files.items():
+            path = directory / rel
+            if path.exists():
+                if path.read_bytes() != data:
+                    raise IntegrityError(f"{path} already holds other bytes: refusing to change it")
+                unchanged += 1
+                continue
+            _write_file(path, data)
+            written += 1
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / CHECKPOINT_FILE
+        if not path.exists() or path.read_text(encoding="utf-8") != note_text:
+            write_atomic(path, note_text)
+            written += 1
+        else:
             unchanged += 1
-            continue
-        _write_file(path, data)
-        written += 1
-    directory.mkdir(parents=True, exist_ok=True)
-    checkpoint = directory / CHECKPOINT_FILE
-    if not checkpoint.exists() or checkpoint.read_text(encoding="utf-8") != note_text:
-        write_atomic(checkpoint, note_text)
-        written += 1
-    else:
-        unchanged += 1
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror}", file=path) from None
     count = total = 0
     for root_dir, _dirs, names in os.walk(directory):
         for name in names:

@@ -197,6 +197,11 @@ def test_publish_refuses_a_directory_it_did_not_write(ledger: Ledger, tmp_path: 
         f"{stranger}: directory is not empty and holds no published checkpoint: refusing to "
         "publish into it"
     )
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    with pytest.raises(InputError) as err:
+        ledger.publish(a_file)
+    assert str(err.value) == f"{a_file}: not a directory"
     other_dir = tmp_path / "other-pub"
     with Ledger.init(tmp_path / "other") as other:
         other.publish(other_dir)

@@ -309,6 +309,22 @@ def test_the_script_refuses_tampered_entry_proofs(ids: Any, cli: Any, tmp_path: 
         )
 
 
+def test_prove_entry_text_output(ids: Any, cli: Any) -> None:
+    proof = cli_json(cli, "prove", "--entry", "2")
+    text = cli("prove", "--entry", "2")
+    assert text.exit_code == 0
+    assert text.stdout == (
+        "entry       seq 2 (consent-version-added)\n"
+        f"entry hash  {proof['entry']['entry_hash']}\n"
+        "leaf index  1 of 5\n"
+        f"root        {proof['root']}\n"
+        + "".join(f"path[{i}]     {p}\n" for i, p in enumerate(proof["path"]))
+        + f"canonical   {proof['canonical_entry']}\n"
+        + "checkpoint:\n"
+        + proof["note"]
+    )
+
+
 # -- prove --entry errors ----------------------------------------------------------------------
 def test_prove_entry_against_a_saved_checkpoint_and_its_errors(
     ids: Any, cli: Any, tmp_path: Path
