@@ -53,3 +53,13 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``Error: message`` to stderr and return the Exit to raise."""
     typer.echo(f"Error: {message}", err=True)
     return typer.Exit(code)
+
+
+def read_note_file(path: Path) -> str:
+    """The text of a signed note file the user named, or a clean error naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"cannot read checkpoint {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise fail(f"{path}: not a signed checkpoint note (not UTF-8 text)") from None

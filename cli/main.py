@@ -219,6 +219,12 @@ app.add_typer(license_app, name="license")
 app.add_typer(consent_app, name="consent")
 app.add_typer(dataset_app, name="dataset")
 
+from cli.transparency import consistency, key, publish  # noqa: E402
+
+app.command()(key)
+app.command()(consistency)
+app.command()(publish)
+
 
 def run() -> None:
     """Console-script entry point."""

@@ -81,6 +81,13 @@ class PublicKey:
         return self.key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
     @property
+    def pem(self) -> str:
+        """SubjectPublicKeyInfo PEM, as in ``signing.pub``."""
+        return self.key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode("ascii")
+
+    @property
     def key_id(self) -> str:
         return hashlib.sha256(self.raw).hexdigest()[:16]
 

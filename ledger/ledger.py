@@ -8,6 +8,7 @@ the CLI has, as typed Python calls.
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 from collections.abc import Iterator
@@ -16,16 +17,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger import keys
-from ledger.checkpoint import Checkpoint, parse_note, write_atomic
-from ledger.errors import BehindCheckpoint, HomeError
+from ledger.checkpoint import Checkpoint, note_key_hash, parse_note, verifier_key, write_atomic
+from ledger.errors import BehindCheckpoint, HomeError, NotFound
 from ledger.merkle import leaf_hash, root_from_leaf_hashes
 from ledger.store import DEFAULT_WAIT, Appender, Entry, Store
 from ledger.verify import VerifyReport, verify_ledger
 
 if TYPE_CHECKING:
     from ledger.audit import AuditReport
+    from ledger.entry_proofs import ConsistencyProof, EntryProof
     from ledger.inclusion import InclusionProof
     from ledger.ingest import BatchSpec, Progress, RegisterResult
+    from ledger.tiles import PublishResult
 
 __all__ = ["DB_FILE", "HOME_ENV", "NOTE_FILE", "Ledger", "resolve_home"]
 
@@ -178,6 +181,15 @@ class Ledger:
             self.origin, len(hashes), root_from_leaf_hashes(leaf_hash(h) for h in hashes)
         )
 
+    def stored_note(self) -> tuple[str, str]:
+        """The latest signed note kept beside the database (it covers every entry) and its
+        path. Raises NotFound when there is none."""
+        path = self.home / NOTE_FILE
+        try:
+            return path.read_text(encoding="utf-8"), str(path)
+        except FileNotFoundError:
+            raise NotFound(f"no stored checkpoint note at {path}: pass --checkpoint FILE") from None
+
     def _external_checkpoint(self) -> Checkpoint | None:
         path = self.home / NOTE_FILE
         if not path.exists():
@@ -228,11 +240,52 @@ class Ledger:
 
         return register(self, data, spec or BatchSpec(**fields), progress)
 
-    def prove(self, batch_id: str, record_hash: str) -> InclusionProof:
-        """RFC 9162 inclusion proof of a record (hex hash) in a batch."""
+    def prove(self, batch_id: str, record_hash: str, index: int | None = None) -> InclusionProof:
+        """RFC 9162 inclusion proof of a record (hex hash) in a batch, at leaf ``index``
+        (default: its first occurrence)."""
         from ledger.inclusion import prove
 
-        return prove(self.store, batch_id, record_hash)
+        return prove(self.store, batch_id, record_hash, index)
+
+    def prove_entry(
+        self, seq: int, checkpoint_note: str | None = None, *, source: str = "checkpoint"
+    ) -> EntryProof:
+        """RFC 9162 inclusion proof of entry ``seq`` in the log at a note's size (default:
+        the latest stored note). See ``ledger.entry_proofs``."""
+        from ledger.entry_proofs import prove_entry
+
+        return prove_entry(self, seq, checkpoint_note, source=source)
+
+    def prove_consistency(
+        self, old_note: str, new_note: str, *, old_source: str, new_source: str
+    ) -> ConsistencyProof:
+        """RFC 9162 consistency proof between two notes of this log, both checked."""
+        from ledger.entry_proofs import prove_consistency
+
+        return prove_consistency(
+            self, old_note, new_note, old_source=old_source, new_source=new_source
+        )
+
+    def key_info(self) -> dict[str, Any]:
+        """The public verification material: PEM and raw public key, key ids, and the
+        C2SP signed-note verifier key. Never anything private."""
+        return {
+            "origin": self.origin,
+            "key_id": self.public.key_id,
+            "public_key_pem": self.public.pem,
+            "public_key_hex": self.public.raw.hex(),
+            "public_key_base64": base64.b64encode(self.public.raw).decode(),
+            "note_key_name": self.origin,
+            "note_key_id": note_key_hash(self.origin, self.public).hex(),
+            "verifier_key": verifier_key(self.origin, self.public),
+        }
+
+    def publish(self, directory: str | os.PathLike[str]) -> PublishResult:
+        """Write (or extend) the log as C2SP tlog-tiles in ``directory``. See
+        ``ledger.tiles``."""
+        from ledger.tiles import publish
+
+        return publish(self, Path(directory))
 
     # -- registries: licenses, consent policy versions, datasets (see ledger.registry) ---
     def add_license(self, manifest: dict[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from ledger.errors import HomeError, LedgerBusy
 from ledger.keys import Signer
 from ledger.migrations import MIGRATIONS
 
-__all__ = ["GENESIS_HASH", "Entry", "Store", "entry_body_hash"]
+__all__ = ["GENESIS_HASH", "Entry", "Store", "entry_body", "entry_body_hash"]
 
 GENESIS_HASH = "0" * 64
 DEFAULT_WAIT = 30.0
@@ -60,6 +60,12 @@ class Entry:
                 return str(p[key])
         return ""
 
+    def body(self) -> bytes:
+        """The canonical bytes the entry hash is the SHA-256 of (see ``entry_body``)."""
+        return entry_body(
+            self.seq, self.kind, self.payload, self.prev_hash, self.key_id, self.recorded_at
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "seq": self.seq,
@@ -73,10 +79,11 @@ class Entry:
         }
 
 
-def entry_body_hash(
+def entry_body(
     seq: int, kind: str, payload: dict[str, Any], prev_hash: str, key_id: str, recorded_at: str
 ) -> bytes:
-    """SHA-256 of the canonical JSON of an entry without its hash and signature."""
+    """The canonical JSON (RFC 8785) of an entry without its hash and signature: the bytes
+    whose SHA-256 is the entry hash."""
     body = {
         "seq": seq,
         "kind": kind,
@@ -85,7 +92,14 @@ def entry_body_hash(
         "key_id": key_id,
         "recorded_at": recorded_at,
     }
-    return hashlib.sha256(canonical_json(body)).digest()
+    return canonical_json(body)
+
+
+def entry_body_hash(
+    seq: int, kind: str, payload: dict[str, Any], prev_hash: str, key_id: str, recorded_at: str
+) -> bytes:
+    """SHA-256 of the canonical JSON of an entry without its hash and signature."""
+    return hashlib.sha256(entry_body(seq, kind, payload, prev_hash, key_id, recorded_at)).digest()
 
 
 class Appender:

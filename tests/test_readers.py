@@ -187,6 +187,28 @@ def test_csv_cells_are_strings_and_lines_are_where_rows_end(tmp_path: Path) -> N
     assert chunk.locations == [3, 5]
 
 
+def test_csv_bare_quote_inside_an_unquoted_field_is_kept_as_text(tmp_path: Path) -> None:
+    """Decided and documented (docs/verify-without-provledger.md): provledger reads CSV as
+    Python's csv module does with strict=True. A quote inside an unquoted field is a
+    literal character (RFC 4180 would refuse it); a quoted field must close cleanly."""
+    path = tmp_path / "t.csv"
+    path.write_bytes(b'text,n\nsay "hi" now,1\n5" screen,2\n')
+    (chunk,) = list(read_csv(path))
+    assert chunk.items == [{"text": 'say "hi" now', "n": "1"}, {"text": '5" screen', "n": "2"}]
+    with Ledger.init(tmp_path / "home") as led:
+        led.create_dataset("d", owner="o", context="internal", uses=["train"])
+        result = led.register(path, dataset="d", source="scraped")
+        proof = led.prove(
+            result.batch_id, hashlib.sha256(rfc8785.dumps(chunk.items[0])).hexdigest()
+        )
+    assert proof.leaf_index == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b'text,n\n"closed"then more,1\n')
+    with pytest.raises(InputError) as err:
+        list(read_csv(bad))
+    assert str(err.value) == f"{bad}, line 2: malformed CSV: ',' expected after '\"'"
+
+
 # -- file types ---------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("name", "fmt"),
