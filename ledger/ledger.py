@@ -218,7 +218,9 @@ class Ledger:
         progress: Progress | None = None,
         **fields: Any,
     ) -> RegisterResult:
-        """Register one batch from a file path or a pyarrow Table.
+        """Register one batch from a file path (or a folder of Parquet shards), a pyarrow
+        Table or RecordBatchReader, a pandas DataFrame, a Hugging Face ``datasets.Dataset``
+        or an iterable of dicts (streamed).
 
         Give the batch's details as a ``BatchSpec`` or as keywords (``dataset=``,
         ``source=``, ``license=``, ``consent=``, ``subject_field=`` ...). See
