@@ -24,6 +24,7 @@ from ledger.verify import VerifyReport, verify_ledger
 
 if TYPE_CHECKING:
     from ledger.audit import AuditReport
+    from ledger.exports import StandardExport
     from ledger.inclusion import InclusionProof
     from ledger.ingest import BatchSpec, Progress, RegisterResult
 
@@ -338,11 +339,19 @@ class Ledger:
 
         return verify_receipt(self, document, source=source)
 
-    def export(self, dataset: str, output: str | os.PathLike[str]) -> ExportResult:
-        """Write the dataset's active record manifest (erased records left out) as Parquet."""
-        from ledger.lineage import export
+    def export(
+        self,
+        dataset: str,
+        output: str | os.PathLike[str],
+        *,
+        format: str = "parquet",
+        emit: str | None = None,
+    ) -> ExportResult | StandardExport:
+        """Export the dataset, erased records left out: by default its active record
+        manifest as Parquet; or Croissant, OpenLineage, PROV (see ``ledger.exports``)."""
+        from ledger.exports import export
 
-        return export(self, dataset, output)
+        return export(self, dataset, output, format, emit=emit)
 
     def check(
         self, path: str | os.PathLike[str], dataset: str, *, text_field: str | None = None
