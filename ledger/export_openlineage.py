@@ -43,7 +43,8 @@ __all__ = [
 ]
 
 PRODUCER = "urn:provledger"
-# The custom facets' JSON Schemas ship in schemas/ under these names.
+# The custom facets' JSON Schemas ship in schemas/openlineage/ (provledger-batch-facet-1.json,
+# provledger-erasure-facet-1.json) with these ids.
 BATCH_FACET_SCHEMA = "urn:provledger:schemas:openlineage-batch-facet-1.json"
 ERASURE_FACET_SCHEMA = "urn:provledger:schemas:openlineage-erasure-facet-1.json"
 JOB_REGISTER = "provledger.register"

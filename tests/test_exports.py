@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import http.server
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+import jsonschema
 import mlcroissant as mlc
 import pyarrow.parquet as pq
 import pytest
@@ -418,3 +421,64 @@ def test_the_worked_example_exports_validate(demo: DemoResult, tmp_path: Path) -
         assert result.erased_left_out == len(erased)
         content = (tmp_path / f"out.{fmt}").read_text()
         assert not any(digest in content for digest in erased)
+
+
+FACET_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas" / "openlineage"
+
+
+def test_the_custom_facets_match_their_published_schemas(
+    cli: Any, tmp_path: Path, small: dict[str, Any]
+) -> None:
+    schemas = {
+        "provledger_batch": json.loads(
+            (FACET_SCHEMAS / "provledger-batch-facet-1.json").read_text()
+        ),
+        "provledger_erasure": json.loads(
+            (FACET_SCHEMAS / "provledger-erasure-facet-1.json").read_text()
+        ),
+    }
+    checked = 0
+    for line in _export(cli, tmp_path, "openlineage").read_text().splitlines():
+        event = json.loads(line)
+        for dataset in event["inputs"] + event["outputs"]:
+            for name, facet in dataset["facets"].items():
+                assert facet["_schemaURL"] == schemas[name]["$id"]
+                jsonschema.validate(facet, schemas[name])
+                checked += 1
+    assert checked == 4 + 4 + 2  # registrations, the model's inputs, the erasure (2 facets)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"_producer": "x"}, schemas["provledger_batch"])
+
+
+def test_a_missing_export_library_says_what_to_install(
+    cli: Any, tmp_path: Path, small: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delitem(sys.modules, "ledger.export_prov", raising=False)
+    monkeypatch.setitem(sys.modules, "prov.model", None)  # as if prov were not installed
+    result = cli("export", "d", "-f", "prov", "-o", str(tmp_path / "p.json"))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: field 'format': format prov needs prov: install provledger[export] "
+        "(prov.model is missing)\n"
+    )
+
+
+PROBE = """
+import json, sys
+from ledger.ledger import Ledger
+with Ledger.open(sys.argv[1], read_only=True) as led:
+    led.export("d", sys.argv[2])
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_the_parquet_export_loads_no_standard_library(
+    small: dict[str, Any], home: Path, tmp_path: Path
+) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, str(home), str(tmp_path / "m.parquet")],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    modules = {m.split(".")[0] for m in json.loads(proc.stdout)}
+    assert modules & {"openlineage", "prov", "mlcroissant", "rdflib", "pandas"} == set()
+    assert pq.read_table(tmp_path / "m.parquet").num_rows == 9
