@@ -135,7 +135,8 @@ def _collection(facts: DatasetFacts) -> str:
         batches = [b for b in facts.batches if b.source == source]
         if batches:
             records = sum(b.active_records for b in batches)
-            parts.append(f"{records} records in {len(batches)} batches {COLLECTION_WORDS[source]}")
+            count = f"{len(batches)} batch" + ("es" if len(batches) != 1 else "")
+            parts.append(f"{records} records in {count} {COLLECTION_WORDS[source]}")
     return (
         f"Registered in a provledger ledger ({facts.origin}) batch by batch, each with its "
         f"source type, license or consent-policy version and an RFC 9162 Merkle root over "
@@ -149,10 +150,11 @@ def _sensitive(facts: DatasetFacts) -> list[str]:
     for batch in facts.batches:
         if batch.subject_field and batch.active_records:
             consent = facts.consents.get(batch.consent or "")
+            days = consent["retention_days"] if consent else None
             terms = (
                 f" under consent policy {batch.consent} (permits "
-                f"{', '.join(consent['permits'])}; retention "
-                f"{consent['retention_days'] or 'unlimited'} days)"
+                f"{', '.join(consent['permits'])}; "
+                f"{f'retention {days} days' if days else 'no retention limit'})"
                 if consent
                 else ""
             )
@@ -163,7 +165,8 @@ def _sensitive(facts: DatasetFacts) -> list[str]:
             )
     if facts.erasures:
         out.append(
-            f"{len(facts.erasures)} erasure requests removed {facts.erased_records} records; "
+            f"{len(facts.erasures)} erasure request{'s' if len(facts.erasures) != 1 else ''} "
+            f"removed {facts.erased_records} records; "
             "they are left out of every count here."
         )
     return out or ["No batch records a data subject id."]
