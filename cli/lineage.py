@@ -286,7 +286,9 @@ def export(
 
 
 def check(
-    file: Annotated[Path, typer.Argument(help="A rebuilt data file (JSONL, CSV or Parquet).")],
+    file: Annotated[
+        Path, typer.Argument(help="A rebuilt data file (any format 'register' reads).")
+    ],
     dataset: Annotated[str, typer.Option("--dataset", help="The dataset it was rebuilt for.")],
     text_field: Annotated[
         str | None,

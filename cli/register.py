@@ -12,7 +12,13 @@ from cli.common import DEFAULT_WAIT, Home, Json, Wait, emit_json, open_ledger
 
 
 def register(
-    file: Annotated[Path, typer.Argument(help="JSONL (.jsonl, .jsonl.gz), CSV or Parquet file.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSONL (.jsonl, .jsonl.gz), CSV (.csv, .csv.gz), a JSON array (.json), "
+            "Parquet, or a folder of Parquet shards (one batch, in file-name order)."
+        ),
+    ],
     dataset: Annotated[
         str, typer.Option("--dataset", help="Dataset the batch joins (must exist).")
     ],

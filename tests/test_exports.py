@@ -7,7 +7,9 @@ worked example. Erased records appear in no export."""
 from __future__ import annotations
 
 import http.server
+import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -482,3 +484,13 @@ def test_the_parquet_export_loads_no_standard_library(
     modules = {m.split(".")[0] for m in json.loads(proc.stdout)}
     assert modules & {"openlineage", "prov", "mlcroissant", "rdflib", "pandas"} == set()
     assert pq.read_table(tmp_path / "m.parquet").num_rows == 9
+
+
+@pytest.mark.skipif(
+    shutil.which("dot") is None or importlib.util.find_spec("pydot") is None,
+    reason="prov-svg needs Graphviz's dot program and pydot",
+)
+def test_prov_svg_draws_the_graph(cli: Any, tmp_path: Path, small: dict[str, Any]) -> None:
+    svg = _export(cli, tmp_path, "prov-svg").read_text()
+    assert "<svg" in svg
+    assert f"batch-{small['batches'][3].batch_id}" in svg
