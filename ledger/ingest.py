@@ -405,8 +405,8 @@ def _check_spec(ledger: Ledger, spec: BatchSpec) -> None:
         raise InputError("cost must not be negative", field="cost")
     if spec.cost is not None and not math.isfinite(spec.cost):
         raise InputError(f"cost must be a finite number, got {spec.cost}", field="cost")
-    # From 2**53 JCS writes an integral float as digits that parse back as an integer it
-    # cannot represent, so the entry could never be verified again.
+    # From 2**53 a double no longer holds every integer, so a cost that large cannot be
+    # kept exactly (and is surely a mistake).
     if spec.cost is not None and spec.cost >= 2**53:
         raise InputError(f"cost must be below 2**53, got {spec.cost:g}", field="cost")
     if spec.collected_at is not None:

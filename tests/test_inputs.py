@@ -74,6 +74,7 @@ def jsonl(tmp_path: Path, records: list[dict[str, Any]]) -> Path:
 
 def test_the_jsonl_file_is_the_yardstick(led: Ledger, tmp_path: Path) -> None:
     assert register(led, jsonl(tmp_path, RECORDS)) == (root(RECORDS), 5, "jsonl")
+    assert led.verify().ok  # 10000000000000000, another JCS tool's 1e16, verifies too
 
 
 def test_a_pandas_dataframe_hashes_as_the_jsonl_file(led: Ledger) -> None:
@@ -113,6 +114,23 @@ def test_an_iterable_of_dicts_is_streamed(led: Ledger) -> None:
 
 def test_a_list_of_dicts_hashes_as_the_jsonl_file(led: Ledger) -> None:
     assert register(led, list(RECORDS)) == (root(RECORDS), 5, "records")
+
+
+def test_every_in_memory_kind_verifies(led: Ledger) -> None:
+    for n, data in enumerate(
+        [
+            pd.DataFrame(RECORDS),
+            datasets.Dataset.from_list(RECORDS),
+            pa.Table.from_pylist(RECORDS).to_reader(),
+            iter(RECORDS),
+        ]
+    ):
+        led.create_dataset(f"v{n}", owner="o", context="internal", uses=["train"])
+        led.register(data, dataset=f"v{n}", source="scraped")
+    report = led.verify()
+    assert report.ok, report
+    formats = [r[0] for r in led.store.rows("SELECT file_format FROM batches ORDER BY seq")]
+    assert formats == ["pandas", "datasets", "arrow-stream", "records"]
 
 
 def test_a_bad_record_in_an_iterable_names_its_position(led: Ledger) -> None:
