@@ -162,4 +162,5 @@ def _prov(facts: DatasetFacts, fmt: str, path: Path) -> tuple[bytes, int]:
         )
     from prov.dot import prov_to_dot  # needs pydot: only for pictures
 
-    return prov_to_dot(doc).create(format="svg"), items
+    picture = prov_to_dot(doc).create(format="svg")
+    return picture if isinstance(picture, bytes) else picture.encode(), items
