@@ -222,31 +222,73 @@ def verify_receipt(
     )
 
 
+ExportFormat = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        help="parquet (the active record manifest), croissant (Croissant 1.1 JSON-LD with "
+        "RAI fields), openlineage (RunEvents as JSON lines), prov (W3C PROV-JSON), prov-n "
+        "(PROV-N text) or prov-svg (a Graphviz picture).",
+    ),
+]
+
+
 def export(
     dataset: Annotated[str, typer.Argument(help="Dataset name.")],
     output: Annotated[
         Path,
-        typer.Option("--output", "-o", metavar="FILE.parquet", help="Parquet file to write."),
+        typer.Option("--output", "-o", metavar="FILE", help="File to write."),
     ],
+    format: ExportFormat = "parquet",
+    emit: Annotated[
+        str | None,
+        typer.Option(
+            "--emit",
+            metavar="URL",
+            help="With --format openlineage: also POST each event to this OpenLineage "
+            "endpoint (URL/api/v1/lineage, e.g. a Marquez server).",
+        ),
+    ] = None,
     home: Home = None,
     json: Json = False,
     wait: Wait = DEFAULT_WAIT,
 ) -> None:
-    """Write the dataset's active record manifest (batch_id, record_hash, content_hash)
-    as Parquet, erased records left out: purge a copy of the data with an anti-join."""
+    """Export a dataset, erased records always left out. The default, parquet, writes the
+    active record manifest (batch_id, record_hash, content_hash): purge a copy of the data
+    with an anti-join. The standard formats describe the dataset's provenance for other
+    tools (counts, Merkle roots and the signed checkpoint; no record hashes); see
+    docs/exports.md.
+
+    Example:
+
+      provledger export support-ticket-classifier --format croissant -o croissant.json
+    """
     with open_ledger(home, read_only=True, wait=wait) as led:
-        result = led.export(dataset, output)
+        result = led.export(dataset, output, format=format, emit=emit)
     if json:
         emit_json(result.as_dict())
         return
+    if format == "parquet":
+        typer.echo(
+            f"Wrote {result.records} active records of dataset {result.dataset} to "
+            f"{result.output} ({result.erased_left_out} erased records left out)"
+        )
+        return
     typer.echo(
-        f"Wrote {result.records} active records of dataset {result.dataset} to "
-        f"{result.output} ({result.erased_left_out} erased records left out)"
+        f"Wrote {format} export of dataset {result.dataset} to {result.output} "
+        f"({result.bytes:,} bytes, {result.records} active records, "
+        f"{result.erased_left_out} erased records left out)"
     )
+    if result.emitted is not None:
+        typer.echo(f"Posted {result.emitted} OpenLineage events to {emit}")
 
 
 def check(
-    file: Annotated[Path, typer.Argument(help="A rebuilt data file (JSONL, CSV or Parquet).")],
+    file: Annotated[
+        Path, typer.Argument(help="A rebuilt data file (any format 'register' reads).")
+    ],
     dataset: Annotated[str, typer.Option("--dataset", help="The dataset it was rebuilt for.")],
     text_field: Annotated[
         str | None,

@@ -21,7 +21,13 @@ from cli.common import (
 
 
 def register(
-    file: Annotated[Path, typer.Argument(help="JSONL (.jsonl, .jsonl.gz), CSV or Parquet file.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSONL (.jsonl, .jsonl.gz), CSV (.csv, .csv.gz), a JSON array (.json), "
+            "Parquet, or a folder of Parquet shards (one batch, in file-name order)."
+        ),
+    ],
     dataset: Annotated[
         str, typer.Option("--dataset", help="Dataset the batch joins (must exist).")
     ],

@@ -29,6 +29,7 @@ from ledger.vocabulary import SOURCES, SPLITS
 
 if TYPE_CHECKING:
     from ledger.ledger import Ledger
+    from ledger.readers.memory_reader import InMemory
 
 __all__ = ["BatchSpec", "RegisterResult", "register"]
 
@@ -203,13 +204,27 @@ def _chunks(path: Path, fmt: str) -> Iterator[Chunk]:
         from ledger.readers.jsonl_reader import read_lines
 
         return read_lines(path, gz=fmt == "jsonl.gz")
-    if fmt == "csv":
+    if fmt in ("csv", "csv.gz"):
         from ledger.readers.csv_reader import read_csv
 
-        return read_csv(path)
+        return read_csv(path, gz=fmt == "csv.gz")
+    if fmt == "json":
+        from ledger.readers.json_array_reader import read_json_array
+
+        return read_json_array(path)
+    if fmt == "parquet-dir":
+        from ledger.readers.parquet_reader import read_parquet_dir
+
+        return read_parquet_dir(path)
     from ledger.readers.parquet_reader import read_parquet
 
     return read_parquet(path)
+
+
+def _require_input(path: Path) -> None:
+    """A file, or a folder (of Parquet shards); else InputError."""
+    if not (path.is_file() or path.is_dir()):
+        raise InputError("no such file", file=path)
 
 
 def iter_record_hashes(
@@ -219,46 +234,42 @@ def iter_record_hashes(
     by chunk: (line or row numbers, the chunk's 32-byte record hashes concatenated). For
     checking a file against the ledger without registering it. Raises InputError."""
     file = Path(path)
-    if not file.is_file():
-        raise InputError("no such file", file=file)
+    _require_input(file)
     for chunk in _chunks(file, detect_format(file)):
         try:
             hashed = hash_items(chunk.items, chunk.locations, chunk.raw, text_field, None, None)
         except InputError as exc:
-            raise exc.located(file=file) from None
+            raise exc.located(file=chunk.file or file) from None
         yield chunk.locations, hashed.record_hashes
 
 
 def _hashed_chunks(
-    data: Path | Any,
+    data: Path | InMemory,
     fmt: str,
     spec: BatchSpec,
     subject_key: bytes | None,
     progress: Progress | None,
 ) -> Iterator[Hashed]:
     """Hashes of the whole input, chunk by chunk, in record order."""
-    name = str(data) if isinstance(data, Path) else "<arrow table>"
+    name = str(data) if isinstance(data, Path) else data.name
     args = (spec.text_field, spec.subject_field, subject_key)
     if isinstance(data, Path) and fmt == "jsonl" and data.stat().st_size >= PARALLEL_MIN_BYTES:
         yield from _hash_parallel(data, args, progress)
         return
-    # Plain JSONL reports bytes of the file, an Arrow table its rows; CSV, Parquet and
-    # gzip files report records with the total unknown.
+    # Plain JSONL reports bytes of the file, an Arrow table, DataFrame or Dataset its rows;
+    # other files and streams report records with the total unknown.
     in_bytes = fmt == "jsonl"
     if isinstance(data, Path):
         chunks: Iterable[Chunk] = _chunks(data, fmt)
         total: int | None = data.stat().st_size if in_bytes else None
     else:
-        from ledger.readers.parquet_reader import read_table
-
-        chunks = read_table(data)
-        total = data.num_rows
+        chunks, total = data.chunks, data.total
     done = 0
     for chunk in chunks:
         try:
             hashed = hash_items(chunk.items, chunk.locations, chunk.raw, *args)
         except InputError as exc:
-            raise exc.located(file=name) from None
+            raise exc.located(file=chunk.file or name) from None
         if progress is not None:
             done += sum(len(i) + 1 for i in chunk.items) if in_bytes else len(chunk.items)
             progress(min(done, total) if total is not None else done, total)
@@ -394,8 +405,8 @@ def _check_spec(ledger: Ledger, spec: BatchSpec) -> None:
         raise InputError("cost must not be negative", field="cost")
     if spec.cost is not None and not math.isfinite(spec.cost):
         raise InputError(f"cost must be a finite number, got {spec.cost}", field="cost")
-    # From 2**53 JCS writes an integral float as digits that parse back as an integer it
-    # cannot represent, so the entry could never be verified again.
+    # From 2**53 a double no longer holds every integer, so a cost that large cannot be
+    # kept exactly (and is surely a mistake).
     if spec.cost is not None and spec.cost >= 2**53:
         raise InputError(f"cost must be below 2**53, got {spec.cost:g}", field="cost")
     if spec.collected_at is not None:
@@ -459,24 +470,29 @@ def register(
     spec: BatchSpec,
     progress: Progress | None = None,
 ) -> RegisterResult:
-    """Register one batch: a file path (JSONL, JSONL.gz, CSV, Parquet) or a pyarrow Table.
+    """Register one batch from a file path (JSONL, JSONL.gz, CSV, CSV.gz, a JSON array,
+    Parquet, or a folder of Parquet shards) or an in-memory input (a pyarrow Table or
+    RecordBatchReader, a pandas DataFrame, a Hugging Face ``datasets.Dataset``, or an
+    iterable of dicts, streamed: see ``ledger.readers.memory_reader``).
 
     All or nothing: records, batch row and entry commit together. Raises InputError for
     bad input (naming file, line, field), NotFound for unknown references, and Conflict
     when the dataset already holds a batch with the same Merkle root.
     """
     path: Path | None = None
+    source: Path | InMemory
     if isinstance(data, str | os.PathLike):
         path = Path(data)
         require_utf8(str(path), "file")
-        if not path.is_file():
-            raise InputError("no such file", file=path)
+        _require_input(path)
         fmt = detect_format(path)
-        source: Path | Any = path
+        source = path
     else:
-        if not hasattr(data, "to_batches"):
-            raise InputError("expected a file path or a pyarrow.Table")
-        fmt, source = "arrow", data
+        # Imports pyarrow: only for in-memory inputs, which already hold Arrow or Python data.
+        from ledger.readers.memory_reader import in_memory
+
+        source = in_memory(data)
+        fmt = source.format
     _check_spec(ledger, spec)
     subject_key = ledger.subject_key if spec.subject_field else None
     store = ledger.store
@@ -499,7 +515,10 @@ def register(
                 subject_digest.update(hashed.subject_hashes or b"")
         count = builder.size
         if count == 0:
-            raise InputError("no records: the file is empty", file=path or "<arrow table>")
+            raise InputError(
+                "no records: the file is empty",
+                file=source if isinstance(source, Path) else source.name,
+            )
         root = builder.root().hex()
         earlier = store.row(SAME_CONTENT, [spec.dataset, root])
         if earlier is not None:

@@ -26,6 +26,7 @@ from ledger.verify import VerifyReport, verify_ledger
 if TYPE_CHECKING:
     from ledger.audit import AuditReport
     from ledger.entry_proofs import ConsistencyProof, EntryProof
+    from ledger.exports import StandardExport
     from ledger.inclusion import InclusionProof
     from ledger.ingest import BatchSpec, Progress, RegisterResult
     from ledger.tiles import PublishResult
@@ -230,7 +231,9 @@ class Ledger:
         progress: Progress | None = None,
         **fields: Any,
     ) -> RegisterResult:
-        """Register one batch from a file path or a pyarrow Table.
+        """Register one batch from a file path (or a folder of Parquet shards), a pyarrow
+        Table or RecordBatchReader, a pandas DataFrame, a Hugging Face ``datasets.Dataset``
+        or an iterable of dicts (streamed).
 
         Give the batch's details as a ``BatchSpec`` or as keywords (``dataset=``,
         ``source=``, ``license=``, ``consent=``, ``subject_field=`` ...). See
@@ -389,11 +392,19 @@ class Ledger:
 
         return verify_receipt(self, document, source=source)
 
-    def export(self, dataset: str, output: str | os.PathLike[str]) -> ExportResult:
-        """Write the dataset's active record manifest (erased records left out) as Parquet."""
-        from ledger.lineage import export
+    def export(
+        self,
+        dataset: str,
+        output: str | os.PathLike[str],
+        *,
+        format: str = "parquet",
+        emit: str | None = None,
+    ) -> ExportResult | StandardExport:
+        """Export the dataset, erased records left out: by default its active record
+        manifest as Parquet; or Croissant, OpenLineage, PROV (see ``ledger.exports``)."""
+        from ledger.exports import export
 
-        return export(self, dataset, output)
+        return export(self, dataset, output, format, emit=emit)
 
     def check(
         self, path: str | os.PathLike[str], dataset: str, *, text_field: str | None = None

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
-import importlib.util
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -118,8 +117,8 @@ def test_parquet_of_json_like_columns_hashes_like_the_jsonl(home: Path, tmp_path
 
 
 def test_nanosecond_times_are_refused_naming_the_row() -> None:
-    if importlib.util.find_spec("pandas") is not None:
-        pytest.skip("with pandas installed pyarrow returns nanosecond Timestamps instead")
+    # With pandas installed pyarrow returns nanosecond Timestamps instead of raising: the
+    # reader refuses those too, so the outcome does not depend on pandas being there.
     table = pa.table({"at": pa.array([1000, 2000, 3001], pa.timestamp("ns"))})
     with pytest.raises(InputError) as caught:
         list(read_table(table))
@@ -226,7 +225,7 @@ def test_format_from_the_file_name(name: str, fmt: str) -> None:
     assert detect_format(Path(name)) == fmt
 
 
-@pytest.mark.parametrize("name", ["a.json", "a.csv.gz", "a.txt", "jsonl"])
+@pytest.mark.parametrize("name", ["a.txt", "jsonl", "a.json.gz", "a.tsv"])
 def test_unknown_file_types_are_refused(name: str) -> None:
     with pytest.raises(InputError, match="unknown file type"):
         detect_format(Path(name))

@@ -621,11 +621,15 @@ BAD_INPUT = [
     ("duplicate-nested-keys", "t.jsonl", A + b'{"text":"b","o":{"k":"x:y","k":2}}\n', {},
      "{path}, line 2, field 'k': duplicate key 'k'", "exact"),
     ("integer-beyond-2-53", "t.jsonl", A + b'{"text":"b","n":9007199254740993}\n', {},
-     "{path}, line 2: integer outside +-(2**53 - 1): RFC 8785 numbers are IEEE-754 doubles",
-     "exact"),
+     "{path}, line 2: integer 9007199254740993 is outside +-(2**53 - 1) and is not exactly "
+     "an IEEE-754 double as RFC 8785 writes one, so other JCS tools would hash a different "
+     "number: store it as a string (for example a CSV column, or a JSON string) to keep "
+     "every digit", "exact"),
     ("no-such-file", "missing.jsonl", None, {}, "{path}: no such file", "exact"),
     ("unknown-file-type", "t.txt", A, {},
-     "{path}: unknown file type: expected .jsonl, .jsonl.gz, .ndjson, .csv or .parquet",
+     "{path}: unknown file type: expected .jsonl, .ndjson, .jsonl.gz, .ndjson.gz, .csv, "
+     ".csv.gz, .json (an array of objects), .parquet, .pq, or a folder of .parquet/.pq "
+     "shards",
      "exact"),
     ("gz-malformed-line", "t.jsonl.gz", _gz(A + b"\n" + b"{nope\n"), {},
      "{path}, line 3: malformed JSON: ", "prefix"),
@@ -713,9 +717,18 @@ def test_input_errors_carry_file_line_and_field(prepared: Path, tmp_path: Path) 
             pa.table({"text": pa.array([], pa.string())}),
             "<arrow table>: no records: the file is empty",
         ),
-        ([{"text": "a"}], "expected a file path or a pyarrow.Table"),
+        (
+            42,
+            "expected a file path, a pyarrow Table or RecordBatchReader, a pandas DataFrame, "
+            "a Hugging Face datasets.Dataset, or an iterable of dicts",
+        ),
+        (
+            {"text": "a"},
+            "expected a file path, a pyarrow Table or RecordBatchReader, a "
+            "pandas DataFrame, a Hugging Face datasets.Dataset, or an iterable of dicts",
+        ),
     ],
-    ids=["missing-text", "empty", "not-a-table"],
+    ids=["missing-text", "empty", "not-an-input", "one-dict"],
 )
 def test_bad_arrow_input(prepared: Path, table: Any, message: str) -> None:
     before = snapshot(prepared)
