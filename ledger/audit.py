@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+import orjson
 from pydantic import BaseModel, Field
 
+from ledger.batch_metadata import CRAWL_CHANNELS, effective_channel, opt_out_reserved
 from ledger.errors import InputError, NotFound
 from ledger.vocabulary import SOURCES
 
@@ -58,6 +60,7 @@ SEVERITIES: tuple[str, ...] = ("high", "medium", "low")
 # compliance gap still open to repair; low: hygiene.
 SEVERITY_OF: dict[str, str] = {
     "SCRAPED_IN_REGULATED": "high",
+    "CRAWL_OPTOUT_MISSING": "high",
     "LICENSE_SCOPE": "high",
     "LICENSE_EXPIRED": "high",
     "CONSENT_NONCOMPLIANT": "high",
@@ -217,6 +220,22 @@ class Erasure(BaseModel):
     rebuild: list[RebuildBatch]
 
 
+class CrawlOptOut(BaseModel):
+    """Crawled batches (channel own_crawl or third_party_crawl, by declaration or as the
+    default of a scraped batch) and the opt-out evidence taken when they were collected."""
+
+    crawl_batches: list[str]
+    without_evidence: list[str] = Field(description="Crawled batches with no opt-out evidence.")
+    records_without_evidence: int
+    reserved: list[str] = Field(
+        description="Crawled batches whose evidence shows a text-and-data-mining reservation."
+    )
+    matters: bool = Field(
+        description="Whether the dataset's context or uses make opt-outs binding "
+        "(see CRAWL_OPTOUT_MISSING)."
+    )
+
+
 class Finding(BaseModel):
     severity: Severity
     code: str
@@ -248,6 +267,7 @@ class AuditReport(BaseModel):
     cadence: dict[str, Cadence]
     cost: dict[str, Cost]
     erasure: Erasure
+    crawl_opt_out: CrawlOptOut
     findings: list[Finding]
     recommendations: list[Recommendation]
 
@@ -520,6 +540,20 @@ CADENCE = _over_active_batches(
     FROM (SELECT unnest($sources) AS source) s
     LEFT JOIN ds ON ds.source = s.source AND ds.active > 0
     GROUP BY s.source
+"""
+)
+
+# Crawl opt-out evidence: every batch with active records, its declared channel and its
+# opt-out evidence, read from the signed batch-registered payload (NULL for entries written
+# before batches declared metadata: their channel is their source type's default).
+CRAWL_OPT_OUT = _over_active_batches(
+    """
+    SELECT ds.batch_id, ds.source, ds.active,
+           json_extract_string(e.payload, '$.metadata.channel') AS channel,
+           json_extract(e.payload, '$.metadata.opt_out')::VARCHAR AS opt_out
+    FROM ds JOIN entries e ON e.seq = ds.seq
+    WHERE ds.active > 0
+    ORDER BY ds.seq
 """
 )
 
@@ -837,6 +871,7 @@ def audit(
         for r in _run(store, COST, params)
     }
     erasure = _erasure(_run(store, ERASURE, params))
+    crawl_opt_out = _crawl_opt_out(_run(store, CRAWL_OPT_OUT, params), state)
 
     report = AuditReport(
         dataset=dataset,
@@ -854,6 +889,7 @@ def audit(
         cadence={s: cadence[s] for s in SOURCES},
         cost={s: cost[s] for s in SOURCES},
         erasure=erasure,
+        crawl_opt_out=crawl_opt_out,
         findings=[],
         recommendations=[],
     )
@@ -1000,6 +1036,31 @@ def _licenses(rows: list[dict[str, Any]]) -> Licenses:
     )
 
 
+# Uses that take data beyond internal, non-commercial experiments: where a rightsholder's
+# text-and-data-mining reservation binds (EU DSM Directive art. 4(3)).
+USES_OPTOUT_BINDS = ("commercial", "external_release", "redistribute")
+
+
+def _crawl_opt_out(rows: list[dict[str, Any]], state: dict[str, Any]) -> CrawlOptOut:
+    crawled = [
+        r
+        for r in rows
+        if effective_channel(r["source"], {"channel": r["channel"]}) in CRAWL_CHANNELS
+    ]
+    # A JSON null (declared, no evidence) and SQL NULL (an older entry) both mean none.
+    evidence = {r["batch_id"]: orjson.loads(r["opt_out"] or "null") for r in crawled}
+    missing = [r for r in crawled if evidence[r["batch_id"]] is None]
+    reserved = [b for b, ev in evidence.items() if ev is not None and opt_out_reserved(ev)]
+    return CrawlOptOut(
+        crawl_batches=[r["batch_id"] for r in crawled],
+        without_evidence=[r["batch_id"] for r in missing],
+        records_without_evidence=sum(int(r["active"]) for r in missing),
+        reserved=reserved,
+        matters=state["context"] in CONTEXTS_LIABLE
+        or any(u in USES_OPTOUT_BINDS for u in state["uses"]),
+    )
+
+
 def _erasure(rows: list[dict[str, Any]]) -> Erasure:
     requests = {seq for r in rows for seq in r["requests"]}
     refs = sorted({ref for r in rows for ref in (r["refs"] or [])})
@@ -1053,6 +1114,7 @@ def _findings(r: AuditReport) -> list[Finding]:
                 e.records,
             )
         )
+    out.extend(_crawl_optout_missing(r))
     c = r.consent
     if c.noncompliant:
         reasons = []
@@ -1145,6 +1207,25 @@ def _findings(r: AuditReport) -> list[Finding]:
             )
         )
     return sorted(out, key=lambda f: (SEVERITIES.index(f.severity), _CODE_ORDER[f.code]))
+
+
+def _crawl_optout_missing(r: AuditReport) -> list[Finding]:
+    """CRAWL_OPTOUT_MISSING: crawled batches with no opt-out evidence, in a dataset whose
+    context is customer_facing or regulated or whose uses include commercial,
+    external_release or redistribute (where a text-and-data-mining reservation binds)."""
+    o = r.crawl_opt_out
+    if not o.matters or not o.without_evidence:
+        return []
+    n = o.records_without_evidence
+    return [
+        _finding(
+            "CRAWL_OPTOUT_MISSING",
+            f"{_plural(n, 'crawled record')} in {_batches_text(o.without_evidence)} carry no "
+            "evidence that robots.txt, TDMRep or AI-preference opt-outs were checked at "
+            "collection: register crawls with --crawler and --opt-out",
+            n,
+        )
+    ]
 
 
 # -- recommendations ----------------------------------------------------------------------
