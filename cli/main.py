@@ -219,6 +219,11 @@ app.add_typer(license_app, name="license")
 app.add_typer(consent_app, name="consent")
 app.add_typer(dataset_app, name="dataset")
 
+from cli.disclose import disclose, profile_app  # noqa: E402
+
+app.add_typer(profile_app, name="profile")
+app.command()(disclose)
+
 
 def run() -> None:
     """Console-script entry point."""

@@ -55,7 +55,7 @@ class Entry:
             return f"{p['id']}@{p['version']}"
         if "policy" in p and "version" in p:
             return f"{p['policy']}@{p['version']}"
-        for key in ("batch_id", "name", "dataset", "request_ref"):
+        for key in ("batch_id", "name", "dataset", "request_ref", "subject"):
             if p.get(key):
                 return str(p[key])
         return ""
