@@ -68,12 +68,12 @@ METADATA_SQL = """
     WHERE kind = 'batch-registered' AND seq <= $cut
 """
 
-# BCP 47 (RFC 5646) language tag, the common shape: language (2-3 letters, or 4-8 for a
-# registered one), optional extlang, script (4 letters), region (2 letters or 3 digits),
-# variants, extensions and a private-use part. A light syntactic check, not a registry
-# lookup: "xx" passes, "english" and "en_US" do not.
+# BCP 47 (RFC 5646) language tag, the common shape: language (2-3 letters: no 4-8 letter
+# language subtag is registered), optional extlang, script (4 letters), region (2 letters
+# or 3 digits), variants, extensions and a private-use part. A light syntactic check, not a
+# registry lookup: "xx" passes, "english" and "en_US" do not.
 _BCP47 = re.compile(
-    r"(?:[a-z]{2,3}(?:-[a-z]{3}){0,3}|[a-z]{4,8})"
+    r"[a-z]{2,3}(?:-[a-z]{3}){0,3}"
     r"(?:-[a-z]{4})?"
     r"(?:-(?:[a-z]{2}|[0-9]{3}))?"
     r"(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*"

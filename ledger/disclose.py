@@ -101,7 +101,7 @@ def generate(
     kind = "model" if store.row(IS_MODEL, [subject, cut]) is not None else "dataset"
     if kind not in kinds:
         raise NotFound(
-            f"unknown model '{subject}': the {template} summary is per model (register it "
+            f"unknown model '{subject}': the {template} template is per model (register it "
             f"with 'provledger model register {subject} --dataset NAME')"
         )
     facts = gather(store, subject, kind, cut)

@@ -46,6 +46,7 @@ __all__ = [
     "gather",
     "ledger_value",
     "missing",
+    "records_in",
     "to_html",
     "to_json",
     "to_markdown",
@@ -134,6 +135,12 @@ def missing(id: str, label: str, declare: str) -> DisclosureField:
     return DisclosureField(
         id=id, label=label, value=None, status="missing", evidence=[], declare=declare
     )
+
+
+def records_in(batches: list[Batch]) -> str:
+    """'3 records in b7, b9' ('1 record in b7')."""
+    n = sum(b.records for b in batches)
+    return f"{n:,} record{'' if n == 1 else 's'} in {', '.join(b.batch_id for b in batches)}"
 
 
 # -- size buckets -------------------------------------------------------------------------

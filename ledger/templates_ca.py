@@ -20,6 +20,7 @@ from ledger.disclosure import (
     declared,
     ledger_value,
     missing,
+    records_in,
 )
 
 __all__ = ["PUBLIC_DOMAIN_SPDX", "TEMPLATE", "TITLES", "sections"]
@@ -47,12 +48,6 @@ TITLES = {
 
 def _seqs(batches: list[Batch]) -> list[int]:
     return [b.seq for b in batches]
-
-
-def _records_in(batches: list[Batch]) -> str:
-    return (
-        f"{sum(b.records for b in batches):,} records in {', '.join(b.batch_id for b in batches)}"
-    )
 
 
 def _dataset_fields(f: Facts, name: str) -> dict[str, list[DisclosureField]]:
@@ -168,7 +163,7 @@ def _dataset_fields(f: Facts, name: str) -> dict[str, list[DisclosureField]]:
 
     personal = [b for b in batches if b.subject_field or b.channel in USER_CHANNELS]
     if personal:
-        pi = f"Yes: {_records_in(personal)}"
+        pi = f"Yes: {records_in(personal)}"
         out["7"] = [
             ledger_value(
                 key("personal_information"), f"Personal information ({name})", pi, _seqs(personal)
@@ -235,7 +230,7 @@ def _dataset_fields(f: Facts, name: str) -> dict[str, list[DisclosureField]]:
         )
     ]
     synthetic = [b for b in batches if b.channel == "synthetic"]
-    used = f"Yes: {_records_in(synthetic)}" if synthetic else "No"
+    used = f"Yes: {records_in(synthetic)}" if synthetic else "No"
     out["12"] = [
         ledger_value(key("synthetic"), f"Synthetic data ({name})", used, _seqs(synthetic) or every)
     ]

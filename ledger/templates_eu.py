@@ -23,6 +23,7 @@ from ledger.disclosure import (
     declared,
     ledger_value,
     missing,
+    records_in,
 )
 
 __all__ = ["LARGE_SHARE", "TEMPLATE", "TOP_DOMAIN_SHARE", "sections"]
@@ -45,9 +46,7 @@ def _used(
 ) -> DisclosureField:
     """Yes with the batches that make it so, or No with every batch examined."""
     if chosen:
-        records = sum(b.records for b in chosen)
-        batches = ", ".join(b.batch_id for b in chosen)
-        return ledger_value(id, label, f"Yes: {records:,} records in {batches}", _seqs(chosen))
+        return ledger_value(id, label, f"Yes: {records_in(chosen)}", _seqs(chosen))
     return ledger_value(id, label, "No", _seqs(every) or [f.subject_seq])
 
 
