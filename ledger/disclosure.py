@@ -408,7 +408,7 @@ HOW_TO_CHECK = (
     "`provledger verify` checks every entry's hash, signature and chain link and every "
     "batch's Merkle root; `provledger log --json` shows each entry's signed payload (batch "
     "counts, channel, modality, languages, crawler, opt-out evidence, generator); "
-    "`provledger disclose {subject} --template {template} --as-of-seq {seq} --dry-run "
+    "`provledger disclose {subject} --template {template} --as-of-seq {seq} "
     "--format json` regenerates this page from the same ledger state, and its "
     "content_sha256 must equal the one above. Field by field: docs/disclosures.md."
 )

@@ -539,3 +539,83 @@ def test_cli_profile_and_disclose(ledger: Ledger, tmp_path: Path, cli) -> None: 
     kinds = [e["kind"] for e in json.loads(log.stdout)]
     assert kinds.count("disclosure-published") == 1  # dry runs, --as-of-seq, diffs: none
     assert cli("verify", "--home", home).exit_code == 0
+
+
+def _sample_figures() -> dict[str, Any]:
+    import re
+
+    from ledger.demo import SAMPLE_DIR
+
+    text = (SAMPLE_DIR / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"<!-- expected-figures -->\s*```json\n(.*?)\n```", text, re.DOTALL)
+    assert match
+    return json.loads(match.group(1))["disclosure"]
+
+
+@pytest.fixture(scope="module")
+def worked(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from ledger.demo import run_demo
+
+    return run_demo(tmp_path_factory.mktemp("worked") / "home")
+
+
+def test_worked_example_counts_match_the_generator(worked: Any) -> None:
+    want = _sample_figures()
+    for file, result in worked.batches.items():
+        assert (result.words, result.bytes) == (want["words"][file], want["bytes"][file]), file
+
+
+def test_worked_example_eu_summary(worked: Any) -> None:
+    want = _sample_figures()["eu"]
+    doc = worked.disclosures["eu-gpai-summary"]
+    status = {f"{s.id} {f.id}": f.status for s in doc.sections for f in s.fields}
+    assert status == want["status"]
+    ids = {file: r.batch_id for file, r in worked.batches.items()}
+    value = {f"{s.id} {f.id}": f.value for s in doc.sections for f in s.fields}
+    assert value["1.3 modalities"] == want["modalities"]
+    assert value["1.3 size_text"] == want["size_text"]
+    assert value["1.3 latest_acquisition"] == want["latest_acquisition"]
+    assert value["1.3 languages"] == want["languages"]
+    licensed = ids["licensed/support_conversations.jsonl"]
+    crawl = ids["scraped/forum_posts.jsonl"]
+    assert value["2.2.1 used"] == f"Yes: {want['licensed_records']} records in {licensed}"
+    assert value["2.3 used"] == f"Yes: {want['crawled_records']} records in {crawl}"
+    assert value["2.3 crawlers"] == want["crawlers"]
+    assert value["2.3 collection_period"] == want["collection_period"]
+    assert value["2.3 top_domains"] == want["top_domains"]
+    user = [ids["first_party/tickets_2024.csv"], ids["first_party/tickets_2025.jsonl"]]
+    assert value["2.4 this_service"] == f"Yes: {want['user_records']} records in {', '.join(user)}"
+    assert value["2.5 used"].startswith(f"Yes: {want['synthetic_records']} records in ")
+    assert value["2.5 generating_models"] == want["generating_models"]
+    assert value["2.5 model_terms"] == want["model_terms"]
+    assert value["3.1 coverage"] == want["coverage"]
+    assert doc.missing == ["3.2 measures"]
+    # The tokens the size bucket rests on: the train batches' signed counts.
+    with Ledger.open(worked.home, read_only=True) as led:
+        tokens = sum(
+            led.store.entry(s).payload["metadata"]["tokens"]  # type: ignore[union-attr]
+            for s in doc.field("1.3", "size_text").evidence
+        )
+    assert tokens == want["tokens"]
+
+
+def test_worked_example_ab2013_page(worked: Any) -> None:
+    want = _sample_figures()["ab2013"]
+    doc = worked.disclosures["ca-ab2013"]
+    status = {f"{s.id} {f.id}": f.status for s in doc.sections for f in s.fields}
+    assert status == want["status"]
+    d = "support-ticket-classifier"
+    assert doc.field("3", f"data_points:{d}").value == want["data_points"]
+    assert doc.field("4", f"types:{d}").value == want["types"]
+    assert doc.field("5", f"copyright:{d}").value == want["copyright"]
+    assert doc.field("7", f"personal_information:{d}").value.startswith(  # type: ignore[union-attr]
+        f"Yes: {want['personal_information_records']} records in "
+    )
+    assert doc.field("10", f"period:{d}").value == want["period"]
+    assert doc.field("12", f"synthetic:{d}").value.startswith(  # type: ignore[union-attr]
+        f"Yes: {want['synthetic_records']} records in "
+    )
+    assert doc.missing == []
+    assert sum(r.records for r in worked.batches.values()) == want["records"]
+    for template, path in worked.disclosure_paths.items():
+        assert path.read_text(encoding="utf-8") == to_markdown(worked.disclosures[template])
