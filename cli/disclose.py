@@ -3,7 +3,6 @@ from the signed ledger, and the organisation profile they take declared values f
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -141,7 +140,7 @@ def disclose(
         except OSError as exc:
             raise fail(f"cannot write {output}: {exc.strerror}") from None
     else:
-        sys.stdout.write(text)
+        typer.echo(text, nl=False)
     recorded = f"recorded as seq {entry.seq}" if entry is not None else "not recorded"
     note = (
         f"{template} disclosure of {doc.subject}: {len(doc.missing)} missing value"
