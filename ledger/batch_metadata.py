@@ -10,9 +10,11 @@ and the audit read that object straight from the signed payload (``METADATA_SQL`
 existed have none, and ``effective_channel`` gives them the default of their source type.
 
 Counting rule (``TOKENIZER``): ``bytes`` are the UTF-8 bytes of each record's text field;
-``words`` the number of whitespace-separated words in it (Python ``str.split()``), and
-``tokens`` the same number: the default tokenisation is a whitespace word count, named
-``whitespace-words`` wherever a token figure is shown.
+``words`` the number of whitespace-separated words of its normalised text (the
+content-hash normalisation of ``ledger.hashing``: NFKC, case-folded, whitespace runs
+collapsed, so this is ``len(normalise_text(text).split())``), and ``tokens`` the same
+number: the default tokenisation is a whitespace word count, named ``whitespace-words``
+wherever a token figure is shown.
 """
 
 from __future__ import annotations

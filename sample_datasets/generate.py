@@ -1263,14 +1263,18 @@ def expected_figures(batches: list[Batch]) -> dict[str, Any]:
 def disclosure_figures(batches: list[Batch]) -> dict[str, Any]:
     """What the EU summary and the AB 2013 page of the model must say, counted here.
 
-    - words: whitespace-separated words of each record's text field (``str.split()``),
-      bytes: its UTF-8 bytes; tokens are words (the ledger's ``whitespace-words``);
+    - words: whitespace-separated words of each record's normalised text field
+      (``normalise_text(text).split()``), bytes: the field's UTF-8 bytes; tokens are
+      words (the ledger's ``whitespace-words``);
     - the EU summary covers the train split, every registered record (erasure later does
       not change what the model was trained on); AB 2013 covers every split;
     - statuses: a value the organisation profile (profile.json) gives is declared, one it
       leaves out is missing, everything else comes from the ledger.
     """
-    words = {b.file: sum(len(r[b.text_field].split()) for r in b.records) for b in batches}
+    words = {
+        b.file: sum(len(normalise_text(r[b.text_field]).split()) for r in b.records)
+        for b in batches
+    }
     size = {b.file: sum(len(r[b.text_field].encode("utf-8")) for r in b.records) for b in batches}
     train = [b for b in batches if b.split == "train"]
     tokens = sum(words[b.file] for b in train)
