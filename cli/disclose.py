@@ -119,6 +119,8 @@ def disclose(
     from ledger.disclose import diff_markdown, render
 
     fmt = "json" if json else format
+    if diff_since is not None and fmt == "html":
+        raise fail("--diff-since prints Markdown or JSON (--format markdown or --json)")
     read_only = dry_run or diff_since is not None or as_of_seq is not None
     with open_ledger(home, read_only=read_only, wait=wait) as led:
         if diff_since is not None:

@@ -535,6 +535,25 @@ def test_cli_profile_and_disclose(ledger: Ledger, tmp_path: Path, cli) -> None: 
         "Error: field 'diff_since': --diff-since 'last week' is neither a seq nor an ISO-8601 "
         "date or time (e.g. 42, 2026-03-01 or 2026-03-01T12:00:00Z)\n"
     )
+    html_diff = cli("disclose", "m1", "--template", "ca-ab2013", "--diff-since", "22",
+                    "--format", "html", "--home", home)  # fmt: skip
+    assert html_diff.exit_code == 1
+    assert html_diff.stderr == (
+        "Error: --diff-since prints Markdown or JSON (--format markdown or --json)\n"
+    )
+    shown = cli("profile", "show", "--json", "--home", home)
+    assert shown.exit_code == 0
+    current = json.loads(shown.stdout)
+    assert current["seq"] == 21
+    # As signed: the manifest with every optional field it left out set to null.
+    assert current["profile"]["provider"] == PROFILE["provider"]
+    assert current["profile"]["crawlers"]["ContractorBot"] == {
+        "purpose": "news crawl on our behalf",
+        "behaviour": None,
+    }
+    listing = cli("log", "--home", home)
+    assert "profile-set              Example AI GmbH" in listing.stdout
+    assert "disclosure-published     m1" in listing.stdout
     log = cli("log", "--json", "--home", home)
     kinds = [e["kind"] for e in json.loads(log.stdout)]
     assert kinds.count("disclosure-published") == 1  # dry runs, --as-of-seq, diffs: none
