@@ -638,3 +638,29 @@ def test_worked_example_ab2013_page(worked: Any) -> None:
     assert sum(r.records for r in worked.batches.values()) == want["records"]
     for template, path in worked.disclosure_paths.items():
         assert path.read_text(encoding="utf-8") == to_markdown(worked.disclosures[template])
+
+
+def test_an_edited_channel_is_caught_by_verify(home: Path, tmp_path: Path) -> None:
+    """The metadata disclosures read is signed: editing it in the database breaks verify
+    at that batch's entry."""
+    import duckdb
+
+    from ledger.ledger import DB_FILE
+
+    with Ledger.init(home) as led:
+        build(led, tmp_path)
+    con = duckdb.connect(str(home / DB_FILE))
+    try:
+        con.execute("DROP TRIGGER entries_no_update ON entries")
+        con.execute(
+            "UPDATE entries SET payload = replace(payload, '\"own_crawl\"', '\"public_dataset\"')"
+            " WHERE seq = 9"
+        )
+    finally:
+        con.close()
+    with Ledger.open(home, read_only=True) as led:
+        assert generate(led.store, "m1", "eu-gpai-summary").field("2.1", "used").value == (
+            "Yes: 5 records in b8, b9"
+        )  # what a forger would want a reader to see ...
+        report = led.verify()
+    assert (report.ok, report.first_bad_seq) == (False, 9)  # ... and what verify says
