@@ -116,11 +116,18 @@ def disclose(
 
       provledger disclose ticket-router --template eu-gpai-summary -o summary.md
     """
-    from ledger.disclose import diff_markdown, render
+    from ledger.disclose import check_format, diff_markdown, render
 
     fmt = "json" if json else format
+    check_format(fmt)
     if diff_since is not None and fmt == "html":
         raise fail("--diff-since prints Markdown or JSON (--format markdown or --json)")
+    if diff_since is not None and output is not None:
+        raise fail("--diff-since prints on stdout; leave out --output")
+    try:  # a page that cannot be saved must not leave a disclosure-published entry behind
+        sink = open(output, "a", encoding="utf-8") if output is not None else None  # noqa: SIM115
+    except OSError as exc:
+        raise fail(f"cannot write {output}: {exc.strerror}") from None
     read_only = dry_run or diff_since is not None or as_of_seq is not None
     with open_ledger(home, read_only=read_only, wait=wait) as led:
         if diff_since is not None:
@@ -136,11 +143,10 @@ def disclose(
             typer.echo(diff_markdown(diff), nl=False)
         return
     assert text is not None
-    if output is not None:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise fail(f"cannot write {output}: {exc.strerror}") from None
+    if sink is not None:
+        with sink:
+            sink.truncate(0)
+            sink.write(text)
     else:
         typer.echo(text, nl=False)
     recorded = f"recorded as seq {entry.seq}" if entry is not None else "not recorded"

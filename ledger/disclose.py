@@ -40,6 +40,8 @@ __all__ = [
     "FORMATS",
     "PUBLISHED_KIND",
     "TEMPLATES",
+    "check_format",
+    "diff_markdown",
     "diff_since",
     "disclose",
     "generate",
@@ -132,17 +134,22 @@ def disclose(
     return doc, entry
 
 
+def check_format(fmt: str) -> None:
+    """Raise InputError unless ``fmt`` is one of FORMATS (check before publishing)."""
+    if fmt not in FORMATS:
+        raise InputError(
+            f"unknown format '{fmt}' (expected one of {', '.join(FORMATS)})", field="format"
+        )
+
+
 def render(doc: Disclosure, fmt: str) -> str:
     """The document as Markdown, HTML or JSON text. Raises InputError for another format."""
+    check_format(fmt)
     if fmt == "markdown":
         return to_markdown(doc)
     if fmt == "html":
         return to_html(doc)
-    if fmt == "json":
-        return to_json(doc)
-    raise InputError(
-        f"unknown format '{fmt}' (expected one of {', '.join(FORMATS)})", field="format"
-    )
+    return to_json(doc)
 
 
 def published(store: Store, *, until: int | None = None) -> list[dict[str, Any]]:

@@ -541,6 +541,16 @@ def test_cli_profile_and_disclose(ledger: Ledger, tmp_path: Path, cli) -> None: 
     assert html_diff.stderr == (
         "Error: --diff-since prints Markdown or JSON (--format markdown or --json)\n"
     )
+    pdf = cli("disclose", "m1", "--template", "ca-ab2013", "--format", "pdf", "--home", home)
+    assert pdf.exit_code == 1
+    assert pdf.stderr == (
+        "Error: field 'format': unknown format 'pdf' (expected one of markdown, html, json)\n"
+    )
+    nowhere = tmp_path / "no-such-folder" / "page.md"
+    unwritable = cli("disclose", "m1", "--template", "ca-ab2013", "-o", str(nowhere),
+                     "--home", home)  # fmt: skip
+    assert unwritable.exit_code == 1
+    assert unwritable.stderr == f"Error: cannot write {nowhere}: No such file or directory\n"
     shown = cli("profile", "show", "--json", "--home", home)
     assert shown.exit_code == 0
     current = json.loads(shown.stdout)
