@@ -108,7 +108,11 @@ class Disclosure(BaseModel):
 
 # -- field constructors ----------------------------------------------------------------------
 def ledger_value(
-    id: str, label: str, value: Value, evidence: list[int], declare: str = ""
+    id: str,
+    label: str,
+    value: Value,
+    evidence: list[int],
+    declare: str = "register the training batches (see docs/disclosures.md for the flags)",
 ) -> DisclosureField:
     """A value computed from signed entries; missing (supplied by ``declare``) when there
     is no value to compute."""
