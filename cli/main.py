@@ -225,6 +225,11 @@ app.command()(key)
 app.command()(consistency)
 app.command()(publish)
 
+from cli.disclose import disclose, profile_app  # noqa: E402
+
+app.add_typer(profile_app, name="profile")
+app.command()(disclose)
+
 
 def run() -> None:
     """Console-script entry point."""

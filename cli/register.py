@@ -68,6 +68,56 @@ def register(
     cost: Annotated[
         float | None, typer.Option("--cost", help="Acquisition cost of the batch.")
     ] = None,
+    channel: Annotated[
+        str | None,
+        typer.Option(
+            "--channel",
+            help="How it was acquired: public_dataset | own_crawl | third_party_crawl | "
+            "rightsholder_license | data_broker | user_data_this_service | "
+            "user_data_other_service | synthetic | other. Default: own_crawl (scraped), "
+            "rightsholder_license (licensed), user_data_this_service (first_party), "
+            "synthetic (synthetic).",
+        ),
+    ] = None,
+    modality: Annotated[
+        str | None,
+        typer.Option(
+            "--modality",
+            help="text | image | audio | video | tabular | code | other (default text).",
+        ),
+    ] = None,
+    language: Annotated[
+        list[str] | None,
+        typer.Option("--language", help="BCP 47 language tag of the content; repeat for several."),
+    ] = None,
+    crawler: Annotated[
+        str | None,
+        typer.Option("--crawler", help="User agent of the crawler that collected it (crawls)."),
+    ] = None,
+    opt_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--opt-out",
+            help="JSON file of the opt-out checks made at collection (crawls): checked_at, "
+            "robots_txt {sha256, agents, verdict}, tdmrep {reserved, policy}, "
+            "ai_preference {train_ai}. See docs/disclosures.md.",
+        ),
+    ] = None,
+    generator_model: Annotated[
+        str | None,
+        typer.Option("--generator-model", help="Model that generated it (synthetic)."),
+    ] = None,
+    generator_terms: Annotated[
+        str | None,
+        typer.Option("--generator-terms", help="Terms of use of that model (synthetic)."),
+    ] = None,
+    processing: Annotated[
+        str | None,
+        typer.Option("--processing", help="How it was cleaned or processed, and why."),
+    ] = None,
+    hours: Annotated[
+        float | None, typer.Option("--hours", help="Hours of content (audio and video).")
+    ] = None,
     home: Home = None,
     json: Json = False,
     wait: Wait = DEFAULT_WAIT,
@@ -95,6 +145,15 @@ def register(
         derived_from=list(derived_from or []),
         generator=generator,
         cost=cost,
+        channel=channel,
+        modality=modality,
+        languages=list(language or []),
+        crawler=crawler,
+        opt_out=opt_out,
+        generator_model=generator_model,
+        generator_terms=generator_terms,
+        processing=processing,
+        hours=hours,
     )
     show_progress = not json and sys.stderr.isatty()
     with open_ledger(home, wait=wait) as led:

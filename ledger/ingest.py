@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ledger.batch_metadata import TOKENIZER, metadata_for
 from ledger.canonical import canonical_json, parse_canonical, require_utf8
 from ledger.errors import Conflict, InputError, NotFound
 from ledger.hashing import SubjectHasher, normalised_utf8
@@ -60,6 +61,17 @@ class BatchSpec:
     derived_from: list[str] = field(default_factory=list)
     generator: str | None = None
     cost: float | None = None
+    # Declared metadata (see ledger.batch_metadata): channel defaults per source type,
+    # modality to text; opt_out is a dict or the path of a JSON file.
+    channel: str | None = None
+    modality: str | None = None
+    languages: list[str] = field(default_factory=list)
+    crawler: str | None = None
+    opt_out: dict[str, Any] | str | os.PathLike[str] | None = None
+    generator_model: str | None = None
+    generator_terms: str | None = None
+    processing: str | None = None
+    hours: float | None = None
 
 
 @dataclass
@@ -75,6 +87,9 @@ class RegisterResult:
     split: str
     file: str | None
     format: str
+    channel: str = "other"
+    bytes: int = 0
+    words: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,6 +105,9 @@ class Hashed:
     content_hashes: bytes
     subject_hashes: bytes | None
     leaves: bytes
+    # UTF-8 bytes and whitespace-separated words of the text fields (ledger.batch_metadata).
+    text_bytes: int = 0
+    words: int = 0
     # Set by worker processes: the aligned Merkle subtrees over these leaves, valid when
     # the chunk's first record is record ``first_index`` of the batch.
     first_index: int = -1
@@ -111,6 +129,8 @@ def hash_items(
     sh: list[bytes] = []
     leaves: list[bytes] = []
     keyed: SubjectHasher | None = None
+    text_bytes = 0
+    words = 0
     if subject_field is not None:
         if subject_key is None:
             raise ValueError("subject_key is required with subject_field")
@@ -126,10 +146,15 @@ def hash_items(
         if type(text) is not str:
             what = "is missing" if text is None else "is not a string"
             raise InputError(f"text field {what}", line=line, field=text_field)
+        text_bytes += len(text) if text.isascii() else len(text.encode("utf-8"))
         digest = sha(canonical).digest()
         rh.append(digest)
         leaves.append(sha(LEAF_PREFIX + digest).digest())
-        ch.append(sha(normalised_utf8(text)).digest())
+        normal = normalised_utf8(text)
+        ch.append(sha(normal).digest())
+        # Words of the normalised text, whose whitespace is single spaces: counting them is
+        # one C-speed scan, where str.split() would build a string per word.
+        words += normal.count(b" ") + 1 if normal else 0
         if keyed is not None:
             subject = record.get(subject_field)
             if subject is None or subject == "" or type(subject) not in (str, int):
@@ -147,6 +172,8 @@ def hash_items(
         b"".join(ch),
         b"".join(sh) if keyed is not None else None,
         b"".join(leaves),
+        text_bytes,
+        words,
     )
 
 
@@ -364,12 +391,14 @@ INSERT_BATCH = """
 INSERT_PARENT = "INSERT INTO batch_parents VALUES (?, ?, ?)"
 
 
-def _check_spec(ledger: Ledger, spec: BatchSpec) -> None:
-    """Apply the registration rules before reading a byte of the file."""
+def _check_spec(ledger: Ledger, spec: BatchSpec) -> dict[str, Any]:
+    """Apply the registration rules before reading a byte of the file; return the batch's
+    declared metadata as it will be signed."""
     from ledger import registry
 
     for name, value in asdict(spec).items():
-        require_utf8(value, name)
+        if name != "opt_out":
+            require_utf8(value, name)
     store = ledger.store
     registry.require_dataset(store, spec.dataset)
     if spec.source not in SOURCES:
@@ -411,6 +440,18 @@ def _check_spec(ledger: Ledger, spec: BatchSpec) -> None:
         raise InputError(f"cost must be below 2**53, got {spec.cost:g}", field="cost")
     if spec.collected_at is not None:
         spec.collected_at = _iso_utc(spec.collected_at)
+    return metadata_for(
+        source=spec.source,
+        channel=spec.channel,
+        modality=spec.modality,
+        languages=list(spec.languages),
+        crawler=spec.crawler,
+        opt_out=spec.opt_out,
+        generator_model=spec.generator_model,
+        generator_terms=spec.generator_terms,
+        processing=spec.processing,
+        hours=spec.hours,
+    )
 
 
 def _iso_utc(text: str) -> str:
@@ -493,7 +534,7 @@ def register(
 
         source = in_memory(data)
         fmt = source.format
-    _check_spec(ledger, spec)
+    metadata = _check_spec(ledger, spec)
     subject_key = ledger.subject_key if spec.subject_field else None
     store = ledger.store
     # While worker processes hash, DuckDB's own threads would only compete with them
@@ -507,12 +548,15 @@ def register(
         # columns, so verify also catches an edited content or subject hash.
         content_digest = hashlib.sha256()
         subject_digest = hashlib.sha256()
+        text_bytes = words = 0
         for hashed in _hashed_chunks(source, fmt, spec, subject_key, progress):
             if hashed.count:
                 store.insert_arrow("records", _records_table(app.seq, builder.size, hashed))
                 _fold(builder, hashed)
                 content_digest.update(hashed.content_hashes)
                 subject_digest.update(hashed.subject_hashes or b"")
+                text_bytes += hashed.text_bytes
+                words += hashed.words
         count = builder.size
         if count == 0:
             raise InputError(
@@ -555,6 +599,8 @@ def register(
             "format": fmt,
             "content_digest": content_digest.hexdigest(),
             "subject_digest": subject_digest.hexdigest() if spec.subject_field else None,
+            "metadata": metadata
+            | {"bytes": text_bytes, "words": words, "tokens": words, "tokenizer": TOKENIZER},
         }
         from ledger.lineage import index_batch  # lineage lookup keys, in this transaction
 
@@ -572,4 +618,7 @@ def register(
         split=spec.split,
         file=str(path) if path else None,
         format=fmt,
+        channel=metadata["channel"],
+        bytes=text_bytes,
+        words=words,
     )

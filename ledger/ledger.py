@@ -347,6 +347,49 @@ class Ledger:
 
         return audit(self.store, dataset, as_of)
 
+    # -- organisation profile and disclosures (see ledger.profile, ledger.disclose) -----
+    if TYPE_CHECKING:
+        from ledger.disclosure import Disclosure
+        from ledger.store import Entry as _Entry
+
+    def set_profile(self, manifest: dict[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
+        """Record the organisation profile (provider, contact, intended purpose, ...) from a
+        manifest dict or JSON file. Raises InputError, or Conflict when nothing changed."""
+        from ledger.profile import set_profile
+
+        return set_profile(self, manifest)
+
+    def profile(self) -> dict[str, Any] | None:
+        """The current organisation profile with the seq that set it, or None."""
+        from ledger.profile import get_profile
+
+        found = get_profile(self.store)
+        return None if found is None else {"seq": found[0], "profile": found[1]}
+
+    def disclose(
+        self,
+        subject: str,
+        template: str,
+        *,
+        publish: bool = True,
+        as_of_seq: int | None = None,
+    ) -> tuple[Disclosure, _Entry | None]:
+        """The disclosure of a model (or, for 'ca-ab2013', a dataset) on a template, and the
+        signed disclosure-published entry when ``publish``. ``as_of_seq`` regenerates it as
+        the ledger stood then (never published). See ``ledger.disclose``."""
+        from ledger import disclose
+
+        if as_of_seq is not None:
+            return disclose.generate(self.store, subject, template, cut=as_of_seq), None
+        return disclose.disclose(self, subject, template, publish=publish)
+
+    def disclosure_diff(self, subject: str, template: str, since: str) -> dict[str, Any]:
+        """What changed since the last disclosure of ``template`` published at or before
+        ``since`` (a seq or an ISO-8601 date or time). See ``ledger.disclose.diff_since``."""
+        from ledger.disclose import diff_since
+
+        return diff_since(self.store, subject, template, since)
+
     # -- lineage and erasure (rules and errors in ledger.lineage) ----------------------------
     if TYPE_CHECKING:
         from ledger.lineage import CheckResult, Erasure, ExportResult, Lineage, ReceiptCheck

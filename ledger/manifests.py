@@ -32,6 +32,7 @@ __all__ = [
     "Dataset",
     "License",
     "Manifest",
+    "Profile",
     "load_manifest",
     "normalise_spdx",
     "validate",
@@ -244,6 +245,68 @@ class Dataset(_Strict):
     @classmethod
     def _uses_unique(cls, value: list[str]) -> list[str]:
         return _no_duplicates(value)
+
+
+class ProviderInfo(_Strict):
+    name: Text = Field(description="The provider's legal name, as published.")
+    contact: Text = Field(description="Contact point for the public (address, e-mail or URL).")
+
+
+class ModelInfo(_Strict):
+    version: Text | None = Field(default=None, description="Version name of the release.")
+    placed_on_market: IsoDate | None = Field(
+        default=None, description="Date placed on the market (YYYY-MM-DD), or null."
+    )
+    based_on: list[Text] | None = Field(
+        default=None,
+        description="Models it is based on or depends on ([] for none; null: not declared).",
+    )
+
+
+class CrawlerInfo(_Strict):
+    purpose: Text = Field(description="What the crawler collects data for.")
+    behaviour: Text | None = Field(
+        default=None, description="How it behaves: rate limits, paywalls, login walls, ..."
+    )
+
+
+class DatasetInfo(_Strict):
+    purpose: Text | None = Field(
+        default=None, description="How the dataset furthers the system's intended purpose."
+    )
+    collection_ongoing: bool | None = Field(
+        default=None, description="Whether collection of the dataset is still ongoing."
+    )
+
+
+class Profile(_Strict):
+    """The organisation profile: what disclosures need and only people can say (provider,
+    contact, intended purpose, measures taken). Set with 'provledger profile set FILE.json';
+    the latest one as of a disclosure's ledger seq is the one it uses."""
+
+    provider: ProviderInfo
+    intended_purpose: Text = Field(description="The intended purpose of the AI systems.")
+    models: dict[str, ModelInfo] = Field(
+        default_factory=dict, description="Per registered model: version, market date, bases."
+    )
+    crawlers: dict[str, CrawlerInfo] = Field(
+        default_factory=dict, description="Per crawler name (as given to --crawler)."
+    )
+    datasets: dict[str, DatasetInfo] = Field(default_factory=dict, description="Per dataset name.")
+    optout_measures: Text | None = Field(
+        default=None, description="Measures taken to honour text-and-data-mining opt-outs."
+    )
+    illegal_content_measures: Text | None = Field(
+        default=None, description="Measures taken to remove illegal content from the data."
+    )
+    ip_statement: Text | None = Field(
+        default=None,
+        description="Whether the data includes trademarked or patented material (AB 2013).",
+    )
+    aggregate_consumer_information: bool | None = Field(
+        default=None,
+        description="Whether the data includes aggregate consumer information (AB 2013).",
+    )
 
 
 # -- turning validation errors into one clear line ---------------------------------------

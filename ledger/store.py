@@ -55,7 +55,9 @@ class Entry:
             return f"{p['id']}@{p['version']}"
         if "policy" in p and "version" in p:
             return f"{p['policy']}@{p['version']}"
-        for key in ("batch_id", "name", "dataset", "request_ref"):
+        if isinstance(p.get("provider"), dict):  # an organisation profile
+            return str(p["provider"].get("name", ""))
+        for key in ("batch_id", "name", "dataset", "request_ref", "subject"):
             if p.get(key):
                 return str(p[key])
         return ""

@@ -25,17 +25,21 @@ from typing import Literal
 
 __all__ = [
     "AUDIT_FORMATS",
+    "CHANNELS",
     "CONTEXTS",
     "FATES",
+    "MODALITIES",
     "SEVERITIES",
     "SOURCES",
     "SPLITS",
     "USES",
     "AuditFormat",
+    "Channel",
     "Context",
     "ContextName",
     "Fate",
     "FateName",
+    "Modality",
     "Severity",
     "Source",
     "Split",
@@ -99,6 +103,31 @@ class AuditFormat(StrEnum):
     html = "html"
 
 
+class Channel(StrEnum):
+    """How a batch was acquired, finer than its source type: one channel per section of
+    the EU training-content summary (see ledger.batch_metadata for each source's default)."""
+
+    public_dataset = "public_dataset"
+    own_crawl = "own_crawl"
+    third_party_crawl = "third_party_crawl"
+    rightsholder_license = "rightsholder_license"
+    data_broker = "data_broker"
+    user_data_this_service = "user_data_this_service"
+    user_data_other_service = "user_data_other_service"
+    synthetic = "synthetic"
+    other = "other"
+
+
+class Modality(StrEnum):
+    text = "text"
+    image = "image"
+    audio = "audio"
+    video = "video"
+    tabular = "tabular"
+    code = "code"
+    other = "other"
+
+
 UseName = Literal[
     Use.train,
     Use.evaluate,
@@ -117,3 +146,5 @@ CONTEXTS: tuple[str, ...] = tuple(c.value for c in Context)
 FATES: tuple[str, ...] = tuple(f.value for f in Fate)
 SEVERITIES: tuple[str, ...] = tuple(s.value for s in Severity)
 AUDIT_FORMATS: tuple[str, ...] = tuple(f.value for f in AuditFormat)
+CHANNELS: tuple[str, ...] = tuple(c.value for c in Channel)
+MODALITIES: tuple[str, ...] = tuple(m.value for m in Modality)

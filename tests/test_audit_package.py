@@ -76,6 +76,7 @@ def test_every_finding_code_has_one_rule_in_the_listing_order() -> None:
     # The severities and the listing order of the single-file module's SEVERITY_OF.
     assert list(SEVERITY_OF.items()) == [
         ("SCRAPED_IN_REGULATED", "high"),
+        ("CRAWL_OPTOUT_MISSING", "high"),
         ("LICENSE_SCOPE", "high"),
         ("LICENSE_EXPIRED", "high"),
         ("CONSENT_NONCOMPLIANT", "high"),

@@ -128,6 +128,7 @@ def audit(
         cadence=sections.cadence(store, params),
         cost=sections.cost(store, params),
         erasure=sections.erasure(store, params),
+        crawl_opt_out=sections.crawl_opt_out(store, params, state),
         findings=[],
         recommendations=[],
     )

@@ -61,6 +61,22 @@ def scraped_in_regulated(r: AuditReport) -> Iterator[tuple[int, str]]:
         yield n, message
 
 
+@rule(FindingCode.CRAWL_OPTOUT_MISSING, Severity.high)
+def crawl_optout_missing(r: AuditReport) -> Iterator[tuple[int, str]]:
+    """Crawled batches with no opt-out evidence, in a dataset whose context is
+    customer_facing or regulated or whose uses include commercial, external_release or
+    redistribute (where a text-and-data-mining reservation binds)."""
+    o = r.crawl_opt_out
+    if o.matters and o.without_evidence:
+        n = o.records_without_evidence
+        yield (
+            n,
+            f"{plural(n, 'crawled record')} in {batches_text(o.without_evidence)} carry no "
+            "evidence that robots.txt, TDMRep or AI-preference opt-outs were checked at "
+            "collection: register crawls with --crawler and --opt-out",
+        )
+
+
 @rule(FindingCode.LICENSE_SCOPE, Severity.high)
 def license_scope(r: AuditReport) -> Iterator[tuple[int, str]]:
     for v in r.licenses.violations:

@@ -28,6 +28,7 @@ __all__ = [
     "CONSENT_GAINED_VERSION",
     "CONTAMINATION",
     "COST",
+    "CRAWL_OPT_OUT",
     "DATASET_STATES",
     "ERASURE",
     "LAST_SEQ",
@@ -299,6 +300,21 @@ CADENCE = _over_active_batches(
     GROUP BY s.source
 """
 )
+
+# Crawl opt-out evidence: every batch with active records, its declared channel and its
+# opt-out evidence, read from the signed batch-registered payload (NULL for entries written
+# before batches declared metadata: their channel is their source type's default).
+CRAWL_OPT_OUT = _over_active_batches(
+    """
+    SELECT ds.batch_id, ds.source, ds.active,
+           json_extract_string(e.payload, '$.metadata.channel') AS channel,
+           json_extract(e.payload, '$.metadata.opt_out')::VARCHAR AS opt_out
+    FROM ds JOIN entries e ON e.seq = ds.seq
+    WHERE ds.active > 0
+    ORDER BY ds.seq
+"""
+)
+
 
 # Cost per source type: the sum of recorded batch costs over the records still active
 # (erasure shrinks the denominator, not the money spent). Batches without a cost are

@@ -49,6 +49,7 @@ class FindingCode(StrEnum):
     """What a finding is about."""
 
     SCRAPED_IN_REGULATED = "SCRAPED_IN_REGULATED"
+    CRAWL_OPTOUT_MISSING = "CRAWL_OPTOUT_MISSING"
     LICENSE_SCOPE = "LICENSE_SCOPE"
     LICENSE_EXPIRED = "LICENSE_EXPIRED"
     CONSENT_NONCOMPLIANT = "CONSENT_NONCOMPLIANT"
@@ -207,6 +208,22 @@ class Erasure(BaseModel):
     rebuild: list[RebuildBatch]
 
 
+class CrawlOptOut(BaseModel):
+    """Crawled batches (channel own_crawl or third_party_crawl, by declaration or as the
+    default of a scraped batch) and the opt-out evidence taken when they were collected."""
+
+    crawl_batches: list[str]
+    without_evidence: list[str] = Field(description="Crawled batches with no opt-out evidence.")
+    records_without_evidence: int
+    reserved: list[str] = Field(
+        description="Crawled batches whose evidence shows a text-and-data-mining reservation."
+    )
+    matters: bool = Field(
+        description="Whether the dataset's context or uses make opt-outs binding "
+        "(see CRAWL_OPTOUT_MISSING)."
+    )
+
+
 class Finding(BaseModel):
     severity: Severity
     code: FindingCode
@@ -238,6 +255,7 @@ class AuditReport(BaseModel):
     cadence: dict[str, Cadence]
     cost: dict[str, Cost]
     erasure: Erasure
+    crawl_opt_out: CrawlOptOut
     findings: list[Finding]
     recommendations: list[Recommendation]
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from ledger.audit.provenance import (
     LEVEL_WEIGHTS,
     Evidence,
@@ -26,11 +28,13 @@ from ledger.audit.queries import (
     CONSENT,
     CONTAMINATION,
     COST,
+    CRAWL_OPT_OUT,
     ERASURE,
     PROVENANCE_EVIDENCE,
     SYNTHETIC_LINEAGE,
     run,
 )
+from ledger.audit.recommendations import CONTEXTS_LIABLE
 from ledger.audit.report import (
     LEVELS,
     BatchProvenance,
@@ -39,6 +43,7 @@ from ledger.audit.report import (
     ConsentVersionFigures,
     Contamination,
     Cost,
+    CrawlOptOut,
     Erasure,
     LicenseExpired,
     Licenses,
@@ -52,6 +57,7 @@ from ledger.audit.report import (
     Synthetic,
     SyntheticBatch,
 )
+from ledger.batch_metadata import CRAWL_CHANNELS, effective_channel, opt_out_reserved
 from ledger.vocabulary import SOURCES
 
 if TYPE_CHECKING:
@@ -256,6 +262,34 @@ def erasure(store: Store, params: Params) -> Erasure:
             RebuildBatch(batch_id=r["batch_id"], erased_records=int(r["erased_records"]))
             for r in rows
         ],
+    )
+
+
+# Uses that take data beyond internal, non-commercial experiments: where a rightsholder's
+# text-and-data-mining reservation binds (EU DSM Directive art. 4(3)).
+USES_OPTOUT_BINDS = ("commercial", "external_release", "redistribute")
+
+
+def crawl_opt_out(store: Store, params: Params, state: Row) -> CrawlOptOut:
+    """The crawled batches, which of them carry no opt-out evidence, and whether the
+    dataset's context or uses make that matter (see CRAWL_OPTOUT_MISSING)."""
+    rows = run(store, CRAWL_OPT_OUT, params)
+    crawled = [
+        r
+        for r in rows
+        if effective_channel(r["source"], {"channel": r["channel"]}) in CRAWL_CHANNELS
+    ]
+    # A JSON null (declared, no evidence) and SQL NULL (an older entry) both mean none.
+    evidence = {r["batch_id"]: orjson.loads(r["opt_out"] or "null") for r in crawled}
+    missing = [r for r in crawled if evidence[r["batch_id"]] is None]
+    reserved = [b for b, ev in evidence.items() if ev is not None and opt_out_reserved(ev)]
+    return CrawlOptOut(
+        crawl_batches=[r["batch_id"] for r in crawled],
+        without_evidence=[r["batch_id"] for r in missing],
+        records_without_evidence=sum(int(r["active"]) for r in missing),
+        reserved=reserved,
+        matters=state["context"] in CONTEXTS_LIABLE
+        or any(u in USES_OPTOUT_BINDS for u in state["uses"]),
     )
 
 
