@@ -20,16 +20,45 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from ledger.errors import InputError
 from ledger.keys import PublicKey, Signer
 
-__all__ = ["Checkpoint", "parse_note", "write_atomic"]
+__all__ = ["Checkpoint", "parse_note", "parse_verifier_key", "verifier_key", "write_atomic"]
 
 _DASH = "\u2014"
 
 
 def _key_hash(name: str, public: PublicKey) -> bytes:
     return hashlib.sha256(name.encode() + b"\n\x01" + public.raw).digest()[:4]
+
+
+def verifier_key(name: str, public: PublicKey) -> str:
+    """The C2SP signed-note verifier key: ``name+<hex key id>+<base64(0x01 || key)>``."""
+    blob = base64.b64encode(b"\x01" + public.raw).decode()
+    return f"{name}+{_key_hash(name, public).hex()}+{blob}"
+
+
+def parse_verifier_key(text: str) -> tuple[str, PublicKey]:
+    """The name and Ed25519 public key of a C2SP verifier key; InputError when it is
+    malformed, not Ed25519, or its key id does not match its name and key."""
+    name, _, rest = text.strip().rpartition("+")
+    name, _, key_id = name.rpartition("+")
+    try:
+        blob = base64.b64decode(rest, validate=True)
+        want = bytes.fromhex(key_id)
+    except ValueError:
+        blob, want = b"", b""
+    if not name or len(blob) != 33 or blob[0] != 1 or len(want) != 4:
+        raise InputError(
+            "not an Ed25519 verifier key (name+keyid+base64 of 0x01 and the 32-byte key)",
+            field="vkey",
+        )
+    public = PublicKey(Ed25519PublicKey.from_public_bytes(blob[1:]))
+    if _key_hash(name, public) != want:
+        raise InputError("verifier key id does not match its name and key", field="vkey")
+    return name, public
 
 
 @dataclass(frozen=True)

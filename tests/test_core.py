@@ -18,7 +18,7 @@ from ledger import keys
 from ledger.checkpoint import parse_note
 from ledger.errors import HomeError, KeyFileError
 from ledger.ledger import DB_FILE, NOTE_FILE, Ledger
-from ledger.migrations import APPEND_ONLY_TABLES
+from ledger.migrations import APPEND_ONLY_TABLES, LOOKUP_KEY_TABLES
 from ledger.store import GENESIS_HASH
 
 PASSPHRASE_ENV = "PROVLEDGER_KEY_PASSPHRASE"
@@ -31,6 +31,7 @@ VERIFY_KEYS = {
     "root",
     "first_bad_seq",
     "problem",
+    "restored_note_at",
 }
 ENTRY_KEYS = {
     "seq",
@@ -452,7 +453,12 @@ def test_migrations_are_recorded(home: Path, make_ledger: Callable[..., None]) -
     make_ledger(home)
     with Ledger.open(home, read_only=True) as led:
         names = [r[0] for r in led.store.rows("SELECT name FROM schema_migrations ORDER BY name")]
-    assert names == ["m001_initial", "m002_append_only_guards", "m003_lineage_lookup_keys"]
+    assert names == [
+        "m001_initial",
+        "m002_append_only_guards",
+        "m003_lineage_lookup_keys",
+        "m004_lookup_key_guards",
+    ]
 
 
 def test_schema_is_pinned(home: Path, make_ledger: Callable[..., None]) -> None:
@@ -488,7 +494,8 @@ def test_schema_is_pinned(home: Path, make_ledger: Callable[..., None]) -> None:
         ("key_id", "VARCHAR"),
         ("recorded_at", "VARCHAR"),
     ]
-    assert triggers == {f"{t}_no_{e}" for t in APPEND_ONLY_TABLES for e in ("update", "delete")}
+    guarded = APPEND_ONLY_TABLES + LOOKUP_KEY_TABLES
+    assert triggers == {f"{t}_no_{e}" for t in guarded for e in ("update", "delete")}
 
 
 def test_a_database_from_a_newer_provledger_is_refused(
