@@ -43,7 +43,7 @@ VKeyPin = Annotated[
     typer.Option(
         "--vkey",
         help="Pin the signing key as a C2SP verifier key (name+keyid+base64), as "
-        "'provledger key' or a published note prints it.",
+        "'provledger init --json' prints it (verifier_key).",
     ),
 ]
 DEFAULT_WAIT = 30.0

@@ -103,7 +103,12 @@ def init(home: Home = None, json: Json = False) -> None:
     from ledger.ledger import Ledger
 
     with Ledger.init(home) as led:
-        result = {"home": str(led.home), "key_id": led.public.key_id, "origin": led.origin}
+        result = {
+            "home": str(led.home),
+            "key_id": led.public.key_id,
+            "origin": led.origin,
+            "verifier_key": led.verifier_key,
+        }
     if json:
         emit_json(result)
     else:
@@ -162,9 +167,7 @@ def verify(
         except UnicodeDecodeError:
             raise fail(f"{checkpoint}: not a signed checkpoint note (not UTF-8 text)") from None
     pin = load_pin(pubkey, vkey)
-    with open_ledger(
-        home, read_only=not restore_note, wait=wait, pin=pin, verifying=True
-    ) as led:
+    with open_ledger(home, read_only=not restore_note, wait=wait, pin=pin, verifying=True) as led:
         report = led.verify(
             note, source=str(checkpoint) if checkpoint else "checkpoint", restore_note=restore_note
         )

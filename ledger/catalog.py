@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "CATALOG_QUERIES",
@@ -90,16 +91,16 @@ def _qualified(schema: str, name: str) -> str:
     return name if schema == "main" else f"{schema}.{name}"
 
 
-def objects_from_rows(rows: dict[str, list[tuple[object, ...]]]) -> list[CatalogObject]:
+def objects_from_rows(rows: dict[str, list[tuple[Any, ...]]]) -> list[CatalogObject]:
     """The catalog objects of the ledger file from the rows of ``CATALOG_QUERIES``, sorted."""
 
-    def mine(kind: str) -> list[tuple[object, ...]]:
+    def mine(kind: str) -> list[tuple[Any, ...]]:
         return [r for r in rows[kind] if r[0] not in _NOT_THE_FILE]
 
     out: list[CatalogObject] = []
     tables = {(str(r[1]), str(r[2])) for r in mine("table")}
     columns: dict[tuple[str, str], list[tuple[int, str]]] = {}
-    for db, schema, table, index, name, dtype, nullable, default, generated, expr in mine(
+    for _db, schema, table, index, name, dtype, nullable, default, generated, expr in mine(
         "column"
     ):
         key = (str(schema), str(table))
@@ -172,9 +173,13 @@ def describe_differences(found: list[CatalogObject], expected: list[CatalogObjec
     """One line naming every object that is extra, missing or changed in ``found``."""
     have = {(o.kind, o.name): o for o in found}
     want = {(o.kind, o.name): o for o in expected}
+    # A table that is extra or missing takes its constraints with it: name the table only.
+    tables = {n for k, n in have.keys() ^ want.keys() if k == "table"}
     parts: list[str] = []
     for key in sorted(have.keys() | want.keys()):
         kind, name = key
+        if kind == "constraint" and name.split(".NOT NULL(")[0].split(".")[0] in tables:
+            continue
         if key not in want:
             parts.append(f"extra {kind} {name}")
         elif key not in have:

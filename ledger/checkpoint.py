@@ -43,8 +43,9 @@ def verifier_key(name: str, public: PublicKey) -> str:
 def parse_verifier_key(text: str) -> tuple[str, PublicKey]:
     """The name and Ed25519 public key of a C2SP verifier key; InputError when it is
     malformed, not Ed25519, or its key id does not match its name and key."""
-    name, _, rest = text.strip().rpartition("+")
-    name, _, key_id = name.rpartition("+")
+    # A key name holds no '+' (C2SP signed-note); the base64 key may.
+    name, _, rest = text.strip().partition("+")
+    key_id, _, rest = rest.partition("+")
     try:
         blob = base64.b64decode(rest, validate=True)
         want = bytes.fromhex(key_id)

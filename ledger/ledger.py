@@ -8,6 +8,7 @@ the CLI has, as typed Python calls.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -21,7 +22,7 @@ import orjson
 
 from ledger import keys
 from ledger.catalog import fingerprint
-from ledger.checkpoint import Checkpoint, parse_note, write_atomic
+from ledger.checkpoint import Checkpoint, parse_note, verifier_key, write_atomic
 from ledger.errors import HomeError, KeyFileError
 from ledger.merkle import leaf_hash, root_from_leaf_hashes
 from ledger.precheck import Checked, check_catalog, check_note
@@ -212,6 +213,11 @@ class Ledger:
         return f"provledger/{self.public.key_id}"
 
     @property
+    def verifier_key(self) -> str:
+        """The C2SP verifier key of the signing key (``verify --vkey`` pins it)."""
+        return verifier_key(self.origin, self.public)
+
+    @property
     def signer(self) -> keys.Signer:
         if self._signer is None:
             self._signer = keys.load_signer(self.home)
@@ -356,9 +362,11 @@ class Ledger:
     def audit(self, dataset: str, as_of: str | None = None) -> AuditReport:
         """Audit a dataset as the ledger stands (or stood at ``as_of``, ISO-8601). Raises
         NotFound for an unknown dataset or one with no batches; see ``ledger.audit``."""
-        from ledger.audit import audit
+        from ledger.audit import ReadCheck, audit
 
-        return audit(self.store, dataset, as_of)
+        report = audit(self.store, dataset, as_of)
+        report.checked = ReadCheck.model_validate(self.read_check())
+        return report
 
     # -- lineage and erasure (rules and errors in ledger.lineage) ----------------------------
     if TYPE_CHECKING:
@@ -444,9 +452,7 @@ class Ledger:
         report = verify_ledger(self.store, self.public, checkpoints)
         if report.ok and external is None and report.entries > 1:
             if restore_note and not self.store.read_only:
-                entry = self._append(
-                    "note-restored", {"size": report.entries, "root": report.root}
-                )
+                entry = self._append("note-restored", {"size": report.entries, "root": report.root})
                 report.restored_note_at = entry.seq
             else:
                 report.ok = False
@@ -462,10 +468,9 @@ class Ledger:
 
     def _record_verify(self, report: VerifyReport) -> None:
         record = {"at": _now(), "seq": report.entries, "root": report.root}
-        try:
+        # A home this user cannot write still verifies; the record is a convenience.
+        with contextlib.suppress(OSError):
             write_atomic(self.home / LAST_VERIFY_FILE, orjson.dumps(record).decode() + "\n")
-        except OSError:
-            pass  # a read-only home still verifies; the record is a convenience
 
     def last_verify(self) -> dict[str, Any] | None:
         """The last full verify that passed, as recorded in the home (or None), with
@@ -477,7 +482,7 @@ class Ledger:
         if not isinstance(record, dict) or not isinstance(record.get("seq"), int):
             return None
         seq = record["seq"]
-        current = self.current_checkpoint(seq) if 0 < seq else None
+        current = self.current_checkpoint(seq) if seq > 0 else None
         matches = current is not None and current.root.hex() == record.get("root")
         head = self.checked.checked_through_seq if self.checked else None
         return {

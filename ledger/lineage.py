@@ -654,9 +654,7 @@ def erase(ledger: Ledger, subject: str, request_ref: str) -> Erasure:
                 "subject_hash": digest.hex(),
                 "record_hashes": [bytes(m.record_hash).hex() for m in active],
                 # Where each erased copy sits ([batch id, ord]), so verify checks the rows.
-                "positions": [
-                    [tables.batches[m.batch_seq]["batch_id"], m.ord] for m in active
-                ],
+                "positions": [[tables.batches[m.batch_seq]["batch_id"], m.ord] for m in active],
                 "batches": [b["batch_id"] for b in reach.batches if b["relation"] == "direct"],
                 "derived_batches": [
                     b["batch_id"] for b in reach.batches if b["relation"] == "derived"

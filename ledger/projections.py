@@ -188,16 +188,17 @@ def _check_signed_columns(
             want = [(b, o, h) for (b, o), h in zip(p["positions"], p["record_hashes"], strict=True)]
             if sorted(erased.get(seq, [])) != sorted(want):
                 problems.append((seq, "erased_records rows do not match the entry that wrote them"))
-        if kind == "schema-migrated" and p.get("unsigned_digest") is not None:
-            if unsigned_digest(store, before=seq) != p["unsigned_digest"]:
-                problems.append(
-                    (seq, "batch file names or erased records written before this entry changed")
-                )
+        if (
+            kind == "schema-migrated"
+            and p.get("unsigned_digest") is not None
+            and unsigned_digest(store, before=seq) != p["unsigned_digest"]
+        ):
+            problems.append(
+                (seq, "batch file names or erased records written before this entry changed")
+            )
     differ = store.row(LOOKUP_KEYS_DIFFER)
     if differ is not None and differ[0] is not None:
-        problems.append(
-            (differ[0], "lineage lookup keys do not match the records they index")
-        )
+        problems.append((differ[0], "lineage lookup keys do not match the records they index"))
 
 
 def _plain(value: Any) -> Any:

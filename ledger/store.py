@@ -24,7 +24,7 @@ import orjson
 
 from ledger.canonical import canonical_json
 from ledger.catalog import CATALOG_QUERIES, CatalogObject, objects_from_rows
-from ledger.errors import HomeError, IntegrityError, LedgerBusy
+from ledger.errors import CatalogError, HomeError, IntegrityError, LedgerBusy
 from ledger.keys import Signer
 from ledger.migrations import MIGRATIONS
 
@@ -262,6 +262,11 @@ class Store:
             raise HomeError(
                 f"ledger database {self.path} has schema migrations this provledger does not "
                 f"know ({', '.join(newer)}): it was written by a newer version; upgrade provledger"
+            )
+        if applied != known[: len(applied)]:
+            raise CatalogError(
+                f"the schema migrations recorded in {self.path} ({', '.join(applied)}) are not "
+                "the ones this provledger applies, in order: someone changed schema_migrations"
             )
         if len(applied) < len(known):
             if self.read_only:
