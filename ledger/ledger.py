@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ledger import keys
-from ledger.catalog import fingerprint
+from ledger.catalog import describe_differences, fingerprint
 from ledger.checkpoint import Checkpoint, parse_note, verifier_key, write_atomic
 from ledger.errors import HomeError, KeyFileError
 from ledger.merkle import leaf_hash, root_from_leaf_hashes
-from ledger.precheck import Checked, check_catalog, check_note
+from ledger.precheck import Checked, check_catalog, check_note, expected_catalog
 from ledger.projections import unsigned_digest
 from ledger.store import DEFAULT_WAIT, Appender, Entry, Store
 from ledger.verify import VerifyReport, verify_ledger
@@ -450,6 +450,17 @@ class Ledger:
         if checkpoint_note is not None:
             checkpoints.append((source, parse_note(checkpoint_note, self.public, source=source)))
         report = verify_ledger(self.store, self.public, checkpoints)
+        if report.ok:
+            # The open compared the catalog with its signed fingerprint; a full verify holds
+            # it to what the migrations create, whoever signed that fingerprint.
+            found = self.store.catalog()
+            expected = expected_catalog(tuple(self.store.applied_migrations()))
+            if found != expected:
+                report.ok = False
+                report.problem = (
+                    "the catalog is not what the ledger's migrations create: "
+                    + describe_differences(found, expected)
+                )
         if report.ok and external is None and report.entries > 1:
             if restore_note and not self.store.read_only:
                 entry = self._append("note-restored", {"size": report.entries, "root": report.root})
