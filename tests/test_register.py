@@ -917,7 +917,10 @@ def test_prove_json_output(prepared: Path, tmp_path: Path, cli: Any) -> None:
     result = cli("prove", "b9", leaf_input.hex().upper(), "--json")  # any hex case is accepted
     assert (result.exit_code, result.stderr) == (0, "")
     proof = json.loads(result.stdout)
-    assert set(proof) == {"batch_id", "record_hash", "leaf_index", "tree_size", "path", "root"}
+    assert set(proof) == {
+        *("batch_id", "record_hash", "leaf_index", "tree_size", "path", "root"),
+        "checked",  # what the pre-check established (docs/integrity.md)
+    }
     assert proof["batch_id"] == "b9"
     assert proof["record_hash"] == leaf_input.hex()
     assert (proof["leaf_index"], proof["tree_size"], proof["root"]) == (5, 7, EXPECTED_ROOT)

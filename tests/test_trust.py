@@ -661,3 +661,35 @@ def test_every_test_the_docs_cite_exists(doc: str) -> None:
     cited = set(re.findall(r"\b(test_\w+)\b(?!\.py)", text))
     cited -= {p.stem for p in root.glob("test_*.py")}  # file names
     assert cited and cited <= defined, sorted(cited - defined)
+
+
+def test_an_older_ledger_is_upgraded_and_the_upgrade_signed(
+    cli: Any, built: Path, world: dict[str, Any]
+) -> None:
+    # As a ledger from before m004 looks: no lookup-key guards, m004 not recorded.
+    with raw(built) as con:
+        for table in LOOKUP_KEY_TABLES:
+            for event in ("update", "delete"):
+                con.execute(f"DROP TRIGGER {table}_no_{event} ON {table}")
+        con.execute("DELETE FROM schema_migrations WHERE name = 'm004_lookup_key_guards'")
+    result = cli("audit", "support")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: ledger database {built / DB_FILE} needs a schema upgrade: run any writing "
+        "command (for example 'provledger checkpoint') once\n"
+    )
+    assert cli("checkpoint").exit_code == 0
+    n = world["entries"]
+    with Ledger.open(built, read_only=True) as led:
+        upgrade = led.store.entry(n + 1)
+        assert upgrade is not None
+        assert led.checked is not None
+        catalog = led.checked.catalog
+        key_check = keys.subject_key_check(led.subject_key)
+    assert upgrade.kind == "schema-migrated"
+    assert upgrade.payload["migrations"] == ["m004_lookup_key_guards"]
+    assert upgrade.payload["catalog"] == catalog
+    assert upgrade.payload["subject_key_check"] == key_check
+    assert len(upgrade.payload["unsigned_digest"]) == 64
+    assert cli("verify").exit_code == 0
+    assert cli("audit", "support").exit_code == 0
