@@ -606,11 +606,15 @@ def test_the_home_is_private(cli: Any, home: Path, tmp_path: Path) -> None:
     assert list(shared.iterdir()) == []
 
 
-def test_integrity_errors_are_ledger_errors() -> None:
-    assert issubclass(CatalogError, IntegrityError)
-    assert issubclass(BehindCheckpoint, IntegrityError)
-    assert issubclass(KeyFileError, Exception)
-    assert issubclass(HomeError, Exception)
+def test_the_new_refusals_are_integrity_errors_the_api_exports() -> None:
+    import ledger
+
+    # Callers catching IntegrityError (or LedgerError) see the catalog refusal too.
+    assert ledger.CatalogError is CatalogError
+    assert CatalogError.__mro__[1] is IntegrityError
+    assert BehindCheckpoint.__mro__[1] is IntegrityError
+    assert issubclass(KeyFileError, ledger.LedgerError)
+    assert issubclass(HomeError, ledger.LedgerError)
 
 
 # -- what the ledger cannot hide (docs/threat-model.md) ---------------------------------------
