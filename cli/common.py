@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
+    from ledger.keys import PublicKey
     from ledger.ledger import Ledger
 
 Home = Annotated[
@@ -29,15 +30,43 @@ Wait = Annotated[
         help="Seconds to wait for another provledger process to release the ledger.",
     ),
 ]
+PubKeyPin = Annotated[
+    Path | None,
+    typer.Option(
+        "--pubkey",
+        help="Pin the signing key: a PEM copy of signing.pub kept outside the home. "
+        "Refuses a ledger signed with any other key.",
+    ),
+]
+VKeyPin = Annotated[
+    str | None,
+    typer.Option(
+        "--vkey",
+        help="Pin the signing key as a C2SP verifier key (name+keyid+base64), as "
+        "'provledger init --json' prints it (verifier_key).",
+    ),
+]
 DEFAULT_WAIT = 30.0
 
 
 def open_ledger(
-    home: Path | None, *, read_only: bool = False, wait: float = DEFAULT_WAIT
+    home: Path | None,
+    *,
+    read_only: bool = False,
+    wait: float = DEFAULT_WAIT,
+    pin: PublicKey | None = None,
+    verifying: bool = False,
 ) -> Ledger:
     from ledger.ledger import Ledger
 
-    return Ledger.open(home, read_only=read_only, wait=wait)
+    return Ledger.open(home, read_only=read_only, wait=wait, pin=pin, verifying=verifying)
+
+
+def load_pin(pubkey: Path | None, vkey: str | None) -> PublicKey | None:
+    """The pinned signing key from --pubkey or --vkey (at most one; None without)."""
+    from ledger.pins import pinned_key
+
+    return pinned_key(pubkey, vkey)
 
 
 def emit_json(value: Any) -> None:

@@ -10,7 +10,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli.common import DEFAULT_WAIT, Home, Json, Wait, emit_json, fail, open_ledger
+from cli.common import (
+    DEFAULT_WAIT,
+    Home,
+    Json,
+    PubKeyPin,
+    VKeyPin,
+    Wait,
+    emit_json,
+    fail,
+    load_pin,
+    open_ledger,
+)
 
 if TYPE_CHECKING:
     from ledger.lineage import Lineage
@@ -74,8 +85,9 @@ def lineage(
     """
     with open_ledger(home, read_only=True, wait=wait) as led:
         result = led.lineage(subject=_subject(subject), record=record, text=text)
+        checked = led.read_check()
     if json:
-        emit_json(result.as_dict())
+        emit_json(result.as_dict() | {"checked": checked})
     else:
         _show_lineage(result)
 
@@ -202,16 +214,21 @@ def _write_json(path: Path, value: Any) -> None:
 def verify_receipt(
     file: Annotated[Path, typer.Argument(help="A receipt written by 'erase --receipt'.")],
     home: Home = None,
+    pubkey: PubKeyPin = None,
+    vkey: VKeyPin = None,
     json: Json = False,
     wait: Wait = DEFAULT_WAIT,
 ) -> None:
     """Check an erasure receipt: its Ed25519 signature against this ledger's public key,
-    and that the ledger holds its erasure entry with the same hash. Exits 1 if not."""
+    and that the ledger holds its erasure entry with the same hash. Exits 1 if not.
+
+    Pin the key (--pubkey/--vkey) when whoever holds the home could have replaced it."""
     try:
         document = file.read_bytes()
     except OSError as exc:
         raise fail(f"cannot read {file}: {exc.strerror}") from None
-    with open_ledger(home, read_only=True, wait=wait) as led:
+    pin = load_pin(pubkey, vkey)
+    with open_ledger(home, read_only=True, wait=wait, pin=pin) as led:
         result = led.verify_receipt(document, source=str(file))
     if json:
         emit_json(result.as_dict())
@@ -267,8 +284,9 @@ def export(
     """
     with open_ledger(home, read_only=True, wait=wait) as led:
         result = led.export(dataset, output, format=format, emit=emit)
+        checked = led.read_check()
     if json:
-        emit_json(result.as_dict())
+        emit_json(result.as_dict() | {"checked": checked})
         return
     if format == "parquet":
         typer.echo(
@@ -302,8 +320,9 @@ def check(
     the lines of any it does and exit 1."""
     with open_ledger(home, read_only=True, wait=wait) as led:
         result = led.check(file, dataset, text_field=text_field)
+        checked = led.read_check()
     if json:
-        emit_json(result.as_dict())
+        emit_json(result.as_dict() | {"checked": checked})
     elif result.ok:
         typer.echo(
             f"OK: {file} holds none of the {result.erased_records} erased records of dataset "

@@ -14,7 +14,18 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from cli.common import DEFAULT_WAIT, Home, Json, Wait, emit_json, fail, open_ledger
+from cli.common import (
+    DEFAULT_WAIT,
+    Home,
+    Json,
+    PubKeyPin,
+    VKeyPin,
+    Wait,
+    emit_json,
+    fail,
+    load_pin,
+    open_ledger,
+)
 from ledger.errors import LedgerError
 
 
@@ -92,7 +103,12 @@ def init(home: Home = None, json: Json = False) -> None:
     from ledger.ledger import Ledger
 
     with Ledger.init(home) as led:
-        result = {"home": str(led.home), "key_id": led.public.key_id, "origin": led.origin}
+        result = {
+            "home": str(led.home),
+            "key_id": led.public.key_id,
+            "origin": led.origin,
+            "verifier_key": led.verifier_key,
+        }
     if json:
         emit_json(result)
     else:
@@ -121,12 +137,26 @@ def verify(
             help="A checkpoint note saved earlier: prove the ledger only grew since.",
         ),
     ] = None,
+    pubkey: PubKeyPin = None,
+    vkey: VKeyPin = None,
+    restore_note: Annotated[
+        bool,
+        typer.Option(
+            "--restore-note",
+            help="The home's checkpoint.note is gone on purpose (e.g. restored from a "
+            "backup): once everything verifies, record a note-restored entry and write a "
+            "new note.",
+        ),
+    ] = False,
     json: Json = False,
     wait: Wait = DEFAULT_WAIT,
 ) -> None:
-    """Recompute every entry hash, chain link, signature and batch Merkle root.
+    """Recompute every entry hash, chain link, signature, batch Merkle root, projection
+    row and the catalog; check the note kept in the home and any --checkpoint.
 
     Exits 0 only when everything holds; otherwise names the first bad seq and exits 1.
+    Against someone who holds the home, pin the key (--pubkey/--vkey) or pass a note kept
+    elsewhere (--checkpoint): without them a re-signed ledger verifies.
     """
     note = None
     if checkpoint is not None:
@@ -136,8 +166,11 @@ def verify(
             raise fail(f"cannot read checkpoint {checkpoint}: {exc.strerror}") from None
         except UnicodeDecodeError:
             raise fail(f"{checkpoint}: not a signed checkpoint note (not UTF-8 text)") from None
-    with open_ledger(home, read_only=True, wait=wait) as led:
-        report = led.verify(note, source=str(checkpoint) if checkpoint else "checkpoint")
+    pin = load_pin(pubkey, vkey)
+    with open_ledger(home, read_only=not restore_note, wait=wait, pin=pin, verifying=True) as led:
+        report = led.verify(
+            note, source=str(checkpoint) if checkpoint else "checkpoint", restore_note=restore_note
+        )
     if json:
         emit_json(report.as_dict())
     elif report.ok:
@@ -147,6 +180,8 @@ def verify(
         )
         for c in report.checkpoints:
             typer.echo(f"OK: consistent with checkpoint {c['source']} (size {c['size']})")
+        if report.restored_note_at is not None:
+            typer.echo(f"Restored the checkpoint note (recorded at seq {report.restored_note_at})")
     if not report.ok:
         where = f" at seq {report.first_bad_seq}" if report.first_bad_seq is not None else ""
         raise fail(f"verification failed{where}: {report.problem}")

@@ -255,8 +255,9 @@ def prove(
         raise fail("give BATCH_ID RECORD_HASH, or --entry SEQ")
     with open_ledger(home, read_only=True, wait=wait) as led:
         proof = led.prove(batch_id, record_hash, index)
+        checked = led.read_check()
     if json:
-        emit_json(proof.as_dict())
+        emit_json(proof.as_dict() | {"checked": checked})
         return
     typer.echo(f"batch       {proof.batch_id}")
     typer.echo(f"record      {proof.record_hash}")

@@ -20,6 +20,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from ledger.errors import InputError
 from ledger.keys import PublicKey, Signer
 
@@ -27,6 +29,7 @@ __all__ = [
     "Checkpoint",
     "note_key_hash",
     "parse_note",
+    "parse_verifier_key",
     "verifier_key",
     "write_atomic",
 ]
@@ -48,6 +51,28 @@ def verifier_key(name: str, public: PublicKey) -> str:
     the one string an outside note verifier needs (Go's ``note.NewVerifier`` reads it)."""
     encoded = base64.b64encode(_ED25519 + public.raw).decode()
     return f"{name}+{note_key_hash(name, public).hex()}+{encoded}"
+
+
+def parse_verifier_key(text: str) -> tuple[str, PublicKey]:
+    """The name and Ed25519 public key of a C2SP verifier key; InputError when it is
+    malformed, not Ed25519, or its key id does not match its name and key."""
+    # A key name holds no '+' (C2SP signed-note); the base64 key may.
+    name, _, rest = text.strip().partition("+")
+    key_id, _, rest = rest.partition("+")
+    try:
+        blob = base64.b64decode(rest, validate=True)
+        want = bytes.fromhex(key_id)
+    except ValueError:
+        blob, want = b"", b""
+    if not name or len(blob) != 33 or blob[:1] != _ED25519 or len(want) != 4:
+        raise InputError(
+            "not an Ed25519 verifier key (name+keyid+base64 of 0x01 and the 32-byte key)",
+            field="vkey",
+        )
+    public = PublicKey(Ed25519PublicKey.from_public_bytes(blob[1:]))
+    if note_key_hash(name, public) != want:
+        raise InputError("verifier key id does not match its name and key", field="vkey")
+    return name, public
 
 
 @dataclass(frozen=True)

@@ -596,6 +596,7 @@ def register(
         payload |= {
             "derived_from": list(spec.derived_from),
             "file": path.name if path else None,
+            "path": str(path) if path else None,
             "format": fmt,
             "content_digest": content_digest.hexdigest(),
             "subject_digest": subject_digest.hexdigest() if spec.subject_field else None,

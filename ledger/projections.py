@@ -9,7 +9,9 @@ row inserted, changed or removed behind the ledger's back is caught at its seq.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, datetime
@@ -18,7 +20,7 @@ from typing import Any
 from ledger.errors import IntegrityError
 from ledger.store import Store
 
-__all__ = ["check_projections"]
+__all__ = ["check_projections", "unsigned_digest"]
 
 Payload = dict[str, Any]
 
@@ -115,6 +117,90 @@ ERASED_NOT_RECORDED = """
 """
 
 
+# Columns that entries written before m004 did not sign: batches' file name and format and
+# erased records' (batch, ord). The schema-migrated entry signs a digest of them as they
+# stood (``unsigned_digest``); later entries sign the values themselves.
+UNSIGNED_ROWS = (
+    "SELECT 'b', seq, NULL, NULL, file_name, file_format FROM batches WHERE seq < $before "
+    "UNION ALL "
+    "SELECT 'e', seq, batch_seq, ord, lower(hex(record_hash)), NULL FROM erased_records "
+    "WHERE seq < $before ORDER BY 1, 2, 3, 4, 5"
+)
+BATCH_FILES = "SELECT seq, file_name, file_format FROM batches"
+ERASED_ROWS = (
+    "SELECT e.seq, b.batch_id, e.ord, lower(hex(e.record_hash)) "
+    "FROM erased_records e LEFT JOIN batches b ON b.seq = e.batch_seq"
+)
+# The lookup keys rebuilt from `records` (as lineage.BATCH_KEYS writes them) against the
+# stored ones, both ways: a key missing, added or redirected is counted.
+LOOKUP_KEYS_DIFFER = """
+    WITH stored AS (
+        SELECT kind, prefix, batch_seq, ord, prefix2 FROM lookup_keys
+        UNION ALL
+        SELECT kind, prefix, batch_seq, ord, prefix2 FROM lookup_keys_recent
+    ), rebuilt AS (
+        SELECT 0::TINYINT AS kind, record_hash[1:4]::BIT::INTEGER AS prefix, batch_seq, ord,
+               NULL::INTEGER AS prefix2
+        FROM records
+        UNION ALL
+        SELECT 1::TINYINT, subject_hash[1:4]::BIT::INTEGER, batch_seq, ord,
+               subject_hash[5:8]::BIT::INTEGER
+        FROM records WHERE subject_hash IS NOT NULL
+    )
+    SELECT min(batch_seq) FROM (
+        (SELECT * FROM stored EXCEPT ALL SELECT * FROM rebuilt)
+        UNION ALL
+        (SELECT * FROM rebuilt EXCEPT ALL SELECT * FROM stored)
+    )
+"""
+
+
+def unsigned_digest(store: Store, before: int = 2**62) -> str:
+    """Hex SHA-256 over the rows of the columns older entries did not sign (see
+    UNSIGNED_ROWS), for rows written before seq ``before``."""
+    digest = hashlib.sha256()
+    for row in store.rows(UNSIGNED_ROWS, {"before": before}):
+        digest.update(json.dumps(list(row)).encode("utf-8") + b"\n")
+    return digest.hexdigest()
+
+
+def _check_signed_columns(
+    store: Store, entries: dict[int, tuple[str, Payload]], problems: list[tuple[int, str]]
+) -> None:
+    """Batch file names and formats, and erased records' (batch, ord), against the payloads
+    that sign them (or, for older entries, the digest a schema-migrated entry signed)."""
+    for seq, file_name, file_format in store.rows(BATCH_FILES):
+        kind, p = entries.get(seq, ("", {}))
+        if kind != "batch-registered":
+            continue  # reported by the batches check
+        base = os.path.basename(file_name) if file_name is not None else None
+        if (
+            file_format != p.get("format")
+            or base != p.get("file")
+            or ("path" in p and file_name != p["path"])
+        ):
+            problems.append((seq, "batches file name or format does not match its entry"))
+    erased: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    for seq, batch_id, ord_, record_hash in store.rows(ERASED_ROWS):
+        erased[seq].append((batch_id, ord_, record_hash))
+    for seq, (kind, p) in entries.items():
+        if kind == "erasure-requested" and "positions" in p:
+            want = [(b, o, h) for (b, o), h in zip(p["positions"], p["record_hashes"], strict=True)]
+            if sorted(erased.get(seq, [])) != sorted(want):
+                problems.append((seq, "erased_records rows do not match the entry that wrote them"))
+        if (
+            kind == "schema-migrated"
+            and p.get("unsigned_digest") is not None
+            and unsigned_digest(store, before=seq) != p["unsigned_digest"]
+        ):
+            problems.append(
+                (seq, "batch file names or erased records written before this entry changed")
+            )
+    differ = store.row(LOOKUP_KEYS_DIFFER)
+    if differ is not None and differ[0] is not None:
+        problems.append((differ[0], "lineage lookup keys do not match the records they index"))
+
+
 def _plain(value: Any) -> Any:
     """A stored value in the form its payload holds it."""
     if isinstance(value, datetime):
@@ -146,6 +232,7 @@ def check_projections(store: Store, entries: dict[int, tuple[str, Payload]]) -> 
                 problems.append((seq, f"{table} rows do not match the entry that wrote them"))
         for seq in stored:
             problems.append((seq, f"{table} holds rows that no {' or '.join(kinds)} entry wrote"))
+    _check_signed_columns(store, entries, problems)
     orphan = store.row(ERASED_NOT_RECORDED)
     if orphan is not None and orphan[0] is not None:
         problems.append((orphan[0], "erased_records names a record not stored with that hash"))

@@ -368,11 +368,18 @@ def test_no_export_holds_an_erased_record_or_a_subject_hash(
             assert digest not in text, (fmt, digest)
 
 
+def printed_seq(cli: Any) -> int:
+    """The head of the log, as `log --json` lists it."""
+    return int(json.loads(cli("log", "--json").stdout)[-1]["seq"])
+
+
 def test_the_cli_reports_what_it_wrote(cli: Any, tmp_path: Path, small: dict[str, Any]) -> None:
     out = tmp_path / "c.json"
     result = cli("export", "d", "-f", "croissant", "-o", str(out), "--json")
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {
+    printed = json.loads(result.stdout)
+    assert printed.pop("checked")["checked_through_seq"] == printed_seq(cli)
+    assert printed == {
         "dataset": "d",
         "format": "croissant",
         "output": str(out),

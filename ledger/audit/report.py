@@ -237,6 +237,29 @@ class Recommendation(BaseModel):
     message: str
 
 
+class LastVerify(BaseModel):
+    """The last full ``verify`` that passed, as recorded in the home's last-verify.json."""
+
+    at: str | None = Field(description="When it ran (ISO-8601 UTC).")
+    seq: int = Field(description="The entries it verified.")
+    matches_log: bool = Field(description="Its log root is the root of that many entries now.")
+    covers_head: bool = Field(description="It verified every entry the log holds now.")
+
+
+class ReadCheck(BaseModel):
+    """What the pre-check established before the audit ran (see ledger.precheck)."""
+
+    checked_through_seq: int = Field(
+        description="Entries the catalog and note checks covered (the head of the log)."
+    )
+    head_hash: str = Field(description="Entry hash of the head of the log.")
+    catalog: str = Field(description="Fingerprint of the catalog, as the migrations made it.")
+    note_size: int | None = Field(description="Entries the checkpoint note in the home records.")
+    last_full_verify: LastVerify | None = Field(
+        description="The last full verify that passed (null: none recorded)."
+    )
+
+
 class AuditReport(BaseModel):
     """Everything ``provledger audit`` reports about one dataset as of one point in the log."""
 
@@ -258,6 +281,9 @@ class AuditReport(BaseModel):
     crawl_opt_out: CrawlOptOut
     findings: list[Finding]
     recommendations: list[Recommendation]
+    checked: ReadCheck | None = Field(
+        default=None, description="The pre-check this audit ran after (set by Ledger.audit)."
+    )
 
     def as_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
