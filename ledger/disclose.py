@@ -30,6 +30,7 @@ from ledger.disclosure import (
     to_json,
     to_markdown,
 )
+from ledger.entry_kinds import EntryKind
 from ledger.errors import InputError, NotFound
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ __all__ = [
     "render",
 ]
 
-PUBLISHED_KIND = "disclosure-published"
+PUBLISHED_KIND = EntryKind.disclosure_published
 FORMATS = ("markdown", "html", "json")
 # template -> (sections builder, subject kinds it accepts)
 TEMPLATES: dict[str, tuple[Callable[[Facts], list[Section]], tuple[str, ...]]] = {

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.batch_metadata import TOKENIZER, metadata_for
 from ledger.canonical import canonical_json, parse_canonical, require_utf8
+from ledger.entry_kinds import EntryKind
 from ledger.errors import Conflict, InputError, NotFound
 from ledger.hashing import SubjectHasher, normalised_utf8
 from ledger.merkle import LEAF_PREFIX, MerkleBuilder, compact_range
@@ -608,7 +609,7 @@ def register(
         # The workers are done: sorting the batch's lookup keys may use every core.
         with store.limits(threads=os.cpu_count() or 1, memory=WRITE_MEMORY):
             index_batch(store, app.seq)
-        entry = app.write_entry("batch-registered", payload)
+        entry = app.write_entry(EntryKind.batch_registered, payload)
     return RegisterResult(
         batch_id=batch_id,
         dataset=spec.dataset,

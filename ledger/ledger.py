@@ -24,6 +24,7 @@ import orjson
 from ledger import keys
 from ledger.catalog import describe_differences, fingerprint
 from ledger.checkpoint import Checkpoint, note_key_hash, parse_note, verifier_key, write_atomic
+from ledger.entry_kinds import EntryKind
 from ledger.errors import HomeError, KeyFileError, NotFound
 from ledger.merkle import leaf_hash, root_from_leaf_hashes
 from ledger.precheck import Checked, check_catalog, check_note, expected_catalog
@@ -102,7 +103,7 @@ class Ledger:
             store = Store.create(path / DB_FILE)
             ledger = cls(path, store, public)
             ledger._append(
-                "ledger-created",
+                EntryKind.ledger_created,
                 {
                     "origin": ledger.origin,
                     "public_key": public.raw.hex(),
@@ -187,7 +188,7 @@ class Ledger:
                 "subject_key_check": check,
                 "unsigned_digest": unsigned_digest(self.store),
             }
-            self._append("schema-migrated", payload)
+            self._append(EntryKind.schema_migrated, payload)
             self._recorded = payload
         count, head = self._check_note(verifying=verifying)
         note = self._external_checkpoint()
@@ -294,7 +295,7 @@ class Ledger:
         """Record a checkpoint entry for the log as it stands and return its signed note,
         to hand to someone outside who can later check the ledger only grew."""
         current = self.current_checkpoint()
-        self._append("checkpoint", {"size": current.size, "root": current.root.hex()})
+        self._append(EntryKind.checkpoint, {"size": current.size, "root": current.root.hex()})
         return current.sign(self.signer)
 
     def register(
@@ -570,7 +571,9 @@ class Ledger:
                 )
         if report.ok and external is None and report.entries > 1:
             if restore_note and not self.store.read_only:
-                entry = self._append("note-restored", {"size": report.entries, "root": report.root})
+                entry = self._append(
+                    EntryKind.note_restored, {"size": report.entries, "root": report.root}
+                )
                 report.restored_note_at = entry.seq
             else:
                 report.ok = False

@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 from ledger.canonical import canonical_json, parse_json, require_utf8
+from ledger.entry_kinds import EntryKind
 from ledger.errors import CanonicalError, Conflict, InputError, NotFound
 from ledger.hashing import content_hash, normalise_subject, parse_hash, subject_hash
 from ledger.migrations import guard_statements
@@ -492,7 +493,7 @@ def register_model(ledger: Ledger, name: str, datasets: list[str]) -> dict[str, 
         for dataset in chosen:
             store.execute(INSERT_MODEL_DATASET, [app.seq, name, dataset])
         entry = app.write_entry(
-            "model-registered", {"name": name, "datasets": chosen, "as_of_seq": app.seq - 1}
+            EntryKind.model_registered, {"name": name, "datasets": chosen, "as_of_seq": app.seq - 1}
         )
     return {
         "name": name,
@@ -648,7 +649,7 @@ def erase(ledger: Ledger, subject: str, request_ref: str) -> Erasure:
             },
         )
         entry = app.write_entry(
-            "erasure-requested",
+            EntryKind.erasure_requested,
             {
                 "request_ref": request_ref,
                 "subject_hash": digest.hex(),
@@ -801,7 +802,11 @@ def verify_receipt(
             file=source,
         )
     entry = ledger.store.entry(doc["seq"])
-    if entry is None or entry.kind != "erasure-requested" or entry.entry_hash != doc["entry_hash"]:
+    if (
+        entry is None
+        or entry.kind != EntryKind.erasure_requested
+        or entry.entry_hash != doc["entry_hash"]
+    ):
         raise InputError(
             f"the ledger holds no erasure entry at seq {doc['seq']} with hash {doc['entry_hash']}",
             file=source,

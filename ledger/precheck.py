@@ -28,6 +28,7 @@ import orjson
 
 from ledger.catalog import CatalogObject, describe_differences, fingerprint
 from ledger.checkpoint import Checkpoint
+from ledger.entry_kinds import EntryKind
 from ledger.errors import BehindCheckpoint, CatalogError, IntegrityError
 from ledger.keys import PublicKey
 from ledger.merkle import leaf_hash, root_from_leaf_hashes
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 # Entry kinds that record the catalog fingerprint (and the subject key check).
-CATALOG_KINDS = ("ledger-created", "schema-migrated")
+CATALOG_KINDS = (EntryKind.ledger_created, EntryKind.schema_migrated)
 # The latest entry that records the catalog fingerprint. Run only once the catalog holds
 # no macro, view or type, so every name below is DuckDB's own.
 LATEST_CATALOG_ENTRY = (

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ledger.entry_kinds import EntryKind
 from ledger.errors import Conflict
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PROFILE_KIND", "get_profile", "set_profile"]
 
-PROFILE_KIND = "profile-set"
+PROFILE_KIND = EntryKind.profile_set
 
 # The latest organisation profile at or before a seq.
 LATEST_PROFILE = """

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from ledger.entry_kinds import EntryKind
 from ledger.errors import IntegrityError
 from ledger.store import Store
 
@@ -60,50 +61,50 @@ def _consent_rows(p: Payload) -> list[tuple[Any, ...]]:
 # table -> (entry kinds that write it, stored rows as tuples, rows a payload implies)
 CHECKS: dict[str, tuple[tuple[str, ...], str, Callable[[Payload], list[tuple[Any, ...]]]]] = {
     "batches": (
-        ("batch-registered",),
+        (EntryKind.batch_registered,),
         "SELECT seq, batch_id, dataset, source, license, consent, origin, collected_at, split, "
         "cost, generator, text_field, subject_field, records, merkle_root FROM batches",
         _batch_rows,
     ),
     "batch_parents": (
-        ("batch-registered",),
+        (EntryKind.batch_registered,),
         "SELECT seq, batch_id, parent_id FROM batch_parents",
         lambda p: [(p["batch_id"], parent) for parent in p["derived_from"]],
     ),
     "licenses": (
-        ("license-added",),
+        (EntryKind.license_added,),
         "SELECT seq, id, version, title, licensor, grants, effective_from, expires_on, spdx, "
         "document_sha256 FROM licenses",
         _license_rows,
     ),
     "consent_versions": (
-        ("consent-version-added",),
+        (EntryKind.consent_version_added,),
         "SELECT seq, policy, version, effective_from, permits, retention_days, "
         "prior_versions::JSON FROM consent_versions",
         _consent_rows,
     ),
     "dataset_states": (
-        ("dataset-created", "dataset-context-changed"),
+        (EntryKind.dataset_created, EntryKind.dataset_context_changed),
         "SELECT seq, dataset, owner, context, uses FROM dataset_states",
         lambda p: [(p["dataset"], p["owner"], p["context"], p["uses"])],
     ),
     "models": (
-        ("model-registered",),
+        (EntryKind.model_registered,),
         "SELECT seq, name FROM models",
         lambda p: [(p["name"],)],
     ),
     "model_datasets": (
-        ("model-registered",),
+        (EntryKind.model_registered,),
         "SELECT seq, model, dataset FROM model_datasets",
         lambda p: [(p["name"], d) for d in p["datasets"]],
     ),
     "erasures": (
-        ("erasure-requested",),
+        (EntryKind.erasure_requested,),
         "SELECT seq, request_ref, hex(subject_hash), records FROM erasures",
         lambda p: [(p["request_ref"], p["subject_hash"].upper(), len(p["record_hashes"]))],
     ),
     "erased_records": (
-        ("erasure-requested",),
+        (EntryKind.erasure_requested,),
         "SELECT seq, hex(record_hash) FROM erased_records",
         lambda p: [(h.upper(),) for h in p["record_hashes"]],
     ),
@@ -171,7 +172,7 @@ def _check_signed_columns(
     that sign them (or, for older entries, the digest a schema-migrated entry signed)."""
     for seq, file_name, file_format in store.rows(BATCH_FILES):
         kind, p = entries.get(seq, ("", {}))
-        if kind != "batch-registered":
+        if kind != EntryKind.batch_registered:
             continue  # reported by the batches check
         base = os.path.basename(file_name) if file_name is not None else None
         if (
@@ -184,12 +185,12 @@ def _check_signed_columns(
     for seq, batch_id, ord_, record_hash in store.rows(ERASED_ROWS):
         erased[seq].append((batch_id, ord_, record_hash))
     for seq, (kind, p) in entries.items():
-        if kind == "erasure-requested" and "positions" in p:
+        if kind == EntryKind.erasure_requested and "positions" in p:
             want = [(b, o, h) for (b, o), h in zip(p["positions"], p["record_hashes"], strict=True)]
             if sorted(erased.get(seq, [])) != sorted(want):
                 problems.append((seq, "erased_records rows do not match the entry that wrote them"))
         if (
-            kind == "schema-migrated"
+            kind == EntryKind.schema_migrated
             and p.get("unsigned_digest") is not None
             and unsigned_digest(store, before=seq) != p["unsigned_digest"]
         ):

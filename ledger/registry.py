@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ledger.canonical import canonical_json
+from ledger.entry_kinds import EntryKind
 from ledger.errors import Conflict, InputError, NotFound
 
 if TYPE_CHECKING:
@@ -198,7 +199,7 @@ def add_license(ledger: Ledger, manifest: Manifest) -> dict[str, Any]:
                 lic.document_sha256,
             ],
         )
-        entry = app.write_entry("license-added", lic.model_dump(mode="json"))
+        entry = app.write_entry(EntryKind.license_added, lic.model_dump(mode="json"))
     return _license_view(lic, entry.seq, entry.recorded_at)
 
 
@@ -303,7 +304,7 @@ def add_consent(ledger: Ledger, manifest: Manifest) -> dict[str, Any]:
                 canonical_json(consent.prior_versions).decode("utf-8"),
             ],
         )
-        entry = app.write_entry("consent-version-added", consent.model_dump(mode="json"))
+        entry = app.write_entry(EntryKind.consent_version_added, consent.model_dump(mode="json"))
     return _consent_view(consent, entry.seq, entry.recorded_at, None)
 
 
@@ -431,7 +432,7 @@ def create_dataset(
                 f"dataset '{spec.name}' already exists (created at seq "
                 f"{existing[0]['created_seq']}): change it with 'provledger dataset set-context'"
             )
-        _write_state(app, "dataset-created", spec)
+        _write_state(app, EntryKind.dataset_created, spec)
     return _dataset_view(_dataset_rows(store, spec.name, None)[0])
 
 
@@ -469,7 +470,7 @@ def set_context(
                 f"{', '.join(current['uses'])}: nothing changed"
             )
         previous = {"context": current["context"], "uses": list(current["uses"])}
-        _write_state(app, "dataset-context-changed", spec, previous=previous)
+        _write_state(app, EntryKind.dataset_context_changed, spec, previous=previous)
     return _dataset_view(_dataset_rows(store, spec.name, None)[0])
 
 

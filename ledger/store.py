@@ -24,6 +24,7 @@ import orjson
 
 from ledger.canonical import canonical_json
 from ledger.catalog import CATALOG_QUERIES, CatalogObject, objects_from_rows
+from ledger.entry_kinds import subject_of
 from ledger.errors import CatalogError, HomeError, IntegrityError, LedgerBusy
 from ledger.keys import Signer
 from ledger.migrations import MIGRATIONS
@@ -65,19 +66,8 @@ class Entry:
 
     @property
     def subject(self) -> str:
-        """What the entry is about, for a one-line listing: a batch id, a model, a
-        dataset, a license or consent version, an erasure request ('' when none fits)."""
-        p = self.payload
-        if "id" in p and "version" in p:
-            return f"{p['id']}@{p['version']}"
-        if "policy" in p and "version" in p:
-            return f"{p['policy']}@{p['version']}"
-        if isinstance(p.get("provider"), dict):  # an organisation profile
-            return str(p["provider"].get("name", ""))
-        for key in ("batch_id", "name", "dataset", "request_ref", "subject"):
-            if p.get(key):
-                return str(p[key])
-        return ""
+        """What the entry is about, for a one-line listing (see ``ledger.entry_kinds``)."""
+        return subject_of(self.kind, self.payload)
 
     def body(self) -> bytes:
         """The canonical bytes the entry hash is the SHA-256 of (see ``entry_body``)."""

@@ -12,6 +12,7 @@ import orjson
 
 from ledger.canonical import canonical_json
 from ledger.checkpoint import Checkpoint
+from ledger.entry_kinds import EntryKind
 from ledger.errors import CanonicalError, IntegrityError, RootMismatch
 from ledger.keys import PublicKey
 from ledger.merkle import MerkleBuilder, consistency_proof, leaf_hash, root_from_leaf_hashes
@@ -96,7 +97,7 @@ def _check_entries(
                 seq,
             )
         prev_at = recorded_at
-        if kind == "checkpoint":
+        if kind == EntryKind.checkpoint:
             size, want = payload["size"], bytes.fromhex(payload["root"])
             got = (
                 log.root()
@@ -207,7 +208,9 @@ def verify_ledger(
     report = VerifyReport(ok=False, entries=0, batches=0, records=0)
     try:
         hashes, entries = _check_entries(store, public)
-        batches = {seq: p for seq, (kind, p) in entries.items() if kind == "batch-registered"}
+        batches = {
+            seq: p for seq, (kind, p) in entries.items() if kind == EntryKind.batch_registered
+        }
         report.entries = len(hashes)
         report.batches = len(batches)
         report.root = root_from_leaf_hashes(leaf_hash(h) for h in hashes).hex()

@@ -10,6 +10,7 @@ from typing import Any
 
 from ledger.audit.report import AuditReport, Recommendation
 from ledger.audit.wording import batches_text, plural
+from ledger.entry_kinds import EntryKind
 
 __all__ = [
     "CONTEXTS_LIABLE",
@@ -44,7 +45,7 @@ def recommendations(
     ``gained`` the CONSENT_GAINED_VERSION rows and ``expiring`` the LICENSES rows
     flagged expiring."""
     out = [_decision(r)]
-    if state_kind == "dataset-context-changed" and batches_before:
+    if state_kind == EntryKind.dataset_context_changed and batches_before:
         out.append(_stakes_changed(r, batches_before))
     out += [_consent_version_added(g) for g in gained]
     out += [_license_expiring(lic) for lic in expiring]
