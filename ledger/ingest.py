@@ -13,10 +13,10 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,31 +48,47 @@ Progress = Callable[[int, int | None], None]
 
 @dataclass
 class BatchSpec:
-    """What a registration says about its batch (the CLI flags of ``register``)."""
+    """What a registration says about its batch (the CLI flags of ``register``).
+
+    The obvious Python types are accepted and normalised here, once: ``derived_from`` and
+    ``languages`` take one string or a sequence of them, ``collected_at`` an ISO-8601
+    string, a ``date`` or a ``datetime``. Registering never changes the spec it is given.
+    """
 
     dataset: str
     source: str
     license: str | None = None
     consent: str | None = None
     origin: str | None = None
-    collected_at: str | None = None
+    collected_at: str | date | None = None
     split: str = "train"
     text_field: str = "text"
     subject_field: str | None = None
-    derived_from: list[str] = field(default_factory=list)
+    derived_from: Sequence[str] = field(default_factory=list)
     generator: str | None = None
     cost: float | None = None
     # Declared metadata (see ledger.batch_metadata): channel defaults per source type,
     # modality to text; opt_out is a dict or the path of a JSON file.
     channel: str | None = None
     modality: str | None = None
-    languages: list[str] = field(default_factory=list)
+    languages: Sequence[str] = field(default_factory=list)
     crawler: str | None = None
     opt_out: dict[str, Any] | str | os.PathLike[str] | None = None
     generator_model: str | None = None
     generator_terms: str | None = None
     processing: str | None = None
     hours: float | None = None
+
+    def __post_init__(self) -> None:
+        # A single string is one batch id (or language), never a sequence of characters.
+        self.derived_from = _strings(self.derived_from)
+        self.languages = _strings(self.languages)
+        if isinstance(self.collected_at, date):  # datetime is a date too
+            self.collected_at = self.collected_at.isoformat()
+
+
+def _strings(value: str | Sequence[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
 
 
 @dataclass
@@ -392,9 +408,10 @@ INSERT_BATCH = """
 INSERT_PARENT = "INSERT INTO batch_parents VALUES (?, ?, ?)"
 
 
-def _check_spec(ledger: Ledger, spec: BatchSpec) -> dict[str, Any]:
-    """Apply the registration rules before reading a byte of the file; return the batch's
-    declared metadata as it will be signed."""
+def _check_spec(ledger: Ledger, spec: BatchSpec) -> tuple[BatchSpec, dict[str, Any]]:
+    """Apply the registration rules before reading a byte of the file; return the spec as
+    it will be recorded (a copy: the caller's is never changed) and the batch's declared
+    metadata as it will be signed."""
     from ledger import registry
 
     for name, value in asdict(spec).items():
@@ -440,8 +457,8 @@ def _check_spec(ledger: Ledger, spec: BatchSpec) -> dict[str, Any]:
     if spec.cost is not None and spec.cost >= 2**53:
         raise InputError(f"cost must be below 2**53, got {spec.cost:g}", field="cost")
     if spec.collected_at is not None:
-        spec.collected_at = _iso_utc(spec.collected_at)
-    return metadata_for(
+        spec = replace(spec, collected_at=_iso_utc(str(spec.collected_at)))
+    return spec, metadata_for(
         source=spec.source,
         channel=spec.channel,
         modality=spec.modality,
@@ -535,7 +552,7 @@ def register(
 
         source = in_memory(data)
         fmt = source.format
-    metadata = _check_spec(ledger, spec)
+    spec, metadata = _check_spec(ledger, spec)
     subject_key = ledger.subject_key if spec.subject_field else None
     store = ledger.store
     # While worker processes hash, DuckDB's own threads would only compete with them

@@ -1011,3 +1011,36 @@ def test_verify_names_the_batch_whose_records_were_tampered(
     result = cli("verify", "--json")
     report = json.loads(result.stdout)
     assert (result.exit_code, report["ok"], report["first_bad_seq"]) == (1, False, 10)
+
+
+def test_the_api_takes_the_obvious_python_types_and_never_changes_the_spec(
+    prepared: Path, tmp_path: Path
+) -> None:
+    """One batch id as a string is one parent (not its characters); a date or datetime is
+    a collection time; the caller's BatchSpec is left as it was given."""
+    from datetime import UTC, date, datetime
+
+    data = write(tmp_path / "a.jsonl", jsonl_bytes([{"text": "one"}, {"text": "two"}]))
+    child = write(tmp_path / "b.jsonl", jsonl_bytes([{"text": "three"}]))
+    when = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    spec = ingest.BatchSpec(dataset="d", source="scraped", collected_at=when)
+    assert spec.collected_at == "2026-03-01T12:30:00+00:00"
+    with opened(prepared) as led:
+        first = led.register(data, spec)
+        second = led.register(
+            child,
+            dataset="d",
+            source="scraped",
+            derived_from=first.batch_id,
+            collected_at=date(2026, 3, 2),
+        )
+        batches = led.store.rows("SELECT batch_id, collected_at FROM batches ORDER BY seq")
+        parents = led.store.rows("SELECT batch_id, parent_id FROM batch_parents")
+    assert spec.collected_at == "2026-03-01T12:30:00+00:00"  # not rewritten in place
+    assert [(b, str(c)) for b, c in batches] == [
+        (first.batch_id, "2026-03-01 12:30:00"),
+        (second.batch_id, "2026-03-02 00:00:00"),
+    ]
+    assert parents == [(second.batch_id, first.batch_id)]
+    assert ingest.BatchSpec(dataset="d", source="x", derived_from="b3").derived_from == ["b3"]
+    assert ingest.BatchSpec(dataset="d", source="x", languages="en").languages == ["en"]
