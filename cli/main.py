@@ -31,7 +31,8 @@ class LedgerGroup(TyperGroup):
                 sys.exit(1)
         return super().main(args, *rest, **options)
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    # ``ctx`` is typed Any: the base class declares typer's vendored (private) click Context.
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except LedgerError as exc:

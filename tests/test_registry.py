@@ -66,10 +66,8 @@ def snapshot(home: Path) -> tuple[int, int, int, int]:
 
 
 @pytest.fixture
-def initialised(cli: Callable[..., Any], home: Path) -> Path:
-    result = cli("init")
-    assert result.exit_code == 0, result.stderr
-    return home
+def initialised(initialised_home: Path) -> Path:
+    return initialised_home
 
 
 def refuse(cli: Callable[..., Any], home: Path, args: list[str], message: str) -> None:
