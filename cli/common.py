@@ -49,6 +49,18 @@ def emit_json(value: Any) -> None:
     )
 
 
+def print_rich(renderable: Any) -> None:
+    """Print rich tables at the terminal's width; when stdout is not a terminal (a pipe, a
+    file), as wide as the widest line needs, so nothing is broken mid-word at 80 columns."""
+    from rich.console import Console  # rich loads only in commands that print tables
+
+    console = Console(soft_wrap=False)
+    if not console.is_terminal:
+        unbounded = console.options.update_width(100_000)
+        console.width = max(console.width, console.measure(renderable, options=unbounded).maximum)
+    console.print(renderable)
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``Error: message`` to stderr and return the Exit to raise."""
     typer.echo(f"Error: {message}", err=True)

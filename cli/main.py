@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from cli.common import DEFAULT_WAIT, Home, Json, Wait, emit_json, fail, open_ledger
 from ledger.errors import LedgerError
+from ledger.wording import plural
 
 
 class LedgerGroup(TyperGroup):
@@ -108,8 +109,13 @@ def log(home: Home = None, json: Json = False, wait: Wait = DEFAULT_WAIT) -> Non
     if json:
         emit_json([e.as_dict() for e in entries])
         return
+    kind = max((len(e.kind) for e in entries), default=0)
+    subject = max((len(e.subject or "-") for e in entries), default=0)
     for e in entries:
-        typer.echo(f"{e.seq:>6}  {e.recorded_at}  {e.kind:<24} {e.subject}  {e.entry_hash[:16]}")
+        typer.echo(
+            f"{e.seq:>6}  {e.recorded_at}  {e.kind:<{kind}}  {e.subject or '-':<{subject}}  "
+            f"{e.entry_hash[:16]}"
+        )
 
 
 @app.command()
@@ -143,7 +149,8 @@ def verify(
         emit_json(report.as_dict())
     elif report.ok:
         typer.echo(
-            f"OK: {report.entries} entries, {report.batches} batches, {report.records} records; "
+            f"OK: {plural(report.entries, 'entry')}, {plural(report.batches, 'batch')}, "
+            f"{plural(report.records, 'record')}; "
             f"log root {report.root}"
         )
         for c in report.checkpoints:

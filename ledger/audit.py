@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field
 
 from ledger.errors import InputError, NotFound
 from ledger.vocabulary import SOURCES
+from ledger.wording import percent, plural
 
 if TYPE_CHECKING:
     from ledger.store import Store
@@ -714,12 +715,6 @@ def _share(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
-def _plural(n: int, word: str) -> str:
-    if n == 1:
-        return f"{n} {word}"
-    return f"{n} {word}es" if word.endswith(("ch", "s")) else f"{n} {word}s"
-
-
 def _batches_text(ids: Iterable[str]) -> str:
     ids = list(ids)
     return ("batch " if len(ids) == 1 else "batches ") + ", ".join(ids)
@@ -1028,7 +1023,7 @@ def _findings(r: AuditReport) -> list[Finding]:
         out.append(
             _finding(
                 "SCRAPED_IN_REGULATED",
-                f"{_plural(n, 'scraped record')} ({r.blend['scraped'].share:.0%} of the "
+                f"{plural(n, 'scraped record')} ({percent(r.blend['scraped'].share)} of the "
                 "dataset) in a regulated dataset: scraped data carries no rights evidence an "
                 "auditor can check",
                 n,
@@ -1039,7 +1034,7 @@ def _findings(r: AuditReport) -> list[Finding]:
             _finding(
                 "LICENSE_SCOPE",
                 f"license {v.license} does not grant {', '.join(v.missing_uses)}, which the "
-                f"dataset is meant for: {_plural(v.records, 'record')} in "
+                f"dataset is meant for: {plural(v.records, 'record')} in "
                 f"{_batches_text(v.batches)}",
                 v.records,
             )
@@ -1049,7 +1044,7 @@ def _findings(r: AuditReport) -> list[Finding]:
             _finding(
                 "LICENSE_EXPIRED",
                 f"license {e.license} expired on {e.expires_on}: "
-                f"{_plural(e.records, 'record')} in {_batches_text(e.batches)}",
+                f"{plural(e.records, 'record')} in {_batches_text(e.batches)}",
                 e.records,
             )
         )
@@ -1072,7 +1067,7 @@ def _findings(r: AuditReport) -> list[Finding]:
         out.append(
             _finding(
                 "CONSENT_NONCOMPLIANT",
-                f"{_plural(c.noncompliant, 'first-party record')} without valid consent for "
+                f"{plural(c.noncompliant, 'first-party record')} without valid consent for "
                 f"this dataset: {', '.join(reasons)}",
                 c.noncompliant,
             )
@@ -1084,8 +1079,8 @@ def _findings(r: AuditReport) -> list[Finding]:
         out.append(
             _finding(
                 "ERASURE_PENDING",
-                f"{_plural(er.erased_records, 'record')} erased by "
-                f"{_plural(er.requests, 'request')}{refs} still sit in the files of "
+                f"{plural(er.erased_records, 'record')} erased by "
+                f"{plural(er.requests, 'request')}{refs} still sit in the files of "
                 f"{'batch' if len(er.rebuild) == 1 else 'batches'} {rebuild}: rebuild them "
                 "without those records, register the rebuilt files, and retrain what used them",
                 er.erased_records,
@@ -1098,7 +1093,7 @@ def _findings(r: AuditReport) -> list[Finding]:
         out.append(
             _finding(
                 "CONSENT_DRIFT",
-                f"{_plural(c.superseded, 'first-party record')} collected under superseded "
+                f"{plural(c.superseded, 'first-party record')} collected under superseded "
                 f"consent versions ({', '.join(parts)})",
                 c.superseded,
             )
@@ -1109,7 +1104,7 @@ def _findings(r: AuditReport) -> list[Finding]:
         out.append(
             _finding(
                 "SYNTHETIC_UNANCHORED",
-                f"{_plural(n, 'synthetic record')} in {_batches_text(s.unanchored_batches)} "
+                f"{plural(n, 'synthetic record')} in {_batches_text(s.unanchored_batches)} "
                 "descend from no real seed data: register them --derived-from the real "
                 "batches they were generated from, or regenerate from real seeds",
                 n,
@@ -1120,7 +1115,7 @@ def _findings(r: AuditReport) -> list[Finding]:
         out.append(
             _finding(
                 "CONTAMINATION",
-                f"{_plural(n, 'validation/test record')} share content with the train split: "
+                f"{plural(n, 'validation/test record')} share content with the train split: "
                 "evaluation on them overstates quality",
                 n,
             )
@@ -1131,7 +1126,7 @@ def _findings(r: AuditReport) -> list[Finding]:
         out.append(
             _finding(
                 "SYNTHETIC_DEPTH",
-                f"{_plural(n, 'synthetic record')} in "
+                f"{plural(n, 'synthetic record')} in "
                 f"{_batches_text(b.batch_id for b in deep)} generated from synthetic data "
                 f"(up to generation {s.max_generation_depth}): a collapse risk",
                 n,
@@ -1141,7 +1136,7 @@ def _findings(r: AuditReport) -> list[Finding]:
         n = r.contamination.duplicate_records
         out.append(
             _finding(
-                "DUPLICATES", f"{_plural(n, 'record')} repeat content already in the dataset", n
+                "DUPLICATES", f"{plural(n, 'record')} repeat content already in the dataset", n
             )
         )
     return sorted(out, key=lambda f: (SEVERITIES.index(f.severity), _CODE_ORDER[f.code]))
@@ -1172,7 +1167,7 @@ def _recommendations(
                 code="STAKES_CHANGED",
                 message=(
                     f"the stakes changed at seq {st.context_set_seq} ({'; '.join(changed)}): "
-                    f"{_plural(batches_before, 'batch')} "
+                    f"{plural(batches_before, 'batch')} "
                     f"{'was' if batches_before == 1 else 'were'} chosen under the old stakes; "
                     "re-check the blend against the new context"
                 ),
@@ -1186,7 +1181,7 @@ def _recommendations(
                 message=(
                     f"consent policy {g['policy']} gained version {g['latest_version']} "
                     f"({g['added_at'][:10]}) after {_batches_text(g['batches'])} "
-                    f"({_plural(int(g['records']), 'record')}) "
+                    f"({plural(int(g['records']), 'record')}) "
                     f"{'was' if len(g['batches']) == 1 else 'were'} registered under an "
                     "earlier version: apply its fates and re-consent where required"
                 ),
@@ -1200,7 +1195,7 @@ def _recommendations(
                 message=(
                     f"license {lic['license']} expires on {lic['expires_on']} (within "
                     f"{EXPIRY_HORIZON_DAYS} days): renew it or plan to replace "
-                    f"{_plural(int(lic['records']), 'record')}"
+                    f"{plural(int(lic['records']), 'record')}"
                 ),
             )
         )
@@ -1221,8 +1216,8 @@ def _decision(r: AuditReport) -> Recommendation:
             code="LEAD_WITH_PROVABLE",
             message=(
                 f"regulated or liable output ({why}): lead with licensed or first-party data "
-                f"whose provenance is provable (now {provable:.0%} of records); do not start "
-                f"from scraped data you cannot audit (now {r.blend['scraped'].share:.0%})"
+                f"whose provenance is provable (now {percent(provable)} of records); do not start "
+                f"from scraped data you cannot audit (now {percent(r.blend['scraped'].share)})"
             ),
         )
     if "commercial" in st.uses:
@@ -1232,7 +1227,7 @@ def _decision(r: AuditReport) -> Recommendation:
             message=(
                 "a live product (use commercial): instrument first-party logging first, under "
                 f"a consent policy that permits {', '.join(st.uses)} (first-party now "
-                f"{r.blend['first_party'].share:.0%} of records)"
+                f"{percent(r.blend['first_party'].share)} of records)"
             ),
         )
     if r.blend["scraped"].records:
