@@ -16,6 +16,7 @@ Home = Annotated[
     typer.Option(
         "--home",
         envvar="PROVLEDGER_HOME",
+        metavar="DIR",
         help="Ledger home folder (default ./.provledger).",
         show_default=False,
     ),
@@ -26,6 +27,7 @@ Wait = Annotated[
     typer.Option(
         "--wait",
         min=0,
+        metavar="SECONDS",
         help="Seconds to wait for another provledger process to release the ledger.",
     ),
 ]

@@ -15,12 +15,18 @@ import typer
 from typer.core import TyperGroup
 
 from cli.common import DEFAULT_WAIT, Home, Json, Wait, emit_json, fail, open_ledger
+from cli.placeholders import name_placeholders
 from ledger.errors import LedgerError
 from ledger.wording import plural
 
 
 class LedgerGroup(TyperGroup):
-    """Turns library errors into one clean line on stderr, for every subcommand."""
+    """Turns library errors into one clean line on stderr, for every subcommand, and
+    names every placeholder in help with a word (cli/placeholders.py)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        name_placeholders(self)
 
     def main(self, args: Any = None, *rest: Any, **options: Any) -> Any:
         # Python hands invalid UTF-8 in argv over as lone surrogates, which no file name,

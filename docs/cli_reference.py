@@ -68,7 +68,7 @@ def render_reference() -> str:
         help_text = inspect.cleandoc(command.help or "")
         summary, _, rest = help_text.partition("\n\n")
         args = " ".join(
-            p.name.upper() if p.required else f"[{p.name.upper()}]"
+            (p.metavar or p.name.upper()) if p.required else f"[{p.metavar or p.name.upper()}]"
             for p in command.params
             if p.param_type_name == "argument"
         )
