@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ledger.errors import DEFAULT_WAIT
+
 if TYPE_CHECKING:
     from ledger.ledger import Ledger
 
@@ -31,7 +33,6 @@ Wait = Annotated[
         help="Seconds to wait for another provledger process to release the ledger.",
     ),
 ]
-DEFAULT_WAIT = 30.0
 
 
 def open_ledger(

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field
 
 from ledger.errors import InputError, NotFound
+from ledger.store import TIMESTAMP_FORMAT
 from ledger.vocabulary import SOURCES
 from ledger.wording import percent, plural
 
@@ -610,7 +611,7 @@ def parse_as_of(text: str) -> datetime:
 
 def _stamp(when: datetime) -> str:
     # The format of entries.recorded_at, so a string comparison orders them correctly.
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return when.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
 
 
 # -- provenance -----------------------------------------------------------------------------

@@ -23,14 +23,15 @@ import duckdb
 import orjson
 
 from ledger.canonical import canonical_json
-from ledger.errors import HomeError, LedgerBusy
+from ledger.errors import DEFAULT_WAIT, HomeError, LedgerBusy
 from ledger.keys import Signer
 from ledger.migrations import MIGRATIONS
 
-__all__ = ["GENESIS_HASH", "Entry", "Store", "entry_body_hash"]
+__all__ = ["DEFAULT_WAIT", "GENESIS_HASH", "TIMESTAMP_FORMAT", "Entry", "Store", "entry_body_hash"]
 
 GENESIS_HASH = "0" * 64
-DEFAULT_WAIT = 30.0
+# Entry times: UTC, microseconds, a 'Z'; fixed width, so they sort as strings.
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ class Appender:
         """Sign and insert this transaction's entry (exactly once)."""
         if self.entry is not None:
             raise RuntimeError("one entry per append")
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        now = datetime.now(UTC).strftime(TIMESTAMP_FORMAT)
         recorded_at = max(now, self._last_at)  # never decreasing, so --as-of is a seq cut
         key_id = self._signer.public.key_id
         digest = entry_body_hash(self.seq, kind, payload, self._prev_hash, key_id, recorded_at)
@@ -317,10 +318,6 @@ class Store:
         """Result as an iterator of pyarrow RecordBatches, for scans too big for memory."""
         reader = self._con.sql(sql, params=params).to_arrow_reader(batch_rows)
         yield from reader
-
-    def arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
-        """Result as a pyarrow Table."""
-        return self._con.sql(sql, params=params).to_arrow_table()
 
     def insert_arrow(self, table: str, data: Any) -> None:
         """Append a pyarrow Table or RecordBatch whose columns match ``table`` in order."""
