@@ -12,7 +12,7 @@ retention, expiry and age are measured.
 
 Counts are *active* records: registered records minus those an erasure recorded at or
 before the cut reached. Shares are fractions of the dataset's active records, rounded to
-four decimals. The README's section "The audit: how each figure is computed" explains
+four decimals. docs/audit.md ("The audit: how each figure is computed") explains
 each figure for a reader of the report.
 """
 

@@ -242,7 +242,7 @@ def _erasure_lines(report: AuditReport) -> list[str]:
 
 # -- JSON -----------------------------------------------------------------------------------
 def to_json(report: AuditReport) -> str:
-    """The report as indented JSON, keys as the README's audit section lists them."""
+    """The report as indented JSON, keys as docs/audit.md lists them."""
     import orjson
 
     return orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode() + "\n"
