@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/provledger demo
 
+# One worker per core (pytest-xdist); every test has its own ledger home, so they can run
+# side by side.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" -n auto
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow

@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
-from cli.common import DEFAULT_WAIT, Home, Json, Wait, fail, open_ledger
+from cli.common import DEFAULT_WAIT, Home, Json, Wait, fail, open_ledger, print_rich
 from ledger.vocabulary import AuditFormat, Severity
+from ledger.wording import plural
 
 # Exit code when --fail-on finds a finding at or above its severity (1 is an error,
 # 2 a usage error).
@@ -59,11 +60,9 @@ def audit(
     with open_ledger(home, read_only=True, wait=wait) as led:
         report = led.audit(dataset, as_of)
     if output is None and fmt is AuditFormat.table:
-        from rich.console import Console
-
         from ledger.reports import table
 
-        Console(soft_wrap=False).print(table(report))
+        print_rich(table(report))
     else:
         from ledger.reports import render
 
@@ -81,8 +80,7 @@ def audit(
         if failing:
             codes = ", ".join(dict.fromkeys(f.code for f in failing))
             typer.echo(
-                f"Failing: {len(failing)} finding{'s' if len(failing) != 1 else ''} at or "
-                f"above {fail_on.value} ({codes})",
+                f"Failing: {plural(len(failing), 'finding')} at or above {fail_on.value} ({codes})",
                 err=True,
             )
             raise typer.Exit(FAIL_ON_EXIT)

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ledger.errors import DEFAULT_WAIT
+
 if TYPE_CHECKING:
     from ledger.keys import PublicKey
     from ledger.ledger import Ledger
@@ -17,6 +19,7 @@ Home = Annotated[
     typer.Option(
         "--home",
         envvar="PROVLEDGER_HOME",
+        metavar="DIR",
         help="Ledger home folder (default ./.provledger).",
         show_default=False,
     ),
@@ -27,6 +30,7 @@ Wait = Annotated[
     typer.Option(
         "--wait",
         min=0,
+        metavar="SECONDS",
         help="Seconds to wait for another provledger process to release the ledger.",
     ),
 ]
@@ -46,7 +50,6 @@ VKeyPin = Annotated[
         "'provledger init --json' prints it (verifier_key).",
     ),
 ]
-DEFAULT_WAIT = 30.0
 
 
 def open_ledger(
@@ -76,6 +79,18 @@ def emit_json(value: Any) -> None:
     sys.stdout.write(
         orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n"
     )
+
+
+def print_rich(renderable: Any) -> None:
+    """Print rich tables at the terminal's width; when stdout is not a terminal (a pipe, a
+    file), as wide as the widest line needs, so nothing is broken mid-word at 80 columns."""
+    from rich.console import Console  # rich loads only in commands that print tables
+
+    console = Console(soft_wrap=False)
+    if not console.is_terminal:
+        unbounded = console.options.update_width(100_000)
+        console.width = max(console.width, console.measure(renderable, options=unbounded).maximum)
+    console.print(renderable)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

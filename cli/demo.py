@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import Json, emit_json
+from cli.common import Json, emit_json, print_rich
 
 
 def demo(
@@ -62,12 +62,10 @@ def demo(
             }
         )
         return
-    from rich.console import Console
-
     from ledger.reports import table
 
     typer.echo("")
-    Console(soft_wrap=False).print(table(result.audit))
+    print_rich(table(result.audit))
     typer.echo("")
     typer.echo(f"HTML report:     {result.report_path}")
     typer.echo(f"Erasure receipt: {result.receipt_path}")

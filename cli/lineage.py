@@ -22,6 +22,8 @@ from cli.common import (
     load_pin,
     open_ledger,
 )
+from ledger.exports import StandardExport
+from ledger.wording import plural
 
 if TYPE_CHECKING:
     from ledger.lineage import Lineage
@@ -54,11 +56,6 @@ def _subject(value: str | None) -> str | None:
 
 def _ids(values: list[str]) -> str:
     return ", ".join(values) or "-"
-
-
-def _n(count: int, noun: str) -> str:
-    plural = noun + ("es" if noun.endswith("ch") else "s")
-    return f"{count} {noun if count == 1 else plural}"
 
 
 def lineage(
@@ -105,10 +102,10 @@ def _show_lineage(result: Lineage) -> None:
     direct = [b for b in result.batches if b["relation"] == "direct"]
     derived = [b for b in result.batches if b["relation"] == "derived"]
     typer.echo(
-        f"{_n(len(result.records), 'record')} {'match' if len(result.records) > 1 else 'matches'} "
-        f"{what}, in {_n(len(direct), 'batch')}; "
-        f"reached: {_n(len(derived), 'derived batch')}, {_n(len(result.datasets), 'dataset')}, "
-        f"{_n(len(result.models), 'model')}."
+        f"{plural(len(result.records), 'record')} "
+        f"{'match' if len(result.records) > 1 else 'matches'} {what}, "
+        f"in {plural(len(direct), 'batch')}; reached: {plural(len(derived), 'derived batch')}, "
+        f"{plural(len(result.datasets), 'dataset')}, {plural(len(result.models), 'model')}."
     )
     typer.echo("records (batch:ord, record hash)")
     width = max(len(f"{r['batch_id']}:{r['ord']}") for r in result.records)
@@ -191,8 +188,9 @@ def erase(
                    "nothing changed.")  # fmt: skip
     else:
         typer.echo(
-            f"Erasure {result.request_ref} recorded at seq {result.seq}: {result.records} "
-            f"records in {len(result.batches)} batches ({_ids(result.batches)})."
+            f"Erasure {result.request_ref} recorded at seq {result.seq}: "
+            f"{plural(result.records, 'record')} in {plural(len(result.batches), 'batch')} "
+            f"({_ids(result.batches)})."
         )
         typer.echo(
             f"Rebuild or review: derived batches {_ids(result.derived_batches)}; "
@@ -288,10 +286,10 @@ def export(
     if json:
         emit_json(result.as_dict() | {"checked": checked})
         return
-    if format == "parquet":
+    if not isinstance(result, StandardExport):
         typer.echo(
-            f"Wrote {result.records} active records of dataset {result.dataset} to "
-            f"{result.output} ({result.erased_left_out} erased records left out)"
+            f"Wrote {plural(result.records, 'active record')} of dataset {result.dataset} to "
+            f"{result.output} ({plural(result.erased_left_out, 'erased record')} left out)"
         )
         return
     typer.echo(
@@ -369,5 +367,11 @@ def model_list(home: Home = None, json: Json = False, wait: Wait = DEFAULT_WAIT)
         return
     if not models:
         typer.echo("No models registered.")
+        return
+    name = max(len("model"), *(len(m["name"]) for m in models))
+    when = max(len("recorded at"), *(len(m["recorded_at"]) for m in models))
+    typer.echo(f"{'seq':>6}  {'recorded at':<{when}}  {'model':<{name}}  datasets")
     for m in models:
-        typer.echo(f"{m['seq']:>6}  {m['recorded_at']}  {m['name']}  {_ids(m['datasets'])}")
+        typer.echo(
+            f"{m['seq']:>6}  {m['recorded_at']:<{when}}  {m['name']:<{name}}  {_ids(m['datasets'])}"
+        )

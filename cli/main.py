@@ -26,11 +26,18 @@ from cli.common import (
     load_pin,
     open_ledger,
 )
+from cli.placeholders import name_placeholders
 from ledger.errors import LedgerError
+from ledger.wording import plural
 
 
 class LedgerGroup(TyperGroup):
-    """Turns library errors into one clean line on stderr, for every subcommand."""
+    """Turns library errors into one clean line on stderr, for every subcommand, and
+    names every placeholder in help with a word (cli/placeholders.py)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        name_placeholders(self)
 
     def main(self, args: Any = None, *rest: Any, **options: Any) -> Any:
         # Python hands invalid UTF-8 in argv over as lone surrogates, which no file name,
@@ -42,7 +49,8 @@ class LedgerGroup(TyperGroup):
                 sys.exit(1)
         return super().main(args, *rest, **options)
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    # ``ctx`` is typed Any: the base class declares typer's vendored (private) click Context.
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except LedgerError as exc:
@@ -123,8 +131,13 @@ def log(home: Home = None, json: Json = False, wait: Wait = DEFAULT_WAIT) -> Non
     if json:
         emit_json([e.as_dict() for e in entries])
         return
+    kind = max((len(e.kind) for e in entries), default=0)
+    subject = max((len(e.subject or "-") for e in entries), default=0)
     for e in entries:
-        typer.echo(f"{e.seq:>6}  {e.recorded_at}  {e.kind:<24} {e.subject}  {e.entry_hash[:16]}")
+        typer.echo(
+            f"{e.seq:>6}  {e.recorded_at}  {e.kind:<{kind}}  {e.subject or '-':<{subject}}  "
+            f"{e.entry_hash[:16]}"
+        )
 
 
 @app.command()
@@ -175,7 +188,8 @@ def verify(
         emit_json(report.as_dict())
     elif report.ok:
         typer.echo(
-            f"OK: {report.entries} entries, {report.batches} batches, {report.records} records; "
+            f"OK: {plural(report.entries, 'entry')}, {plural(report.batches, 'batch')}, "
+            f"{plural(report.records, 'record')}; "
             f"log root {report.root}"
         )
         for c in report.checkpoints:

@@ -15,9 +15,9 @@ def key(home: Home = None, json: Json = False, wait: Wait = DEFAULT_WAIT) -> Non
     """Print the ledger's public verification key: Ed25519 public key (PEM and raw), key
     ids, and the C2SP signed-note verifier key that checks its checkpoint notes.
 
-    The verifier key is <name>+<key id>+<base64(0x01 || public key)>: the name is the
-    notes' origin line, the key id the first 4 bytes of SHA-256(name || 0x0A || 0x01 ||
-    public key). Nothing private is ever printed.
+    The verifier key is NAME+KEYID+KEY: NAME is the notes' origin line, KEYID the first
+    4 bytes of SHA-256(NAME || 0x0A || 0x01 || public key) in hex, and KEY the base64 of
+    0x01 || public key. Nothing private is ever printed.
     """
     with open_ledger(home, read_only=True, wait=wait) as led:
         info = led.key_info()

@@ -38,6 +38,11 @@ class LedgerBusy(HomeError):
     """Another process held the ledger's write lock for longer than the wait allowed."""
 
 
+# Seconds a command waits for another process's lock before LedgerBusy (``--wait``). Kept
+# here, beside the error it bounds, so the command line reads it without loading DuckDB.
+DEFAULT_WAIT = 30.0
+
+
 class KeyFileError(LedgerError):
     """A key file is missing, unreadable with the given passphrase, or too open."""
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.audit import AuditReport, Level
 from ledger.vocabulary import AUDIT_FORMATS, AuditFormat, Severity, Source
+from ledger.wording import cell, certainty, count, percent, plural
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -57,7 +58,7 @@ RICH_SEVERITY = {Severity.high: "bold red", Severity.medium: "yellow", Severity.
 RICH_LEVEL = {Level.provable: "green", Level.documented: "yellow", Level.unknown: "dim"}
 
 
-def render(report: AuditReport, fmt: str, *, width: int = 110) -> str:
+def render(report: AuditReport, fmt: str, *, width: int | None = None) -> str:
     """The report as text in ``fmt`` (one of FORMATS); ``table`` is plain text."""
     if fmt == AuditFormat.json:
         return to_json(report)
@@ -71,12 +72,6 @@ def render(report: AuditReport, fmt: str, *, width: int = 110) -> str:
 
 
 # -- shared formatting ----------------------------------------------------------------------
-def _n(value: int) -> str:
-    return f"{value:,}"
-
-
-def _pct(share: float) -> str:
-    return f"{share * 100:.1f}%"
 
 
 def _money(value: float | None) -> str:
@@ -85,14 +80,6 @@ def _money(value: float | None) -> str:
 
 def _per_record(value: float | None) -> str:
     return "-" if value is None else f"{value:,.4f}"
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or "-"
-    return str(value)
 
 
 def _day(value: str | None) -> str:
@@ -110,8 +97,8 @@ def _headline(report: AuditReport) -> str:
     counts = _severity_counts(report)
     found = ", ".join(f"{counts[s]} {s}" for s in Severity if counts[s]) or "none"
     return (
-        f"{_n(report.records)} active records · provenance certainty "
-        f"{report.provenance.certainty:.2f} · findings: {found}"
+        f"{plural(report.records, 'active record')} · provenance certainty "
+        f"{certainty(report.provenance.certainty)} · findings: {found}"
     )
 
 
@@ -125,14 +112,14 @@ def _cut_line(report: AuditReport) -> str:
 
 def _rows_blend(report: AuditReport) -> list[list[str]]:
     return [
-        [s, _n(b.records), _pct(b.share), str(b.batches)]
+        [s, count(b.records), percent(b.share, 1), str(b.batches)]
         for s, b in ((s, report.blend[s]) for s in Source)
     ]
 
 
 def _rows_batches(report: AuditReport) -> list[list[str]]:
     return [
-        [b.batch_id, b.source, b.split, _n(b.records), b.level, b.reason]
+        [b.batch_id, b.source, b.split, count(b.records), b.level, b.reason]
         for b in report.provenance.batches
     ]
 
@@ -142,13 +129,13 @@ def _rows_consent(report: AuditReport) -> list[list[str]]:
         [
             ref,
             v.status,
-            _n(v.records),
-            _text(v.fate),
-            _text(v.missing_uses),
-            _text(v.retention_days),
-            _n(v.retention_exceeded),
-            _n(v.noncompliant),
-            _text(v.batches),
+            count(v.records),
+            cell(v.fate),
+            cell(v.missing_uses),
+            cell(v.retention_days),
+            count(v.retention_exceeded),
+            count(v.noncompliant),
+            cell(v.batches),
         ]
         for ref, v in report.consent.by_version.items()
     ]
@@ -160,12 +147,12 @@ def _rows_licenses(report: AuditReport) -> list[list[str]]:
     return [
         [
             u.license,
-            _text(u.grants),
-            _text(missing.get(u.license)),
+            cell(u.grants),
+            cell(missing.get(u.license)),
             (u.expires_on or "-") + (" (expired)" if u.license in expired else ""),
             "yes" if u.document else "no",
-            _n(u.records),
-            _text(u.batches),
+            count(u.records),
+            cell(u.batches),
         ]
         for u in report.licenses.used
     ]
@@ -173,7 +160,7 @@ def _rows_licenses(report: AuditReport) -> list[list[str]]:
 
 def _rows_synthetic(report: AuditReport) -> list[list[str]]:
     return [
-        [b.batch_id, _n(b.records), str(b.depth), _text(b.seeds), "yes" if b.anchored else "no"]
+        [b.batch_id, count(b.records), str(b.depth), cell(b.seeds), "yes" if b.anchored else "no"]
         for b in report.synthetic.batches
     ]
 
@@ -186,9 +173,9 @@ def _rows_cadence_cost(report: AuditReport) -> list[list[str]]:
             [
                 s,
                 _day(c.newest_collected_at),
-                _text(c.age_days),
+                cell(c.age_days),
                 _money(k.cost),
-                _n(k.usable_records),
+                count(k.usable_records),
                 _per_record(k.cost_per_usable_record),
                 str(k.uncosted_batches),
             ]
@@ -237,12 +224,12 @@ def _stakes_lines(report: AuditReport) -> list[str]:
         lines.append(
             f"Previously {st.previous_context} (uses {', '.join(st.previous_uses or [])})."
         )
-    lines.append(f"Scraped records: {_n(st.scraped_records)}.")
+    lines.append(f"Scraped records: {count(st.scraped_records)}.")
     since = st.since_context_set
     if since.batches:
         lines.append(
             f"Registered since the context was set: {len(since.batches)} batches "
-            f"({', '.join(since.batches)}), {_n(since.records)} records."
+            f"({', '.join(since.batches)}), {count(since.records)} records."
         )
     else:
         lines.append("No batch was registered since the context was set.")
@@ -254,15 +241,16 @@ def _erasure_lines(report: AuditReport) -> list[str]:
     if not e.erased_records:
         return ["No erasure reaches this dataset."]
     refs = f" ({', '.join(e.request_refs)})" if e.request_refs else ""
-    rebuild = ", ".join(f"{b.batch_id} ({_n(b.erased_records)})" for b in e.rebuild)
+    rebuild = ", ".join(f"{b.batch_id} ({count(b.erased_records)})" for b in e.rebuild)
     return [
-        f"{e.requests} request(s){refs} erased {_n(e.erased_records)} records; rebuild: {rebuild}."
+        f"{plural(e.requests, 'request')}{refs} erased {plural(e.erased_records, 'record')}; "
+        f"rebuild: {rebuild}."
     ]
 
 
 # -- JSON -----------------------------------------------------------------------------------
 def to_json(report: AuditReport) -> str:
-    """The report as indented JSON, keys as the README's audit section lists them."""
+    """The report as indented JSON, keys as docs/audit.md lists them."""
     import orjson
 
     return orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode() + "\n"
@@ -309,7 +297,7 @@ def _md_findings(r: AuditReport) -> str:
         return "No findings."
     return _md_table(
         ["severity", "code", "records", "finding"],
-        ([f.severity, f.code, _n(f.records), f.message] for f in r.findings),
+        ([f.severity, f.code, count(f.records), f.message] for f in r.findings),
     )
 
 
@@ -321,17 +309,18 @@ def _md_recommendations(r: AuditReport) -> str:
 
 
 def _md_provenance(r: AuditReport) -> str:
-    levels = ", ".join(f"{lvl} {_n(r.provenance.levels[lvl])}" for lvl in Level)
-    return f"Certainty **{r.provenance.certainty:.4f}** (records: {levels}).\n\n" + _md_table(
-        HEAD_BATCHES, _rows_batches(r)
+    levels = ", ".join(f"{lvl} {count(r.provenance.levels[lvl])}" for lvl in Level)
+    return (
+        f"Certainty **{certainty(r.provenance.certainty, 4)}** (records: {levels}).\n\n"
+        + _md_table(HEAD_BATCHES, _rows_batches(r))
     )
 
 
 def _md_consent(r: AuditReport) -> str:
     c = r.consent
     summary = (
-        f"First-party records: {_n(c.records)}; current {_n(c.current)}, superseded "
-        f"{_n(c.superseded)}, noncompliant {_n(c.noncompliant)}.\n"
+        f"First-party records: {count(c.records)}; current {count(c.current)}, superseded "
+        f"{count(c.superseded)}, noncompliant {count(c.noncompliant)}.\n"
     )
     # Without a table the section still ends in a blank line, as it always has.
     return summary + ("\n" + _md_table(HEAD_CONSENT, _rows_consent(r)) if c.by_version else "")
@@ -346,8 +335,8 @@ def _md_licenses(r: AuditReport) -> str:
 def _md_synthetic(r: AuditReport) -> str:
     s = r.synthetic
     summary = (
-        f"Synthetic records: {_n(s.records)} ({_pct(s.share)}); unanchored batches: "
-        f"{_text(s.unanchored_batches)}; maximum generation depth {s.max_generation_depth}.\n"
+        f"Synthetic records: {count(s.records)} ({percent(s.share, 1)}); unanchored batches: "
+        f"{cell(s.unanchored_batches)}; maximum generation depth {s.max_generation_depth}.\n"
     )
     # Without a table the section still ends in a blank line, as it always has.
     return summary + ("\n" + _md_table(HEAD_SYNTHETIC, _rows_synthetic(r)) if s.batches else "")
@@ -356,8 +345,8 @@ def _md_synthetic(r: AuditReport) -> str:
 def _md_contamination(r: AuditReport) -> str:
     return (
         f"Validation/test records whose content is also in train: "
-        f"{_n(r.contamination.cross_split_records)}. Duplicate records: "
-        f"{_n(r.contamination.duplicate_records)}."
+        f"{count(r.contamination.cross_split_records)}. Duplicate records: "
+        f"{count(r.contamination.duplicate_records)}."
     )
 
 
@@ -390,7 +379,7 @@ def table(report: AuditReport) -> RenderableType:
         findings.add_column(h, overflow="fold")
     for f in r.findings:
         findings.add_row(
-            Text(f.severity, style=RICH_SEVERITY[f.severity]), f.code, _n(f.records), f.message
+            Text(f.severity, style=RICH_SEVERITY[f.severity]), f.code, count(f.records), f.message
         )
     if not r.findings:
         findings.add_row("-", "-", "-", "no findings")
@@ -402,9 +391,9 @@ def table(report: AuditReport) -> RenderableType:
         recs.add_row(rec.kind, rec.code, rec.message)
     parts.append(recs)
     parts.append(grid("Blend", HEAD_BLEND, _rows_blend(r)))
-    levels = ", ".join(f"{lvl} {_n(r.provenance.levels[lvl])}" for lvl in Level)
+    levels = ", ".join(f"{lvl} {count(r.provenance.levels[lvl])}" for lvl in Level)
     prov = Table(
-        title=f"Provenance certainty {r.provenance.certainty:.4f} ({levels})",
+        title=f"Provenance certainty {certainty(r.provenance.certainty, 4)} ({levels})",
         title_justify="left",
         title_style="bold",
     )
@@ -415,7 +404,7 @@ def table(report: AuditReport) -> RenderableType:
             b.batch_id,
             b.source,
             b.split,
-            _n(b.records),
+            count(b.records),
             Text(b.level, style=RICH_LEVEL[b.level]),
             b.reason,
         )
@@ -423,8 +412,9 @@ def table(report: AuditReport) -> RenderableType:
     c = r.consent
     parts.append(
         grid(
-            f"Consent drift: {_n(c.records)} first-party records, current {_n(c.current)}, "
-            f"superseded {_n(c.superseded)}, noncompliant {_n(c.noncompliant)}",
+            f"Consent drift: {plural(c.records, 'first-party record')}, "
+            f"current {count(c.current)}, superseded {count(c.superseded)}, "
+            f"noncompliant {count(c.noncompliant)}",
             HEAD_CONSENT,
             _rows_consent(r),
         )
@@ -433,8 +423,9 @@ def table(report: AuditReport) -> RenderableType:
     s = r.synthetic
     parts.append(
         grid(
-            f"Synthetic anchoring: {_n(s.records)} records ({_pct(s.share)}), unanchored "
-            f"{_text(s.unanchored_batches)}, max generation depth {s.max_generation_depth}",
+            f"Synthetic anchoring: {plural(s.records, 'record')} ({percent(s.share, 1)}), "
+            f"unanchored {cell(s.unanchored_batches)}, "
+            f"max generation depth {s.max_generation_depth}",
             HEAD_SYNTHETIC,
             _rows_synthetic(r),
         )
@@ -442,24 +433,31 @@ def table(report: AuditReport) -> RenderableType:
     parts.append(grid("Cadence and cost", HEAD_CADENCE_COST, _rows_cadence_cost(r)))
     parts.append(
         Text(
-            f"Contamination: {_n(r.contamination.cross_split_records)} validation/test records "
-            f"share content with train; duplicates: {_n(r.contamination.duplicate_records)}."
+            f"Contamination: {count(r.contamination.cross_split_records)} validation/test records "
+            f"share content with train; duplicates: {count(r.contamination.duplicate_records)}."
         )
     )
     parts.append(Text("Stakes: " + " ".join(_stakes_lines(r))))
     parts.append(Text("Erasure: " + " ".join(_erasure_lines(r))))
+    for part in parts:  # a title longer than its table widens the table rather than wrap
+        if isinstance(part, Table) and part.title:
+            part.min_width = len(str(part.title))
     return Group(*parts)
 
 
-def to_text(report: AuditReport, *, width: int = 110) -> str:
-    """The rich tables as plain text (no colour codes), for a file."""
+def to_text(report: AuditReport, *, width: int | None = None) -> str:
+    """The rich tables as plain text (no colour codes), for a file: ``width`` columns, or
+    by default as wide as the widest line needs, so no cell breaks mid-word."""
     import io
 
     from rich.console import Console
 
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
-    console.print(table(report))
+    console = Console(file=buffer, width=width or 100_000, color_system=None, force_terminal=False)
+    tables = table(report)
+    if width is None:
+        console.width = console.measure(tables).maximum
+    console.print(tables)
     return buffer.getvalue()
 
 
@@ -481,7 +479,7 @@ def _svg_hbar_stack(
         w = width * value / total
         rects.append(
             f'<rect x="{x:.2f}" y="0" width="{w:.2f}" height="{height}" fill="{colour}">'
-            f"<title>{_e(label)}: {_n(int(value))}</title></rect>"
+            f"<title>{_e(label)}: {count(int(value))}</title></rect>"
         )
         if w > 44:
             rects.append(
@@ -523,7 +521,7 @@ def _svg_donut(parts: Sequence[tuple[str, float, str]], centre: str, caption: st
             f'<circle cx="90" cy="90" r="{radius}" fill="none" stroke="{colour}" '
             f'stroke-width="{stroke}" stroke-dasharray="{length:.3f} '
             f'{circumference - length:.3f}" stroke-dashoffset="{-offset:.3f}" '
-            f'transform="rotate(-90 90 90)"><title>{_e(label)}: {_n(int(value))}</title>'
+            f'transform="rotate(-90 90 90)"><title>{_e(label)}: {count(int(value))}</title>'
             "</circle>"
         )
         offset += length
@@ -570,7 +568,7 @@ def _svg_bars(
             x += w
         total = sum(v for v, _, _ in segs)
         out.append(
-            f'<text x="{x + 8:.2f}" y="{y + bar / 2 + 5}" class="val">{_n(int(total))}</text>'
+            f'<text x="{x + 8:.2f}" y="{y + bar / 2 + 5}" class="val">{count(int(total))}</text>'
         )
     return f'<svg viewBox="0 0 {width} {height}" width="100%" role="img">{"".join(out)}</svg>'
 
@@ -686,13 +684,13 @@ def _html_header(r: AuditReport) -> str:
 
 def _html_kpis(r: AuditReport, counts: dict[str, int]) -> str:
     kpis = [
-        (_n(r.records), "active records"),
-        (f"{r.provenance.certainty:.2f}", "provenance certainty"),
+        (count(r.records), "active records"),
+        (certainty(r.provenance.certainty), "provenance certainty"),
         (
             f"{counts[Severity.high]} / {counts[Severity.medium]} / {counts[Severity.low]}",
             "findings high/med/low",
         ),
-        (_n(r.consent.noncompliant), "noncompliant consent records"),
+        (count(r.consent.noncompliant), "noncompliant consent records"),
     ]
     cells = "".join(f'<div class="kpi"><b>{_e(v)}</b><span>{_e(k)}</span></div>' for v, k in kpis)
     return f'<section class="kpis">{cells}</section>'
@@ -707,7 +705,7 @@ def _html_blend_card(r: AuditReport) -> str:
     legend = _legend(
         (
             SOURCE_LABELS[s],
-            f"{_n(r.blend[s].records)} · {_pct(r.blend[s].share)} · "
+            f"{count(r.blend[s].records)} · {percent(r.blend[s].share, 1)} · "
             f"{r.blend[s].batches} batch{'es' if r.blend[s].batches != 1 else ''}",
             SOURCE_COLOURS[s],
         )
@@ -720,7 +718,7 @@ def _html_blend_card(r: AuditReport) -> str:
                 SOURCE_LABELS[s],
                 _per_record(r.cost[s].cost_per_usable_record),
                 _day(r.cadence[s].newest_collected_at),
-                _text(r.cadence[s].age_days),
+                cell(r.cadence[s].age_days),
             ]
             for s in Source
         ),
@@ -734,13 +732,13 @@ def _html_certainty_card(r: AuditReport) -> str:
     levels = r.provenance.levels
     donut = _svg_donut(
         [(lvl, float(levels[lvl]), LEVEL_COLOURS[lvl]) for lvl in Level],
-        f"{r.provenance.certainty:.2f}",
+        certainty(r.provenance.certainty),
         "certainty score",
     )
     legend = _legend(
         (
             lvl,
-            f"{_n(levels[lvl])} · {_pct(levels[lvl] / r.records if r.records else 0.0)}",
+            f"{count(levels[lvl])} · {percent(levels[lvl] / r.records if r.records else 0.0, 1)}",
             LEVEL_COLOURS[lvl],
         )
         for lvl in Level
@@ -758,9 +756,9 @@ def _html_consent_card(r: AuditReport) -> str:
     if r.consent.by_version:
         chart = _svg_bars(_consent_bars(r), label_width=190) + _legend(
             [
-                ("current version", _n(r.consent.current), "#4f9d78"),
-                ("superseded version", _n(r.consent.superseded), "#e9b949"),
-                ("noncompliant", _n(r.consent.noncompliant), "#c8323b"),
+                ("current version", count(r.consent.current), "#4f9d78"),
+                ("superseded version", count(r.consent.superseded), "#e9b949"),
+                ("noncompliant", count(r.consent.noncompliant), "#c8323b"),
             ]
         )
     else:
@@ -778,8 +776,12 @@ def _consent_bars(r: AuditReport) -> list[tuple[str, list[tuple[float, str, str]
             (
                 f"{ref} ({v.status})",
                 [
-                    (float(ok), colour, f"{ref}: {_n(ok)} compliant"),
-                    (float(v.noncompliant), "#c8323b", f"{ref}: {_n(v.noncompliant)} noncompliant"),
+                    (float(ok), colour, f"{ref}: {count(ok)} compliant"),
+                    (
+                        float(v.noncompliant),
+                        "#c8323b",
+                        f"{ref}: {count(v.noncompliant)} noncompliant",
+                    ),
                 ],
             )
         )
@@ -796,7 +798,7 @@ def _consent_notes(r: AuditReport) -> list[str]:
         if v.missing_uses:
             why.append(f"does not permit {', '.join(v.missing_uses)}")
         if v.retention_exceeded:
-            why.append(f"{_n(v.retention_exceeded)} past {v.retention_days}-day retention")
+            why.append(f"{count(v.retention_exceeded)} past {v.retention_days}-day retention")
         if why:
             notes.append(f"{ref}: {'; '.join(why)}")
     return notes
@@ -834,7 +836,7 @@ def _html_findings(r: AuditReport) -> str:
     rows = "".join(
         f'<tr><td><span class="sev" style="background:{SEVERITY_COLOURS[f.severity]}">'
         f'{_e(f.severity)}</span></td><td class="code">{_e(f.code)}</td>'
-        f"<td>{_n(f.records)}</td><td>{_e(f.message)}</td></tr>"
+        f"<td>{count(f.records)}</td><td>{_e(f.message)}</td></tr>"
         for f in r.findings
     )
     return (
@@ -857,7 +859,7 @@ def _html_batches(r: AuditReport) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in HEAD_BATCHES)
     rows = "".join(
         f"<tr><td class='code'>{_e(b.batch_id)}</td><td>{_e(b.source)}</td>"
-        f"<td>{_e(b.split)}</td><td>{_n(b.records)}</td>"
+        f"<td>{_e(b.split)}</td><td>{count(b.records)}</td>"
         f'<td class="lvl" style="color:{LEVEL_TEXT_COLOURS[b.level]}">{_e(b.level)}</td>'
         f"<td>{_e(b.reason)}</td></tr>"
         for b in r.provenance.batches
@@ -880,8 +882,8 @@ def _html_licenses(r: AuditReport) -> str:
 def _html_synthetic(r: AuditReport) -> str:
     s = r.synthetic
     summary = (
-        f"<p>{_n(s.records)} synthetic records ({_pct(s.share)}); unanchored batches: "
-        f"{_e(_text(s.unanchored_batches))}; maximum generation depth "
+        f"<p>{count(s.records)} synthetic records ({percent(s.share, 1)}); unanchored batches: "
+        f"{_e(cell(s.unanchored_batches))}; maximum generation depth "
         f"{s.max_generation_depth}.</p>"
     )
     return summary + (_html_table(HEAD_SYNTHETIC, _rows_synthetic(r)) if s.batches else "")
@@ -889,8 +891,8 @@ def _html_synthetic(r: AuditReport) -> str:
 
 def _html_contamination(r: AuditReport) -> str:
     return (
-        f"<p>{_n(r.contamination.cross_split_records)} validation/test records share content "
-        f"with the train split.</p><p>{_n(r.contamination.duplicate_records)} records repeat "
+        f"<p>{count(r.contamination.cross_split_records)} validation/test records share content "
+        f"with the train split.</p><p>{count(r.contamination.duplicate_records)} records repeat "
         "content already in the dataset.</p>"
     )
 

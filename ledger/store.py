@@ -25,13 +25,15 @@ import orjson
 from ledger.canonical import canonical_json
 from ledger.catalog import CATALOG_QUERIES, CatalogObject, objects_from_rows
 from ledger.entry_kinds import subject_of
-from ledger.errors import CatalogError, HomeError, IntegrityError, LedgerBusy
+from ledger.errors import DEFAULT_WAIT, CatalogError, HomeError, IntegrityError, LedgerBusy
 from ledger.keys import Signer
 from ledger.migrations import MIGRATIONS
 
 __all__ = [
     "CLOCK_SKEW",
+    "DEFAULT_WAIT",
     "GENESIS_HASH",
+    "TIMESTAMP_FORMAT",
     "Entry",
     "Store",
     "entry_body",
@@ -40,15 +42,16 @@ __all__ = [
 ]
 
 GENESIS_HASH = "0" * 64
-DEFAULT_WAIT = 30.0
+# Entry times: UTC, microseconds, a 'Z'; fixed width, so they sort as strings.
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 # How far a recorded_at may run ahead of the clock: one entry stamped by a machine whose
 # clock ran fast would otherwise push every later stamp (and `audit --as-of`) after it.
 CLOCK_SKEW = timedelta(minutes=5)
 
 
 def stamp(when: datetime) -> str:
-    """The recorded_at form of a time: ISO-8601 UTC with microseconds and a Z."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The recorded_at form of a time (``TIMESTAMP_FORMAT``)."""
+    return when.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
 
 
 @dataclass(frozen=True)
@@ -397,10 +400,6 @@ class Store:
         """Result as an iterator of pyarrow RecordBatches, for scans too big for memory."""
         reader = self._con.sql(sql, params=params).to_arrow_reader(batch_rows)
         yield from reader
-
-    def arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
-        """Result as a pyarrow Table."""
-        return self._con.sql(sql, params=params).to_arrow_table()
 
     def insert_arrow(self, table: str, data: Any) -> None:
         """Append a pyarrow Table or RecordBatch whose columns match ``table`` in order."""

@@ -1054,7 +1054,7 @@ def demo_plan() -> dict[str, Any]:
 def expected_figures(batches: list[Batch]) -> dict[str, Any]:
     """The audit figures the demo must print, counted from the generated records.
 
-    The rules, as DESIGN.md and the README's audit section state them, re-implemented
+    The rules, as DESIGN.md and docs/audit.md state them, re-implemented
     here over the records themselves:
 
     - counts are of active records: a record is erased when its subject field holds the

@@ -30,6 +30,7 @@ The ledger (seq: what):
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -562,8 +563,8 @@ def test_cli_profile_and_disclose(ledger: Ledger, tmp_path: Path, cli) -> None: 
         "behaviour": None,
     }
     listing = cli("log", "--home", home)
-    assert "profile-set              Example AI GmbH" in listing.stdout
-    assert "disclosure-published     m1" in listing.stdout
+    assert re.search(r"  profile-set +Example AI GmbH  ", listing.stdout)
+    assert re.search(r"  disclosure-published +m1  ", listing.stdout)
     log = cli("log", "--json", "--home", home)
     kinds = [e["kind"] for e in json.loads(log.stdout)]
     assert kinds.count("disclosure-published") == 1  # dry runs, --as-of-seq, diffs: none

@@ -11,6 +11,7 @@ module is skipped without them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -19,13 +20,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import rfc8785
 
 from ledger import keys
 from ledger.checkpoint import Checkpoint
-from ledger.hashing import record_hash
 from ledger.ledger import NOTE_FILE, Ledger
 from ledger.merkle import leaf_hash, root_from_leaf_hashes
 from ledger.tiles import tile_files
+
+
+def record_hash(record: Any) -> bytes:
+    """SHA-256 of the record's RFC 8785 form, from the definition."""
+    return hashlib.sha256(rfc8785.dumps(record)).digest()
+
 
 GOPATH = Path(os.environ.get("PROVLEDGER_GOPATH", "/usr/share/gocode"))
 SOURCE = Path(__file__).resolve().parent / "go_reference"

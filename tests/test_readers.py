@@ -25,7 +25,7 @@ from ledger.readers.csv_reader import read_csv
 from ledger.readers.jsonl_reader import byte_ranges, read_lines, split_range
 from ledger.readers.parquet_reader import read_table
 
-# One row of every Arrow type the README's Parquet rule names, and the JSON it maps to.
+# One row of every Arrow type docs/registration.md's Parquet rule names, and the JSON it maps to.
 TYPED_COLUMNS: dict[str, tuple[pa.Array, Any]] = {
     "null": (pa.array([None], pa.null()), None),
     "bool": (pa.array([True]), True),

@@ -4,7 +4,7 @@ inclusion proofs and Merkle-root verification, through the Python API and the CL
 Every expected hash is computed here independently of ``ledger/``: record hashes with the
 ``rfc8785`` package, Merkle roots and proofs with a naive recursive RFC 9162 reference
 (sections 2.1.1 and 2.1.3.1), content and subject hashes from their documented
-definitions (the README, Registering batches).
+definitions (docs/registration.md).
 """
 
 from __future__ import annotations
@@ -77,12 +77,12 @@ def record_hash(record: Any) -> bytes:
 
 
 def normalised_text(text: str) -> str:
-    """README, Registering batches: NFKC, case-fold, whitespace runs to one space, trimmed."""
+    """docs/registration.md: NFKC, case-fold, whitespace runs to one space, trimmed."""
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def normalised_subject(subject: str) -> str:
-    """README, Registering batches: NFKC, case-fold, trimmed."""
+    """docs/registration.md: NFKC, case-fold, trimmed."""
     return unicodedata.normalize("NFKC", subject).casefold().strip()
 
 

@@ -14,7 +14,6 @@ Modules, each one concept:
 - ``provenance``: the provenance level of each batch from its evidence (pure).
 - ``findings``: one function per finding code, registered with its severity.
 - ``recommendations``: the decision list and the revisit triggers.
-- ``wording``: plurals and batch lists, so every message words them alike.
 - ``build``: ``audit()``, the entry point (the ``--as-of`` cut, then every section).
 
 Every figure comes from one query of ``queries``; counts are *active* records

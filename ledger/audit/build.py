@@ -22,6 +22,7 @@ from ledger.audit.queries import (
 from ledger.audit.recommendations import EXPIRY_HORIZON_DAYS, recommendations
 from ledger.audit.report import AuditReport
 from ledger.errors import InputError, NotFound
+from ledger.store import TIMESTAMP_FORMAT
 from ledger.vocabulary import SOURCES
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def parse_as_of(text: str) -> datetime:
 
 def _stamp(when: datetime) -> str:
     # The format of entries.recorded_at, so a string comparison orders them correctly.
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return when.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
 
 
 def _cut(store: Store, as_of: str | None, today: date | None) -> tuple[datetime, int, date]:

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ledger.audit.report import AuditReport, Finding, FindingCode
-from ledger.audit.wording import batches_text, plural
 from ledger.vocabulary import SEVERITIES, Severity
+from ledger.wording import batches_text, percent, plural
 
 __all__ = ["RULES", "SEVERITY_OF", "Check", "Rule", "findings_of", "rule"]
 
@@ -54,7 +54,7 @@ def scraped_in_regulated(r: AuditReport) -> Iterator[tuple[int, str]]:
     n = r.stakes.scraped_records
     if r.stakes.context == "regulated" and n > 0:
         message = (
-            f"{plural(n, 'scraped record')} ({r.blend['scraped'].share:.0%} of the "
+            f"{plural(n, 'scraped record')} ({percent(r.blend['scraped'].share)} of the "
             "dataset) in a regulated dataset: scraped data carries no rights evidence an "
             "auditor can check"
         )

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ledger.audit.report import AuditReport, Recommendation
-from ledger.audit.wording import batches_text, plural
 from ledger.entry_kinds import EntryKind
+from ledger.wording import batches_text, percent, plural
 
 __all__ = [
     "CONTEXTS_LIABLE",
@@ -128,8 +128,8 @@ def _lead_with_provable(r: AuditReport) -> Recommendation | None:
         code="LEAD_WITH_PROVABLE",
         message=(
             f"regulated or liable output ({why}): lead with licensed or first-party data "
-            f"whose provenance is provable (now {provable:.0%} of records); do not start "
-            f"from scraped data you cannot audit (now {r.blend['scraped'].share:.0%})"
+            f"whose provenance is provable (now {percent(provable)} of records); do not start "
+            f"from scraped data you cannot audit (now {percent(r.blend['scraped'].share)})"
         ),
     )
 
@@ -144,7 +144,7 @@ def _instrument_first_party(r: AuditReport) -> Recommendation | None:
         message=(
             "a live product (use commercial): instrument first-party logging first, under "
             f"a consent policy that permits {', '.join(r.stakes.uses)} (first-party now "
-            f"{r.blend['first_party'].share:.0%} of records)"
+            f"{percent(r.blend['first_party'].share)} of records)"
         ),
     )
 
