@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow test-go-reference lint bench docs docs-check clean
+.PHONY: demo test test-slow test-go-reference lint typecheck bench docs docs-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,14 @@ test-go-reference: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check ledger cli tests bench docs sample_datasets
 	$(BIN)/ruff format --check ledger cli tests bench docs sample_datasets
-	$(BIN)/mypy
+	$(MAKE) --no-print-directory typecheck
+
+# mypy needs the import package `provledger` as folders: a tree of links in .typecheck/.
+typecheck: $(STAMP)
+	rm -rf .typecheck && mkdir -p .typecheck/provledger
+	cp -as $(CURDIR)/ledger/. .typecheck/provledger/
+	cp -as $(CURDIR)/cli .typecheck/provledger/cli
+	cd .typecheck && ../$(BIN)/mypy --config-file ../pyproject.toml --cache-dir ../.mypy_cache
 
 docs-check: $(STAMP)
 	$(BIN)/python docs/build_tour.py --check
@@ -47,4 +54,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .typecheck

@@ -33,8 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ledger.audit import CONTAMINATION, audit
-from ledger.ledger import Ledger
+from provledger.audit import CONTAMINATION, audit
+from provledger.ledger import Ledger
 
 DATASET = "bench"
 BATCHES = 10

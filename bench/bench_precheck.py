@@ -1,6 +1,6 @@
 """The read pre-check at 10M records: what every command pays, when it opens the ledger,
 to learn that the catalog is what the migrations made and that the database is neither
-behind nor beside its signed note (see ledger/precheck.py). Target: under 50 ms.
+behind nor beside its signed note (see ledger/storage/precheck.py). Target: under 50 ms.
 
 The ledger is the lineage bench's (100 batches of 100k records, built fast in SQL; see
 bench/bench_lineage.py): the pre-check never reads ``records``, so what matters is that
@@ -30,11 +30,11 @@ TARGET_MS = 50.0
 def main(argv: list[str] | None = None) -> None:
     import duckdb
 
-    from ledger import keys
-    from ledger.checkpoint import parse_note
-    from ledger.ledger import DB_FILE, NOTE_FILE, Ledger
-    from ledger.precheck import check_catalog, check_note
-    from ledger.store import Store
+    from provledger.ledger import DB_FILE, NOTE_FILE, Ledger
+    from provledger.storage.precheck import check_catalog, check_note
+    from provledger.storage.store import Store
+    from provledger.tlog import keys
+    from provledger.tlog.checkpoint import parse_note
 
     parser = argparse.ArgumentParser(prog="python -m bench precheck", description=__doc__)
     parser.add_argument("--records", type=int, default=10_000_000)

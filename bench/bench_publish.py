@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 from bench.bench_register import make_file
-from ledger.demo import run_demo
-from ledger.ledger import Ledger
-from ledger.tiles import PublishResult
+from provledger.demo import run_demo
+from provledger.ledger import Ledger
+from provledger.tlog.tiles import PublishResult
 
 
 def _parts(directory: Path) -> str:

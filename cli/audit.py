@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from cli.common import DEFAULT_WAIT, Home, Json, Wait, fail, open_ledger, print_rich
-from ledger.vocabulary import AuditFormat, Severity
-from ledger.wording import plural
+from provledger.cli.common import DEFAULT_WAIT, Home, Json, Wait, fail, open_ledger, print_rich
+from provledger.vocabulary import AuditFormat, Severity
+from provledger.wording import plural
 
 # Exit code when --fail-on finds a finding at or above its severity (1 is an error,
 # 2 a usage error).
@@ -60,11 +60,11 @@ def audit(
     with open_ledger(home, read_only=True, wait=wait) as led:
         report = led.audit(dataset, as_of)
     if output is None and fmt is AuditFormat.table:
-        from ledger.reports import table
+        from provledger.exports.reports import table
 
         print_rich(table(report))
     else:
-        from ledger.reports import render
+        from provledger.exports.reports import render
 
         text = render(report, fmt)
         if output is None:

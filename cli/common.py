@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ledger.errors import DEFAULT_WAIT
+from provledger.errors import DEFAULT_WAIT
 
 if TYPE_CHECKING:
-    from ledger.keys import PublicKey
-    from ledger.ledger import Ledger
+    from provledger.ledger import Ledger
+    from provledger.tlog.keys import PublicKey
 
 Home = Annotated[
     Path | None,
@@ -60,14 +60,14 @@ def open_ledger(
     pin: PublicKey | None = None,
     verifying: bool = False,
 ) -> Ledger:
-    from ledger.ledger import Ledger
+    from provledger.ledger import Ledger
 
     return Ledger.open(home, read_only=read_only, wait=wait, pin=pin, verifying=verifying)
 
 
 def load_pin(pubkey: Path | None, vkey: str | None) -> PublicKey | None:
     """The pinned signing key from --pubkey or --vkey (at most one; None without)."""
-    from ledger.pins import pinned_key
+    from provledger.tlog.pins import pinned_key
 
     return pinned_key(pubkey, vkey)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import Json, emit_json, print_rich
+from provledger.cli.common import Json, emit_json, print_rich
 
 
 def demo(
@@ -34,7 +34,7 @@ def demo(
     import shutil
     import tempfile
 
-    from ledger.demo import run_demo
+    from provledger.demo import run_demo
 
     target = home if home is not None else Path(tempfile.mkdtemp(prefix="provledger-demo-"))
     try:
@@ -62,7 +62,7 @@ def demo(
             }
         )
         return
-    from ledger.reports import table
+    from provledger.exports.reports import table
 
     typer.echo("")
     print_rich(table(result.audit))
@@ -77,7 +77,7 @@ def demo(
         f"'provledger audit {result.dataset} --format markdown', "
         f"'provledger lineage --subject {result.subject}'"
     )
-    from ledger.disclose import render
+    from provledger.exports.disclose import render
 
     for doc in result.disclosures.values():
         typer.echo("")

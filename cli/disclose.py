@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import DEFAULT_WAIT, Home, Json, Wait, emit_json, fail, open_ledger
+from provledger.cli.common import DEFAULT_WAIT, Home, Json, Wait, emit_json, fail, open_ledger
 
 profile_app = typer.Typer(
     name="profile",
@@ -116,7 +116,7 @@ def disclose(
 
       provledger disclose ticket-router --template eu-gpai-summary -o summary.md
     """
-    from ledger.disclose import check_format, diff_markdown, render
+    from provledger.exports.disclose import check_format, diff_markdown, render
 
     fmt = "json" if json else format
     check_format(fmt)

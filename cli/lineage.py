@@ -1,6 +1,6 @@
 """``provledger lineage``, ``erase``, ``verify-receipt``, ``export``, ``check`` and the
 ``model`` group: answering a deletion request. Each command opens the ledger, calls one
-``ledger.lineage`` function (through ``Ledger``) and renders its result."""
+``provledger.lineage.lineage`` function (through ``Ledger``) and renders its result."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli.common import (
+from provledger.cli.common import (
     DEFAULT_WAIT,
     Home,
     Json,
@@ -22,11 +22,11 @@ from cli.common import (
     load_pin,
     open_ledger,
 )
-from ledger.exports import StandardExport
-from ledger.wording import plural
+from provledger.exports.formats import StandardExport
+from provledger.wording import plural
 
 if TYPE_CHECKING:
-    from ledger.lineage import Lineage
+    from provledger.lineage.lineage import Lineage
 
 model_app = typer.Typer(
     name="model",

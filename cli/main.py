@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from cli.common import (
+from provledger.cli.common import (
     DEFAULT_WAIT,
     Home,
     Json,
@@ -26,9 +26,9 @@ from cli.common import (
     load_pin,
     open_ledger,
 )
-from cli.placeholders import name_placeholders
-from ledger.errors import LedgerError
-from ledger.wording import plural
+from provledger.cli.placeholders import name_placeholders
+from provledger.errors import LedgerError
+from provledger.wording import plural
 
 
 class LedgerGroup(TyperGroup):
@@ -108,7 +108,7 @@ def init(home: Home = None, json: Json = False) -> None:
     The signing key is encrypted when PROVLEDGER_KEY_PASSPHRASE is set. Refuses to touch
     a folder that is not empty.
     """
-    from ledger.ledger import Ledger
+    from provledger.ledger import Ledger
 
     with Ledger.init(home) as led:
         result = {
@@ -216,7 +216,7 @@ def checkpoint(
     ledger is a consistent extension of it. With --json: origin, size, root (hex) and the
     note text.
     """
-    from ledger.checkpoint import parse_note
+    from provledger.tlog.checkpoint import parse_note
 
     try:  # a note that cannot be saved must not leave a checkpoint entry behind
         sink = open(output, "a", encoding="utf-8") if output is not None else None  # noqa: SIM115
@@ -244,15 +244,15 @@ def checkpoint(
         typer.echo(note, nl=False)
 
 
-from cli.audit import audit  # noqa: E402
-from cli.demo import demo  # noqa: E402
-from cli.register import prove, register  # noqa: E402
+from provledger.cli.audit import audit  # noqa: E402
+from provledger.cli.demo import demo  # noqa: E402
+from provledger.cli.register import prove, register  # noqa: E402
 
 app.command()(register)
 app.command()(prove)
 app.command()(demo)
 
-from cli.lineage import check, erase, export, lineage, model_app, verify_receipt  # noqa: E402
+from provledger.cli.lineage import check, erase, export, lineage, model_app, verify_receipt  # noqa: E402
 
 app.command()(lineage)
 app.command()(erase)
@@ -262,19 +262,19 @@ app.command()(check)
 app.add_typer(model_app, name="model")
 app.command()(audit)
 
-from cli.registry import consent_app, dataset_app, license_app  # noqa: E402
+from provledger.cli.registry import consent_app, dataset_app, license_app  # noqa: E402
 
 app.add_typer(license_app, name="license")
 app.add_typer(consent_app, name="consent")
 app.add_typer(dataset_app, name="dataset")
 
-from cli.transparency import consistency, key, publish  # noqa: E402
+from provledger.cli.transparency import consistency, key, publish  # noqa: E402
 
 app.command()(key)
 app.command()(consistency)
 app.command()(publish)
 
-from cli.disclose import disclose, profile_app  # noqa: E402
+from provledger.cli.disclose import disclose, profile_app  # noqa: E402
 
 app.add_typer(profile_app, name="profile")
 app.command()(disclose)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import (
+from provledger.cli.common import (
     DEFAULT_WAIT,
     Home,
     Json,
@@ -130,7 +130,7 @@ def register(
       provledger register tickets.jsonl --dataset support --source first_party
         --consent support-tos@2 --subject-field customer_id --collected-at 2026-03-01
     """
-    from ledger.ingest import BatchSpec, progress_unit
+    from provledger.ingest.register import BatchSpec, progress_unit
 
     spec = BatchSpec(
         dataset=dataset,

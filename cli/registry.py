@@ -1,5 +1,6 @@
 """``provledger license``, ``provledger consent`` and ``provledger dataset``: the things a
-batch is registered against. Each command opens the ledger, calls one ``ledger.registry``
+batch is registered against. Each command opens the ledger, calls one
+``provledger.registry.operations``
 function and renders its result; every rule lives in the library."""
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.common import DEFAULT_WAIT, Home, Json, Wait, emit_json, open_ledger, print_rich
-from ledger.vocabulary import CONTEXTS, USES
-from ledger.wording import cell
+from provledger.cli.common import DEFAULT_WAIT, Home, Json, Wait, emit_json, open_ledger, print_rich
+from provledger.vocabulary import CONTEXTS, USES
+from provledger.wording import cell
 
 _USE_HELP = " | ".join(USES)
 _CONTEXT_HELP = " | ".join(CONTEXTS)

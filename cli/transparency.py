@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from cli.common import DEFAULT_WAIT, Home, Json, Wait, emit_json, open_ledger, read_note_file
+from provledger.cli.common import (
+    DEFAULT_WAIT,
+    Home,
+    Json,
+    Wait,
+    emit_json,
+    open_ledger,
+    read_note_file,
+)
 
 
 def key(home: Home = None, json: Json = False, wait: Wait = DEFAULT_WAIT) -> None:

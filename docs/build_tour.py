@@ -105,7 +105,7 @@ def parse_blocks(lines: list[str]) -> Iterator[Block]:
 
 def tree_nodes(leaves: list[bytes]) -> list[bytes]:
     """Every node hash of the RFC 9162 tree over ``leaves`` (leaf hashes), leaves included."""
-    from ledger.merkle import node_hash
+    from provledger.tlog.merkle import node_hash
 
     if len(leaves) == 1:
         return list(leaves)
@@ -142,7 +142,7 @@ class Runner:
     def _provledger(self, args: list[str]) -> str:
         from typer.testing import CliRunner
 
-        from cli.main import app
+        from provledger.cli.main import app
 
         runner = CliRunner(env={"PROVLEDGER_HOME": None, "COLUMNS": COLUMNS, "NO_COLOR": "1"})
         cwd = Path.cwd()
@@ -160,8 +160,8 @@ class Runner:
         stable = set(self.file_digests)
         if not (self.workdir / HOME).exists():
             return stable
-        from ledger.ledger import Ledger
-        from ledger.merkle import leaf_hash
+        from provledger.ledger import Ledger
+        from provledger.tlog.merkle import leaf_hash
 
         with Ledger.open(self.workdir / HOME, read_only=True) as led:
             store = led.store
@@ -186,7 +186,7 @@ class Runner:
     def key_id(self) -> str | None:
         if not (self.workdir / HOME).exists():
             return None
-        from ledger import keys
+        from provledger.tlog import keys
 
         return keys.load_public_key(self.workdir / HOME).key_id
 

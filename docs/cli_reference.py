@@ -22,7 +22,7 @@ END = "<!-- cli-reference:end -->"
 
 def _commands() -> list[tuple[str, Any]]:
     sys.path.insert(0, str(ROOT))
-    from cli.main import app
+    from provledger.cli.main import app
 
     found: list[tuple[str, Any]] = []
 

@@ -1,6 +1,6 @@
 """provledger: a dataset provenance ledger for AI training data.
 
-The public API is re-exported here and loaded lazily, so importing ``ledger.errors`` (as
+The public API is re-exported here and loaded lazily, so importing ``provledger.errors`` (as
 the CLI does at start-up) does not pull in DuckDB, pyarrow or SQLModel.
 """
 
@@ -25,8 +25,8 @@ __all__ = [
     "RootMismatch",
 ]
 
-_WHERE = {name: "ledger.errors" for name in __all__ if name != "Ledger"} | {
-    "Ledger": "ledger.ledger"
+_WHERE = {name: "provledger.errors" for name in __all__ if name != "Ledger"} | {
+    "Ledger": "provledger.ledger"
 }
 
 

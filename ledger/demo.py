@@ -1,7 +1,7 @@
 """The worked example as one library call: build a fresh ledger from ``sample_datasets/``,
 register every batch, register a model, answer a deletion request, verify, and audit.
 
-    from ledger.demo import run_demo
+    from provledger.demo import run_demo
     result = run_demo("/tmp/demo-home", say=print)
     result.audit_json["consent"]["noncompliant"]
 
@@ -15,20 +15,23 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.errors import InputError, IntegrityError
+from provledger.errors import InputError, IntegrityError
 
 if TYPE_CHECKING:
-    from ledger.disclosure import Disclosure
-    from ledger.ingest import RegisterResult
-    from ledger.ledger import Ledger
-    from ledger.verify import VerifyReport
+    from provledger.exports.disclosure import Disclosure
+    from provledger.ingest.register import RegisterResult
+    from provledger.ledger import Ledger
+    from provledger.verify import VerifyReport
 
 __all__ = ["SAMPLE_DIR", "DemoResult", "load_plan", "run_demo"]
 
-SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_datasets"
+# The sample ships inside the package (sample_datasets/ in a checkout), so the demo runs
+# from an installed wheel too.
+SAMPLE_DIR = Path(str(files("provledger.sample_datasets")))
 PLAN_FILE = "batches.json"
 RECEIPTS_DIR = "receipts"
 REPORTS_DIR = "reports"
@@ -61,7 +64,7 @@ class DemoResult:
 def load_plan(sample: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """The demo plan (``batches.json``) of a sample folder. Raises InputError when it is
     missing or malformed."""
-    from ledger.canonical import parse_json
+    from provledger.tlog.canonical import parse_json
 
     folder = Path(sample) if sample is not None else SAMPLE_DIR
     path = folder / PLAN_FILE
@@ -69,8 +72,8 @@ def load_plan(sample: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         raw = path.read_bytes()
     except OSError:
         raise InputError(
-            "no demo plan here: the demo needs the sample_datasets/ folder of a provledger "
-            "source checkout",
+            "no demo plan here: the demo needs the sample_datasets/ folder that ships with "
+            "provledger",
             file=path,
         ) from None
     plan = parse_json(raw)
@@ -82,7 +85,7 @@ def load_plan(sample: str | os.PathLike[str] | None = None) -> dict[str, Any]:
 def _register_batches(
     led: Ledger, folder: Path, plan: dict[str, Any], say: Say
 ) -> dict[str, RegisterResult]:
-    from ledger.ingest import BatchSpec
+    from provledger.ingest.register import BatchSpec
 
     results: dict[str, RegisterResult] = {}
     for item in plan["batches"]:
@@ -175,9 +178,9 @@ def run_demo(
     Raises HomeError when ``home`` is not empty (nothing is changed then), InputError when
     the sample folder is missing or malformed, and any ``LedgerError`` a step raises.
     """
-    from ledger.ledger import Ledger
-    from ledger.manifests import Dataset, load_manifest
-    from ledger.reports import to_html
+    from provledger.exports.reports import to_html
+    from provledger.ledger import Ledger
+    from provledger.registry.manifests import Dataset, load_manifest
 
     emit: Say = say or (lambda _line: None)
     folder = Path(sample) if sample is not None else SAMPLE_DIR
@@ -239,7 +242,7 @@ def _publish_disclosures(
 ) -> None:
     """Set the organisation profile, then publish both disclosures of the model and write
     each as Markdown, HTML and JSON into ``home/reports/``."""
-    from ledger.disclose import disclose, render
+    from provledger.exports.disclose import disclose, render
 
     profile = led.set_profile(folder / plan["profile"])
     say(f"Set the organisation profile of {profile['profile']['provider']['name']}")

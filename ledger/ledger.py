@@ -1,7 +1,7 @@
 """``Ledger``: the library's front door. Opens a ledger home and offers every operation
 the CLI has, as typed Python calls.
 
-    from ledger import Ledger
+    from provledger import Ledger
     with Ledger.open("./.provledger") as led:
         led.register("tickets.jsonl", dataset="support", source="first_party", ...)
 """
@@ -21,24 +21,30 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ledger import keys
-from ledger.catalog import describe_differences, fingerprint
-from ledger.checkpoint import Checkpoint, note_key_hash, parse_note, verifier_key, write_atomic
-from ledger.entry_kinds import EntryKind
-from ledger.errors import HomeError, KeyFileError, NotFound
-from ledger.merkle import leaf_hash, root_from_leaf_hashes
-from ledger.precheck import Checked, check_catalog, check_note, expected_catalog
-from ledger.projections import unsigned_digest
-from ledger.store import DEFAULT_WAIT, Appender, Entry, Store
-from ledger.verify import VerifyReport, verify_ledger
+from provledger.errors import HomeError, KeyFileError, NotFound
+from provledger.storage.catalog import describe_differences, fingerprint
+from provledger.storage.entry_kinds import EntryKind
+from provledger.storage.precheck import Checked, check_catalog, check_note, expected_catalog
+from provledger.storage.projections import unsigned_digest
+from provledger.storage.store import DEFAULT_WAIT, Appender, Entry, Store
+from provledger.tlog import keys
+from provledger.tlog.checkpoint import (
+    Checkpoint,
+    note_key_hash,
+    parse_note,
+    verifier_key,
+    write_atomic,
+)
+from provledger.tlog.merkle import leaf_hash, root_from_leaf_hashes
+from provledger.verify import VerifyReport, verify_ledger
 
 if TYPE_CHECKING:
-    from ledger.audit import AuditReport
-    from ledger.entry_proofs import ConsistencyProof, EntryProof
-    from ledger.exports import StandardExport
-    from ledger.inclusion import InclusionProof
-    from ledger.ingest import BatchSpec, Progress, RegisterResult
-    from ledger.tiles import PublishResult
+    from provledger.audit import AuditReport
+    from provledger.exports.formats import StandardExport
+    from provledger.ingest.register import BatchSpec, Progress, RegisterResult
+    from provledger.tlog.entry_proofs import ConsistencyProof, EntryProof
+    from provledger.tlog.inclusion import InclusionProof
+    from provledger.tlog.tiles import PublishResult
 
 __all__ = ["DB_FILE", "HOME_ENV", "LAST_VERIFY_FILE", "NOTE_FILE", "Ledger", "resolve_home"]
 
@@ -138,7 +144,7 @@ class Ledger:
         pin: keys.PublicKey | None = None,
         verifying: bool = False,
     ) -> Ledger:
-        """Open an existing ledger home, after the pre-check (``ledger.precheck``).
+        """Open an existing ledger home, after the pre-check (``provledger.storage.precheck``).
 
         Raises HomeError if there is none or group or others may write it, LedgerBusy if
         another writer holds it past ``wait`` seconds, KeyFileError when ``pin`` is given
@@ -313,16 +319,16 @@ class Ledger:
 
         Give the batch's details as a ``BatchSpec`` or as keywords (``dataset=``,
         ``source=``, ``license=``, ``consent=``, ``subject_field=`` ...). See
-        ``ledger.ingest.register`` for the rules and errors.
+        ``provledger.ingest.register.register`` for the rules and errors.
         """
-        from ledger.ingest import BatchSpec, register
+        from provledger.ingest.register import BatchSpec, register
 
         return register(self, data, spec or BatchSpec(**fields), progress)
 
     def prove(self, batch_id: str, record_hash: str, index: int | None = None) -> InclusionProof:
         """RFC 9162 inclusion proof of a record (hex hash) in a batch, at leaf ``index``
         (default: its first occurrence)."""
-        from ledger.inclusion import prove
+        from provledger.tlog.inclusion import prove
 
         return prove(self.store, batch_id, record_hash, index)
 
@@ -330,8 +336,8 @@ class Ledger:
         self, seq: int, checkpoint_note: str | None = None, *, source: str = "checkpoint"
     ) -> EntryProof:
         """RFC 9162 inclusion proof of entry ``seq`` in the log at a note's size (default:
-        the latest stored note). See ``ledger.entry_proofs``."""
-        from ledger.entry_proofs import prove_entry
+        the latest stored note). See ``provledger.tlog.entry_proofs``."""
+        from provledger.tlog.entry_proofs import prove_entry
 
         return prove_entry(self, seq, checkpoint_note, source=source)
 
@@ -339,7 +345,7 @@ class Ledger:
         self, old_note: str, new_note: str, *, old_source: str, new_source: str
     ) -> ConsistencyProof:
         """RFC 9162 consistency proof between two notes of this log, both checked."""
-        from ledger.entry_proofs import prove_consistency
+        from provledger.tlog.entry_proofs import prove_consistency
 
         return prove_consistency(
             self, old_note, new_note, old_source=old_source, new_source=new_source
@@ -361,23 +367,24 @@ class Ledger:
 
     def publish(self, directory: str | os.PathLike[str]) -> PublishResult:
         """Write (or extend) the log as C2SP tlog-tiles in ``directory``. See
-        ``ledger.tiles``."""
-        from ledger.tiles import publish
+        ``provledger.tlog.tiles``."""
+        from provledger.tlog.tiles import publish
 
         return publish(self, Path(directory))
 
-    # -- registries: licenses, consent policy versions, datasets (see ledger.registry) ---
+    # -- registries: licenses, consent policy versions, datasets (see
+    # provledger.registry.operations)
     def add_license(self, manifest: dict[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
         """Record a license version from a manifest dict or JSON file. Raises InputError
         or Conflict (id@version already recorded); nothing is written then."""
-        from ledger import registry
+        from provledger.registry import operations as registry
 
         return registry.add_license(self, manifest)
 
     def add_consent(self, manifest: dict[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
         """Record a consent policy version (1 first, then 2, ...) from a manifest dict or
         JSON file. Raises InputError, or Conflict for a duplicate or a gap."""
-        from ledger import registry
+        from provledger.registry import operations as registry
 
         return registry.add_consent(self, manifest)
 
@@ -385,7 +392,7 @@ class Ledger:
         self, name: str, *, owner: str, context: str, uses: list[str]
     ) -> dict[str, Any]:
         """Create a dataset. Raises InputError, or Conflict when the name exists."""
-        from ledger import registry
+        from provledger.registry import operations as registry
 
         return registry.create_dataset(self, name, owner=owner, context=context, uses=uses)
 
@@ -394,52 +401,53 @@ class Ledger:
     ) -> dict[str, Any]:
         """Record a dataset's new context (and uses; None keeps them). Raises NotFound,
         InputError, or Conflict when nothing would change."""
-        from ledger import registry
+        from provledger.registry import operations as registry
 
         return registry.set_context(self, name, context=context, uses=uses)
 
     def licenses(self) -> list[dict[str, Any]]:
         """Every license version, by id then version."""
-        from ledger import registry
+        from provledger.registry import operations as registry
 
         return registry.list_licenses(self.store)
 
     def consent_versions(self) -> list[dict[str, Any]]:
         """Every consent policy version, by policy then version."""
-        from ledger import registry
+        from provledger.registry import operations as registry
 
         return registry.list_consent(self.store)
 
     def datasets(self) -> list[dict[str, Any]]:
         """Every dataset's current state and history summary, by name."""
-        from ledger import registry
+        from provledger.registry import operations as registry
 
         return registry.list_datasets(self.store)
 
     def audit(self, dataset: str, as_of: str | None = None) -> AuditReport:
         """Audit a dataset as the ledger stands (or stood at ``as_of``, ISO-8601). Raises
-        NotFound for an unknown dataset or one with no batches; see ``ledger.audit``."""
-        from ledger.audit import ReadCheck, audit
+        NotFound for an unknown dataset or one with no batches; see ``provledger.audit``."""
+        from provledger.audit import ReadCheck, audit
 
         report = audit(self.store, dataset, as_of)
         report.checked = ReadCheck.model_validate(self.read_check())
         return report
 
-    # -- organisation profile and disclosures (see ledger.profile, ledger.disclose) -----
+    # -- organisation profile and disclosures (see provledger.registry.profile,
+    # provledger.exports.disclose)
     if TYPE_CHECKING:
-        from ledger.disclosure import Disclosure
-        from ledger.store import Entry as _Entry
+        from provledger.exports.disclosure import Disclosure
+        from provledger.storage.store import Entry as _Entry
 
     def set_profile(self, manifest: dict[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
         """Record the organisation profile (provider, contact, intended purpose, ...) from a
         manifest dict or JSON file. Raises InputError, or Conflict when nothing changed."""
-        from ledger.profile import set_profile
+        from provledger.registry.profile import set_profile
 
         return set_profile(self, manifest)
 
     def profile(self) -> dict[str, Any] | None:
         """The current organisation profile with the seq that set it, or None."""
-        from ledger.profile import get_profile
+        from provledger.registry.profile import get_profile
 
         found = get_profile(self.store)
         return None if found is None else {"seq": found[0], "profile": found[1]}
@@ -454,8 +462,8 @@ class Ledger:
     ) -> tuple[Disclosure, _Entry | None]:
         """The disclosure of a model (or, for 'ca-ab2013', a dataset) on a template, and the
         signed disclosure-published entry when ``publish``. ``as_of_seq`` regenerates it as
-        the ledger stood then (never published). See ``ledger.disclose``."""
-        from ledger import disclose
+        the ledger stood then (never published). See ``provledger.exports.disclose``."""
+        from provledger.exports import disclose
 
         if as_of_seq is not None:
             return disclose.generate(self.store, subject, template, cut=as_of_seq), None
@@ -463,45 +471,52 @@ class Ledger:
 
     def disclosure_diff(self, subject: str, template: str, since: str) -> dict[str, Any]:
         """What changed since the last disclosure of ``template`` published at or before
-        ``since`` (a seq or an ISO-8601 date or time). See ``ledger.disclose.diff_since``."""
-        from ledger.disclose import diff_since
+        ``since`` (a seq or an ISO-8601 date or time). See
+        ``provledger.exports.disclose.diff_since``."""
+        from provledger.exports.disclose import diff_since
 
         return diff_since(self.store, subject, template, since)
 
-    # -- lineage and erasure (rules and errors in ledger.lineage) ----------------------------
+    # -- lineage and erasure (rules and errors in provledger.lineage.lineage)
     if TYPE_CHECKING:
-        from ledger.lineage import CheckResult, Erasure, ExportResult, Lineage, ReceiptCheck
+        from provledger.lineage.lineage import (
+            CheckResult,
+            Erasure,
+            ExportResult,
+            Lineage,
+            ReceiptCheck,
+        )
 
     def lineage(
         self, *, subject: str | None = None, record: str | None = None, text: str | None = None
     ) -> Lineage:
         """Records, batches (direct and derived), datasets and models reached by one subject
         id, record hash (hex) or text. The subject id is keyed before the lookup."""
-        from ledger.lineage import lineage
+        from provledger.lineage.lineage import lineage
 
         return lineage(self, subject=subject, record=record, text=text)
 
     def register_model(self, name: str, datasets: list[str]) -> dict[str, Any]:
         """Record a model trained on ``datasets`` as the ledger stands now."""
-        from ledger.lineage import register_model
+        from provledger.lineage.lineage import register_model
 
         return register_model(self, name, datasets)
 
     def models(self) -> list[dict[str, Any]]:
         """Every registered model, oldest first."""
-        from ledger.lineage import list_models
+        from provledger.lineage.lineage import list_models
 
         return list_models(self.store)
 
     def erase(self, subject: str, request_ref: str) -> Erasure:
         """Record an erasure request for a data subject (a repeated ref changes nothing)."""
-        from ledger.lineage import erase
+        from provledger.lineage.lineage import erase
 
         return erase(self, subject, request_ref)
 
     def receipt(self, request_ref: str) -> dict[str, Any]:
         """The signed receipt of a recorded erasure request."""
-        from ledger.lineage import receipt
+        from provledger.lineage.lineage import receipt
 
         return receipt(self, request_ref)
 
@@ -509,7 +524,7 @@ class Ledger:
         self, document: str | bytes | dict[str, Any], *, source: str = "receipt"
     ) -> ReceiptCheck:
         """Check a receipt's signature and that it matches its erasure entry."""
-        from ledger.lineage import verify_receipt
+        from provledger.lineage.lineage import verify_receipt
 
         return verify_receipt(self, document, source=source)
 
@@ -522,8 +537,9 @@ class Ledger:
         emit: str | None = None,
     ) -> ExportResult | StandardExport:
         """Export the dataset, erased records left out: by default its active record
-        manifest as Parquet; or Croissant, OpenLineage, PROV (see ``ledger.exports``)."""
-        from ledger.exports import export
+        manifest as Parquet; or Croissant, OpenLineage, PROV (see
+        ``provledger.exports.formats``)."""
+        from provledger.exports.formats import export
 
         return export(self, dataset, output, format, emit=emit)
 
@@ -531,7 +547,7 @@ class Ledger:
         self, path: str | os.PathLike[str], dataset: str, *, text_field: str | None = None
     ) -> CheckResult:
         """Report the records of a data file that the dataset's erasures cover."""
-        from ledger.lineage import check
+        from provledger.lineage.lineage import check
 
         return check(self, path, dataset, text_field=text_field)
 

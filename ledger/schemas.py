@@ -5,8 +5,8 @@ model's generated schema, and ``tests/test_schemas.py`` fails when a checked-in 
 differs. To publish a new schema (a manifest or a JSON output), add its model here and
 run:
 
-    python -m ledger.schemas            # rewrite schemas/*.schema.json
-    python -m ledger.schemas --check    # exit 1 if any checked-in schema is stale
+    python -m provledger.schemas            # rewrite schemas/*.schema.json
+    python -m provledger.schemas --check    # exit 1 if any checked-in schema is stale
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ledger.audit import AuditReport
-from ledger.disclosure import Disclosure
-from ledger.manifests import ConsentVersion, Dataset, License, Profile
+from provledger.audit import AuditReport
+from provledger.exports.disclosure import Disclosure
+from provledger.registry.manifests import ConsentVersion, Dataset, License, Profile
 
 __all__ = ["SCHEMAS", "SCHEMA_DIR", "generate", "main", "schema_text", "stale", "write_schemas"]
 
@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         out_of_date = stale(folder)
         for name in out_of_date:
             print(
-                f"{folder / name} is out of date: run 'python -m ledger.schemas'", file=sys.stderr
+                f"{folder / name} is out of date: run 'python -m provledger.schemas'",
+                file=sys.stderr,
             )
         return 1 if out_of_date else 0
     for path in write_schemas(folder):

@@ -10,15 +10,20 @@ from typing import Any
 
 import orjson
 
-from ledger.canonical import canonical_json
-from ledger.checkpoint import Checkpoint
-from ledger.entry_kinds import EntryKind
-from ledger.errors import CanonicalError, IntegrityError, RootMismatch
-from ledger.keys import PublicKey
-from ledger.merkle import MerkleBuilder, consistency_proof, leaf_hash, root_from_leaf_hashes
-from ledger.merkle_verify import verify_consistency
-from ledger.projections import check_projections
-from ledger.store import CLOCK_SKEW, GENESIS_HASH, Store, entry_body_hash, stamp
+from provledger.errors import CanonicalError, IntegrityError, RootMismatch
+from provledger.storage.entry_kinds import EntryKind
+from provledger.storage.projections import check_projections
+from provledger.storage.store import CLOCK_SKEW, GENESIS_HASH, Store, entry_body_hash, stamp
+from provledger.tlog.canonical import canonical_json
+from provledger.tlog.checkpoint import Checkpoint
+from provledger.tlog.keys import PublicKey
+from provledger.tlog.merkle import (
+    MerkleBuilder,
+    consistency_proof,
+    leaf_hash,
+    root_from_leaf_hashes,
+)
+from provledger.tlog.merkle_verify import verify_consistency
 
 __all__ = ["VerifyReport", "verify_ledger"]
 

@@ -105,7 +105,8 @@ class AuditFormat(StrEnum):
 
 class Channel(StrEnum):
     """How a batch was acquired, finer than its source type: one channel per section of
-    the EU training-content summary (see ledger.batch_metadata for each source's default)."""
+    the EU training-content summary (see provledger.ingest.batch_metadata for each source's
+    default)."""
 
     public_dataset = "public_dataset"
     own_crawl = "own_crawl"

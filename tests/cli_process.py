@@ -19,16 +19,16 @@ from typing import Any
 
 import orjson
 
-from ledger import registry
-from ledger.ledger import DB_FILE, NOTE_FILE, Ledger
-from ledger.store import Store
+from provledger.ledger import DB_FILE, NOTE_FILE, Ledger
+from provledger.registry import operations as registry
+from provledger.storage.store import Store
 
 # The start of a child-process script (python -c) that opens a ledger whose DuckDB
 # CHECKPOINTs are suppressed, so every commit stays in the write-ahead log until the child
 # kills itself: ``led = open_without_checkpoint(home)``.
 OPEN_WITHOUT_CHECKPOINT = """
 import os, signal, sys
-from ledger.ledger import Ledger
+from provledger.ledger import Ledger
 
 class NoCheckpoint:
     def __init__(self, con):
@@ -164,8 +164,8 @@ def raw_counts(home: Path) -> dict[str, int]:
 
 def note_size(home: Path) -> int:
     """The log size recorded by the signed checkpoint note kept in the home."""
-    from ledger.checkpoint import parse_note
-    from ledger.keys import load_public_key
+    from provledger.tlog.checkpoint import parse_note
+    from provledger.tlog.keys import load_public_key
 
     text = (home / NOTE_FILE).read_text(encoding="utf-8")
     return parse_note(text, load_public_key(home), source=NOTE_FILE).size

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ledger.ledger import Ledger
+from provledger.ledger import Ledger
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +59,7 @@ def runner() -> CliRunner:
 @pytest.fixture
 def cli(runner: CliRunner):  # type: ignore[no-untyped-def]
     """Invoke the real ``provledger`` entry point: ``cli("verify", "--json")``."""
-    from cli.main import app
+    from provledger.cli.main import app
 
     def invoke(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
         return runner.invoke(app, list(args), input=input)

@@ -38,8 +38,8 @@ from typing import Any
 
 import pytest
 
-from ledger import vocabulary
-from ledger.audit import (
+from provledger import vocabulary
+from provledger.audit import (
     SEVERITY_OF,
     SOURCES,
     AuditReport,
@@ -48,9 +48,9 @@ from ledger.audit import (
     classify,
     parse_as_of,
 )
-from ledger.errors import InputError, NotFound
-from ledger.hashing import content_hash, subject_hash
-from ledger.ledger import Ledger
+from provledger.errors import InputError, NotFound
+from provledger.ingest.hashing import content_hash, subject_hash
+from provledger.ledger import Ledger
 
 AUDIT_DATE = date(2026, 6, 30)
 DOC_A = "a" * 64
@@ -903,7 +903,7 @@ def test_contamination_matches_a_naive_count_at_every_cut(tickets: Path) -> None
     # on (before and after the erasure), against the CONTAMINATION query at that cut.
     from collections import Counter
 
-    from ledger.audit import CONTAMINATION
+    from provledger.audit import CONTAMINATION
 
     with Ledger.open(tickets, read_only=True) as led:
         rows = led.store.rows(

@@ -1,4 +1,4 @@
-"""The shape of ``ledger.audit``: the names it re-exports, the finding rules keyed by
+"""The shape of ``provledger.audit``: the names it re-exports, the finding rules keyed by
 ``FindingCode``, and the enums (finding codes, severities, sources, splits, levels,
 formats) declared once and used by the audit, the reports, the CLI and the published
 JSON Schema. The figures themselves are tested in test_audit.py."""
@@ -15,10 +15,9 @@ from typing import Any, get_args, get_type_hints
 import pytest
 from test_audit import AUDIT_DATE, build_ledger
 
-import ledger.audit
-from cli import audit as cli_audit
-from ledger import manifests, reports, schemas, vocabulary
-from ledger.audit import (
+import provledger.audit
+from provledger import schemas, vocabulary
+from provledger.audit import (
     RULES,
     SEVERITY_OF,
     AuditReport,
@@ -29,12 +28,15 @@ from ledger.audit import (
     findings_of,
     rule,
 )
-from ledger.audit.recommendations import DECISIONS, recommendations
-from ledger.ledger import Ledger
-from ledger.vocabulary import Severity
+from provledger.audit.recommendations import DECISIONS, recommendations
+from provledger.cli import audit as cli_audit
+from provledger.exports import reports
+from provledger.ledger import Ledger
+from provledger.registry import manifests
+from provledger.vocabulary import Severity
 
 # Every name other modules, tests and the benchmark imported from the single-file
-# ledger.audit before it became a package.
+# provledger.audit before it became a package.
 IMPORTED_BEFORE = {
     "CONTAMINATION",
     "CONTEXTS_LIABLE",
@@ -62,13 +64,13 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> AuditReport:
 
 
 def test_the_package_re_exports_what_the_module_exported() -> None:
-    assert set(ledger.audit.__all__) >= IMPORTED_BEFORE
-    for name in ledger.audit.__all__:
-        assert hasattr(ledger.audit, name), name
-    assert ledger.audit.LEVELS == ("provable", "documented", "unknown")
-    assert ledger.audit.SEVERITIES == ("high", "medium", "low")
-    assert ledger.audit.SOURCES == ("scraped", "licensed", "first_party", "synthetic")
-    assert ledger.audit.LEVEL_WEIGHTS == {"provable": 1.0, "documented": 0.5, "unknown": 0.0}
+    assert set(provledger.audit.__all__) >= IMPORTED_BEFORE
+    for name in provledger.audit.__all__:
+        assert hasattr(provledger.audit, name), name
+    assert provledger.audit.LEVELS == ("provable", "documented", "unknown")
+    assert provledger.audit.SEVERITIES == ("high", "medium", "low")
+    assert provledger.audit.SOURCES == ("scraped", "licensed", "first_party", "synthetic")
+    assert provledger.audit.LEVEL_WEIGHTS == {"provable": 1.0, "documented": 0.5, "unknown": 0.0}
 
 
 def test_every_finding_code_has_one_rule_in_the_listing_order() -> None:
@@ -129,8 +131,8 @@ def test_importing_the_findings_fails_when_a_code_has_no_rule() -> None:
     script = """
 import importlib
 from enum import StrEnum
-import ledger.audit.findings as findings
-import ledger.audit.report as report
+import provledger.audit.findings as findings
+import provledger.audit.report as report
 members = [(c.name, c.value) for c in report.FindingCode] + [("NO_RULE_YET", "NO_RULE_YET")]
 report.FindingCode = StrEnum("FindingCode", members)
 try:
@@ -141,7 +143,7 @@ except ImportError as exc:
     proc = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
-    assert proc.stdout == "finding codes without a rule in ledger.audit.findings: NO_RULE_YET\n"
+    assert proc.stdout == "finding codes without a rule in provledger.audit.findings: NO_RULE_YET\n"
 
 
 def test_the_report_uses_the_enums(report: AuditReport) -> None:
@@ -173,7 +175,7 @@ def test_the_published_schema_lists_codes_severities_and_vocabularies() -> None:
     batch = schema["$defs"]["BatchProvenance"]["properties"]
     assert _resolve(schema, batch["source"])["enum"] == list(vocabulary.SOURCES)
     assert _resolve(schema, batch["split"])["enum"] == list(vocabulary.SPLITS)
-    assert _resolve(schema, batch["level"])["enum"] == list(ledger.audit.LEVELS)
+    assert _resolve(schema, batch["level"])["enum"] == list(provledger.audit.LEVELS)
 
 
 def test_audit_formats_and_severities_are_declared_once() -> None:

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from ledger import ingest
-from ledger.audit import audit
-from ledger.disclose import generate
-from ledger.errors import InputError
-from ledger.ledger import Ledger
-from ledger.store import Appender
+from provledger.audit import audit
+from provledger.errors import InputError
+from provledger.exports.disclose import generate
+from provledger.ingest import register as ingest
+from provledger.ledger import Ledger
+from provledger.storage.store import Appender
 
 OPT_OUT = {
     "checked_at": "2025-03-10T09:00:00+01:00",

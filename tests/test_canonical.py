@@ -12,9 +12,9 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import canonical
-from ledger.canonical import MAX_SAFE_INTEGER, canonical_json, parse_canonical, parse_json
-from ledger.errors import CanonicalError, InputError
+from provledger.errors import CanonicalError, InputError
+from provledger.tlog import canonical
+from provledger.tlog.canonical import MAX_SAFE_INTEGER, canonical_json, parse_canonical, parse_json
 
 # Characters that exercise escaping and key ordering: quotes and backslashes, every kind of
 # control character, DEL, the JavaScript line separators, both sides of the surrogate

@@ -7,7 +7,7 @@ import gzip
 from pathlib import Path
 from typing import Any
 
-from ledger.ledger import Ledger
+from provledger.ledger import Ledger
 
 
 def entry_count(home: Path) -> int:

@@ -16,12 +16,12 @@ from typing import Any
 import duckdb
 import pytest
 
-from ledger import keys
-from ledger.checkpoint import parse_note, verifier_key
-from ledger.errors import HomeError, KeyFileError
-from ledger.ledger import DB_FILE, NOTE_FILE, Ledger
-from ledger.migrations import APPEND_ONLY_TABLES, LOOKUP_KEY_TABLES
-from ledger.store import GENESIS_HASH
+from provledger.errors import HomeError, KeyFileError
+from provledger.ledger import DB_FILE, NOTE_FILE, Ledger
+from provledger.storage.migrations import APPEND_ONLY_TABLES, LOOKUP_KEY_TABLES
+from provledger.storage.store import GENESIS_HASH
+from provledger.tlog import keys
+from provledger.tlog.checkpoint import parse_note, verifier_key
 
 PASSPHRASE_ENV = "PROVLEDGER_KEY_PASSPHRASE"
 VERIFY_KEYS = {

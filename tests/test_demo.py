@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ledger.demo import SAMPLE_DIR, DemoResult, load_plan, run_demo
+from provledger.demo import SAMPLE_DIR, DemoResult, load_plan, run_demo
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 MANIFESTS = {
@@ -181,7 +181,7 @@ def test_demo_lineage_reaches_what_the_sample_readme_states(demo: DemoResult) ->
 
 
 def test_demo_writes_a_signed_receipt_and_an_html_report(demo: DemoResult) -> None:
-    from ledger.ledger import Ledger
+    from provledger.ledger import Ledger
 
     assert demo.receipt_path is not None and demo.receipt_path.parent == demo.home / "receipts"
     assert demo.report_path is not None and demo.report_path.parent == demo.home / "reports"

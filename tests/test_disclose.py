@@ -39,9 +39,9 @@ import jsonschema
 import pytest
 from markdown_it import MarkdownIt
 
-from ledger.disclose import diff_since, disclose, generate, published
-from ledger.disclosure import Disclosure, bucket_ab2013, bucket_eu, to_html, to_markdown
-from ledger.ledger import Ledger
+from provledger.exports.disclose import diff_since, disclose, generate, published
+from provledger.exports.disclosure import Disclosure, bucket_ab2013, bucket_eu, to_html, to_markdown
+from provledger.ledger import Ledger
 
 SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "disclosure.schema.json"
 
@@ -459,7 +459,7 @@ def test_diff_since_shows_exactly_the_batches_added(
 
 
 def test_diff_since_before_anything_was_published(ledger: Ledger, built: dict[str, Any]) -> None:
-    from ledger.errors import NotFound
+    from provledger.errors import NotFound
 
     with pytest.raises(NotFound) as err:
         diff_since(ledger.store, "m1", "eu-gpai-summary", "20")
@@ -574,7 +574,7 @@ def test_cli_profile_and_disclose(ledger: Ledger, tmp_path: Path, cli) -> None: 
 def _sample_figures() -> dict[str, Any]:
     import re
 
-    from ledger.demo import SAMPLE_DIR
+    from provledger.demo import SAMPLE_DIR
 
     text = (SAMPLE_DIR / "README.md").read_text(encoding="utf-8")
     match = re.search(r"<!-- expected-figures -->\s*```json\n(.*?)\n```", text, re.DOTALL)
@@ -584,7 +584,7 @@ def _sample_figures() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def worked(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from ledger.demo import run_demo
+    from provledger.demo import run_demo
 
     return run_demo(tmp_path_factory.mktemp("worked") / "home")
 
@@ -656,8 +656,8 @@ def test_an_edited_channel_is_caught_by_verify(home: Path, tmp_path: Path) -> No
     at that batch's entry."""
     import duckdb
 
-    from ledger.ledger import DB_FILE
-    from ledger.migrations import guard_statements
+    from provledger.ledger import DB_FILE
+    from provledger.storage.migrations import guard_statements
 
     with Ledger.init(home) as led:
         build(led, tmp_path)

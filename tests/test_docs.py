@@ -66,7 +66,7 @@ def test_tour_runs_commands_in_order_on_a_fresh_ledger(doc: str) -> None:
 
 def all_commands() -> dict[str, Any]:
     """'provledger X' (or 'provledger X Y' in a group) -> its command, for every command."""
-    from cli.main import app
+    from provledger.cli.main import app
 
     root = typer.main.get_command(app)
     found: dict[str, Any] = {}

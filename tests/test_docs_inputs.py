@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ledger.ledger import Ledger
+from provledger.ledger import Ledger
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "inputs.md"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from ledger.entry_kinds import EntryKind, subject_of
+from provledger.storage.entry_kinds import EntryKind, subject_of
 
 ROOT = Path(__file__).resolve().parent.parent
 

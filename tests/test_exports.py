@@ -32,9 +32,9 @@ from openlineage.client.event_v2 import (
 from openlineage.client.serde import Serde
 from prov.model import ProvDocument
 
-from ledger.demo import DemoResult, run_demo
-from ledger.export_openlineage import ProvledgerBatchFacet, ProvledgerErasureFacet
-from ledger.ledger import NOTE_FILE, Ledger
+from provledger.demo import DemoResult, run_demo
+from provledger.exports.openlineage import ProvledgerBatchFacet, ProvledgerErasureFacet
+from provledger.ledger import NOTE_FILE, Ledger
 
 STANDARD = ("croissant", "openlineage", "prov", "prov-n")
 # mlcroissant builds an rdflib ConjunctiveGraph, which rdflib 7.x deprecates: theirs, not ours.
@@ -462,7 +462,7 @@ def test_the_custom_facets_match_their_published_schemas(
 def test_a_missing_export_library_says_what_to_install(
     cli: Any, tmp_path: Path, small: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delitem(sys.modules, "ledger.export_prov", raising=False)
+    monkeypatch.delitem(sys.modules, "provledger.exports.prov", raising=False)
     monkeypatch.setitem(sys.modules, "prov.model", None)  # as if prov were not installed
     result = cli("export", "d", "-f", "prov", "-o", str(tmp_path / "p.json"))
     assert result.exit_code == 1
@@ -474,7 +474,7 @@ def test_a_missing_export_library_says_what_to_install(
 
 PROBE = """
 import json, sys
-from ledger.ledger import Ledger
+from provledger.ledger import Ledger
 with Ledger.open(sys.argv[1], read_only=True) as led:
     led.export("d", sys.argv[2])
 print(json.dumps(sorted(sys.modules)))

@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 import rfc8785
 
-from ledger import keys
-from ledger.checkpoint import Checkpoint
-from ledger.ledger import NOTE_FILE, Ledger
-from ledger.merkle import leaf_hash, root_from_leaf_hashes
-from ledger.tiles import tile_files
+from provledger.ledger import NOTE_FILE, Ledger
+from provledger.tlog import keys
+from provledger.tlog.checkpoint import Checkpoint
+from provledger.tlog.merkle import leaf_hash, root_from_leaf_hashes
+from provledger.tlog.tiles import tile_files
 
 
 def record_hash(record: Any) -> bytes:

@@ -10,7 +10,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.hashing import SubjectHasher, normalise_subject, normalise_text, subject_hash
+from provledger.ingest.hashing import SubjectHasher, normalise_subject, normalise_text, subject_hash
 
 # ASCII-heavy text with every kind of whitespace str.split() knows, plus some non-ASCII.
 TEXT = st.text(
@@ -55,8 +55,8 @@ def test_parse_canonical_matches_the_exact_encoder_or_refuses_duplicates(
 
     import rfc8785
 
-    from ledger.canonical import parse_canonical
-    from ledger.errors import CanonicalError
+    from provledger.errors import CanonicalError
+    from provledger.tlog.canonical import parse_canonical
 
     sep = (", ", ": ") if spaced else (",", ":")
     raw = (

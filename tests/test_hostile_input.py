@@ -30,10 +30,10 @@ import rfc8785
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import registry
-from ledger.errors import InputError, LedgerError
-from ledger.hashing import normalise_text
-from ledger.ledger import Ledger
+from provledger.errors import InputError, LedgerError
+from provledger.ingest.hashing import normalise_text
+from provledger.ledger import Ledger
+from provledger.registry import operations as registry
 
 BOM = b"\xef\xbb\xbf"
 DATASET = "fuzz"

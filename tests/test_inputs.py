@@ -19,8 +19,8 @@ import pyarrow.parquet as pq
 import pytest
 import rfc8785
 
-from ledger.errors import InputError
-from ledger.ledger import Ledger
+from provledger.errors import InputError
+from provledger.ledger import Ledger
 
 RECORDS: list[dict[str, Any]] = [
     {"text": "Printer on fire", "n": 1, "tag": "hw"},

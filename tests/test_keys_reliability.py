@@ -4,7 +4,7 @@ Each fault (wrong or missing passphrase, missing, damaged, mismatched or too-ope
 a database from a newer provledger) gives one ``Error: ...`` line, exit 1, and writes
 nothing: not an entry, not a record, not the checkpoint note. Reading commands need only
 the public key and keep working where they can. Loose permissions on a secret key file
-are refused, not warned about (documented in ledger/keys.py and docs/reliability.md).
+are refused, not warned about (documented in ledger/tlog/keys.py and docs/reliability.md).
 ``tests/test_core.py`` covers the same faults through ``checkpoint`` and ``verify``.
 """
 
@@ -19,7 +19,7 @@ import duckdb
 import pytest
 from cli_process import cli_env, new_ledger, raw_counts, run_cli, write_jsonl
 
-from ledger.ledger import DB_FILE, NOTE_FILE, Ledger
+from provledger.ledger import DB_FILE, NOTE_FILE, Ledger
 
 PASSPHRASE_ENV = "PROVLEDGER_KEY_PASSPHRASE"
 RIGHT = "correct horse battery staple"

@@ -32,9 +32,9 @@ import pyarrow.parquet as pq
 import pytest
 import rfc8785
 
-from ledger import lineage as lineage_module
-from ledger.errors import Conflict, InputError, NotFound
-from ledger.ledger import DB_FILE, Ledger
+from provledger.errors import Conflict, InputError, NotFound
+from provledger.ledger import DB_FILE, Ledger
+from provledger.lineage import lineage as lineage_module
 
 CONSENT = {
     "policy": "tos",

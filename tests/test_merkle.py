@@ -1,6 +1,6 @@
 """RFC 9162 Merkle trees: known answers, proofs for every small tree, tamper cases, and a
 naive reference implementation (the RFC's definitions written literally) that the fast
-code in ``ledger.merkle`` must agree with on random trees."""
+code in ``provledger.tlog.merkle`` must agree with on random trees."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.errors import IntegrityError, RootMismatch
-from ledger.merkle import (
+from provledger.errors import IntegrityError, RootMismatch
+from provledger.tlog.merkle import (
     EMPTY_ROOT,
     MerkleBuilder,
     compact_range,
@@ -24,7 +24,11 @@ from ledger.merkle import (
     root,
     root_from_leaf_hashes,
 )
-from ledger.merkle_verify import root_from_inclusion_proof, verify_consistency, verify_inclusion
+from provledger.tlog.merkle_verify import (
+    root_from_inclusion_proof,
+    verify_consistency,
+    verify_inclusion,
+)
 
 # The leaf inputs of the Certificate Transparency reference test data (RFC 6962 / 9162
 # implementations share them; transparency-dev/merkle uses the same eight).

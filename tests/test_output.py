@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import typer
 
-from ledger.ledger import Ledger
-from ledger.wording import cell, certainty, count, percent, plural
+from provledger.ledger import Ledger
+from provledger.wording import cell, certainty, count, percent, plural
 
 
 # -- the rules ---------------------------------------------------------------------------
@@ -223,7 +223,7 @@ def test_model_list_has_a_header(almost_provable: Ledger, cli: Any) -> None:
 
 # -- help --------------------------------------------------------------------------------
 def every_command() -> list[list[str]]:
-    from cli.main import app
+    from provledger.cli.main import app
 
     found: list[list[str]] = []
 

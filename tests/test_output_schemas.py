@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jsonschema
 
-from ledger.demo import run_demo
+from provledger.demo import run_demo
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 

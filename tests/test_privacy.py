@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from cli_process import OPEN_WITHOUT_CHECKPOINT, new_ledger, write_jsonl
 
-from ledger import registry
-from ledger.ledger import DB_FILE, Ledger
+from provledger.ledger import DB_FILE, Ledger
+from provledger.registry import operations as registry
 
 OWNER_MARKER = "owner-marker-7f3a9c"
 

@@ -2,7 +2,7 @@
 
 The tiles are checked against an RFC 6962 Merkle Tree Hash written here from the RFC's
 definition and against ``docs/verify_standalone.py`` (run as a separate process), never
-against ``ledger.merkle``. Known answers come from the spec's own examples (the path of
+against ``provledger.tlog.merkle``. Known answers come from the spec's own examples (the path of
 index 1234067, the tiles of trees of size 256 and 70,000).
 """
 
@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from ledger.errors import InputError, IntegrityError
-from ledger.ledger import Ledger
-from ledger.tiles import bundle, encode_index, tile_files
+from provledger.errors import InputError, IntegrityError
+from provledger.ledger import Ledger
+from provledger.tlog.tiles import bundle, encode_index, tile_files
 
 SCRIPT = Path(__file__).resolve().parent.parent / "docs" / "verify_standalone.py"
 

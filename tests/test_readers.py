@@ -18,12 +18,12 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.errors import InputError
-from ledger.ledger import Ledger
-from ledger.readers import detect_format
-from ledger.readers.csv_reader import read_csv
-from ledger.readers.jsonl_reader import byte_ranges, read_lines, split_range
-from ledger.readers.parquet_reader import read_table
+from provledger.errors import InputError
+from provledger.ingest.readers import detect_format
+from provledger.ingest.readers.csv_reader import read_csv
+from provledger.ingest.readers.jsonl_reader import byte_ranges, read_lines, split_range
+from provledger.ingest.readers.parquet_reader import read_table
+from provledger.ledger import Ledger
 
 # One row of every Arrow type docs/registration.md's Parquet rule names, and the JSON it maps to.
 TYPED_COLUMNS: dict[str, tuple[pa.Array, Any]] = {

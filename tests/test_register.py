@@ -29,11 +29,11 @@ import pyarrow.parquet as pq
 import pytest
 import rfc8785
 
-from ledger import ingest
-from ledger.errors import Conflict, InputError, LedgerError, NotFound, RootMismatch
-from ledger.ledger import Ledger
-from ledger.merkle_verify import verify_inclusion
-from ledger.migrations import guard_statements
+from provledger.errors import Conflict, InputError, LedgerError, NotFound, RootMismatch
+from provledger.ingest import register as ingest
+from provledger.ledger import Ledger
+from provledger.storage.migrations import guard_statements
+from provledger.tlog.merkle_verify import verify_inclusion
 
 
 # -- independent reference implementations --------------------------------------------------

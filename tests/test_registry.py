@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from ledger import registry, vocabulary
-from ledger.errors import Conflict, InputError, LedgerError, NotFound
-from ledger.ledger import Ledger
+from provledger import vocabulary
+from provledger.errors import Conflict, InputError, LedgerError, NotFound
+from provledger.ledger import Ledger
+from provledger.registry import operations as registry
 
 USES_TEXT = "train, evaluate, synthetic_seed, external_release, redistribute, commercial"
 
@@ -97,7 +98,7 @@ def test_vocabularies() -> None:
 
 
 def test_cli_help_lists_the_vocabularies() -> None:
-    from cli import registry as cli_registry
+    from provledger.cli import registry as cli_registry
 
     assert cli_registry._USE_HELP.split(" | ") == list(vocabulary.USES)
     assert cli_registry._CONTEXT_HELP.split(" | ") == list(vocabulary.CONTEXTS)
@@ -107,7 +108,7 @@ def test_start_up_does_not_load_heavy_modules() -> None:
     code = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
-        "from cli.main import app\n"
+        "from provledger.cli.main import app\n"
         "for args in (['--help'], ['license', '--help'], ['dataset', 'create', '--help']):\n"
         "    assert CliRunner().invoke(app, args).exit_code == 0\n"
         "print(sorted(m for m in ('sqlmodel', 'duckdb', 'pyarrow') "

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 from cli_process import new_ledger, raw_counts, run_cli, write_jsonl
 
-from ledger.ledger import DB_FILE, Ledger
+from provledger.ledger import DB_FILE, Ledger
 
 DATASET = "concurrent"
 SETUP_ENTRIES = 2  # ledger-created, dataset-created
@@ -39,8 +39,9 @@ _DRIVER = r"""
 import json, os, sys, time
 from pathlib import Path
 from typer.testing import CliRunner
-from cli.main import app
-import ledger.ingest, ledger.ledger, ledger.registry, ledger.verify  # import before the race
+from provledger.cli.main import app
+import provledger.ingest.register, provledger.ledger  # import before the race
+import provledger.registry.operations, provledger.verify
 
 role, home, wait, go, *rest = sys.argv[1:]
 runner = CliRunner()

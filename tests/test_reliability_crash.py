@@ -33,8 +33,8 @@ from cli_process import (
     write_jsonl,
 )
 
-from ledger.errors import BehindCheckpoint, HomeError
-from ledger.ledger import DB_FILE, NOTE_FILE, Ledger
+from provledger.errors import BehindCheckpoint, HomeError
+from provledger.ledger import DB_FILE, NOTE_FILE, Ledger
 
 WAL_FILE = DB_FILE + ".wal"
 _WORDS = ["support", "ticket", "refund", "login", "error", "billing", "crash", "invoice"]

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from test_audit import AUDIT_DATE, build_ledger
 
-from ledger.audit import AuditReport, Finding, audit
-from ledger.ledger import Ledger
-from ledger.reports import FORMATS, render, to_html, to_json, to_markdown, to_text
+from provledger.audit import AuditReport, Finding, audit
+from provledger.exports.reports import FORMATS, render, to_html, to_json, to_markdown, to_text
+from provledger.ledger import Ledger
 
 
 @pytest.fixture(scope="module")

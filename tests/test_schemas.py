@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from ledger import manifests, schemas, vocabulary
-from ledger.errors import InputError
+from provledger import schemas, vocabulary
+from provledger.errors import InputError
+from provledger.registry import manifests
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRIES_DOC = ROOT / "docs" / "registries.md"
@@ -161,9 +162,9 @@ MODEL_ONLY = [
 @pytest.mark.parametrize("name", sorted(schemas.SCHEMAS))
 def test_checked_in_schema_matches_model(name: str) -> None:
     path = schemas.SCHEMA_DIR / f"{name}.schema.json"
-    assert path.exists(), f"{path} missing: run 'python -m ledger.schemas'"
+    assert path.exists(), f"{path} missing: run 'python -m provledger.schemas'"
     assert path.read_text(encoding="utf-8") == schemas.schema_text(name, schemas.SCHEMAS[name]), (
-        f"{path} is out of date: run 'python -m ledger.schemas'"
+        f"{path} is out of date: run 'python -m provledger.schemas'"
     )
 
 

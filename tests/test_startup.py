@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import typer.main
 
-from cli.main import app
-from ledger.ledger import Ledger
+from provledger.cli.main import app
+from provledger.ledger import Ledger
 
 # The standard export formats' libraries (and what they pull in) count as heavy too.
 HEAVY = {
@@ -32,7 +32,7 @@ sys.argv = ["provledger", *json.loads(sys.argv[1])]
 out = io.StringIO()
 code = None
 with contextlib.redirect_stdout(out):
-    from cli.main import run
+    from provledger.cli.main import run
     try:
         run()
     except SystemExit as exc:
@@ -63,14 +63,14 @@ def test_root_help_imports_nothing_heavy() -> None:
     assert result["code"] == 0
     assert str(result["help"]).startswith("Usage: provledger [OPTIONS] COMMAND [ARGS]...")
     modules = result["modules"]
-    assert "cli.main" in modules  # type: ignore[operator]
+    assert "provledger.cli.main" in modules  # type: ignore[operator]
     assert heavy_among(modules) == []
 
 
 def test_the_probe_sees_heavy_imports() -> None:
     # The check above must be able to fail: importing the ledger itself pulls in DuckDB.
     proc = subprocess.run(
-        [sys.executable, "-c", "import sys, ledger.ledger; print(sorted(sys.modules))"],
+        [sys.executable, "-c", "import sys, provledger.ledger; print(sorted(sys.modules))"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -86,7 +86,7 @@ COMMANDS = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-def
 # import on its own is among those reported after it: one process checks them all.
 EVERY_HELP = """
 import contextlib, io, json, sys
-from cli.main import run
+from provledger.cli.main import run
 results = {}
 for command in json.loads(sys.argv[1]):
     sys.argv = ["provledger", command, "--help"]
@@ -128,7 +128,7 @@ def test_command_help_imports_nothing_heavy(
 def test_the_help_probe_sees_a_heavy_import() -> None:
     # The shared process must be able to fail: a command whose help loads DuckDB shows up.
     script = EVERY_HELP.replace(
-        "from cli.main import run", "from cli.main import run\nimport duckdb"
+        "from provledger.cli.main import run", "from provledger.cli.main import run\nimport duckdb"
     )
     proc = subprocess.run(
         [sys.executable, "-c", script, json.dumps(COMMANDS[:1])],
@@ -145,9 +145,9 @@ def test_the_help_probe_sees_a_heavy_import() -> None:
 # modules imported after each step.
 REFERENCE_CHECK = """
 import json, sys
-from ledger import registry
-from ledger.errors import NotFound
-from ledger.ledger import Ledger
+from provledger.registry import operations as registry
+from provledger.errors import NotFound
+from provledger.ledger import Ledger
 
 with Ledger.open(sys.argv[1], read_only=True) as led:
     registry.require_dataset(led.store, "support")

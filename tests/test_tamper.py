@@ -16,15 +16,15 @@ import duckdb
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger import keys
-from ledger.canonical import canonical_json
-from ledger.checkpoint import Checkpoint, parse_note
-from ledger.errors import BehindCheckpoint, InputError
-from ledger.ledger import DB_FILE, NOTE_FILE, Ledger
-from ledger.merkle import leaf_hash, root_from_leaf_hashes
-from ledger.migrations import guard_statements
-from ledger.store import GENESIS_HASH, Store, entry_body_hash
-from ledger.verify import verify_ledger
+from provledger.errors import BehindCheckpoint, InputError
+from provledger.ledger import DB_FILE, NOTE_FILE, Ledger
+from provledger.storage.migrations import guard_statements
+from provledger.storage.store import GENESIS_HASH, Store, entry_body_hash
+from provledger.tlog import keys
+from provledger.tlog.canonical import canonical_json
+from provledger.tlog.checkpoint import Checkpoint, parse_note
+from provledger.tlog.merkle import leaf_hash, root_from_leaf_hashes
+from provledger.verify import verify_ledger
 
 ENTRIES = 6  # ledger-created, then five checkpoint entries
 

@@ -32,9 +32,9 @@ import pytest
 import rfc8785
 from cryptography.hazmat.primitives import serialization
 
-from ledger import keys
-from ledger.checkpoint import Checkpoint
-from ledger.ledger import NOTE_FILE, Ledger
+from provledger.ledger import NOTE_FILE, Ledger
+from provledger.tlog import keys
+from provledger.tlog.checkpoint import Checkpoint
 
 SCRIPT = Path(__file__).resolve().parent.parent / "docs" / "verify_standalone.py"
 

@@ -22,15 +22,21 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger import keys
-from ledger import store as store_module
-from ledger.canonical import canonical_json
-from ledger.checkpoint import Checkpoint, verifier_key
-from ledger.errors import BehindCheckpoint, CatalogError, HomeError, IntegrityError, KeyFileError
-from ledger.ledger import DB_FILE, LAST_VERIFY_FILE, NOTE_FILE, Ledger
-from ledger.merkle import leaf_hash, root_from_leaf_hashes
-from ledger.migrations import LOOKUP_KEY_TABLES, guard_statements
-from ledger.store import GENESIS_HASH, entry_body_hash
+from provledger.errors import (
+    BehindCheckpoint,
+    CatalogError,
+    HomeError,
+    IntegrityError,
+    KeyFileError,
+)
+from provledger.ledger import DB_FILE, LAST_VERIFY_FILE, NOTE_FILE, Ledger
+from provledger.storage import store as store_module
+from provledger.storage.migrations import LOOKUP_KEY_TABLES, guard_statements
+from provledger.storage.store import GENESIS_HASH, entry_body_hash
+from provledger.tlog import keys
+from provledger.tlog.canonical import canonical_json
+from provledger.tlog.checkpoint import Checkpoint, verifier_key
+from provledger.tlog.merkle import leaf_hash, root_from_leaf_hashes
 
 LICENSE = {
     "id": "corpus",
@@ -607,14 +613,14 @@ def test_the_home_is_private(cli: Any, home: Path, tmp_path: Path) -> None:
 
 
 def test_the_new_refusals_are_integrity_errors_the_api_exports() -> None:
-    import ledger
+    import provledger
 
     # Callers catching IntegrityError (or LedgerError) see the catalog refusal too.
-    assert ledger.CatalogError is CatalogError
+    assert provledger.CatalogError is CatalogError
     assert CatalogError.__mro__[1] is IntegrityError
     assert BehindCheckpoint.__mro__[1] is IntegrityError
-    assert issubclass(KeyFileError, ledger.LedgerError)
-    assert issubclass(HomeError, ledger.LedgerError)
+    assert issubclass(KeyFileError, provledger.LedgerError)
+    assert issubclass(HomeError, provledger.LedgerError)
 
 
 # -- what the ledger cannot hide (docs/threat-model.md) ---------------------------------------

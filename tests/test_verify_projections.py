@@ -9,9 +9,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from ledger.demo import run_demo
-from ledger.ledger import DB_FILE
-from ledger.migrations import guard_statements
+from provledger.demo import run_demo
+from provledger.ledger import DB_FILE
+from provledger.storage.migrations import guard_statements
 
 
 @pytest.fixture(scope="module")

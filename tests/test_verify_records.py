@@ -10,8 +10,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from ledger.ledger import DB_FILE, Ledger
-from ledger.migrations import guard_statements
+from provledger.ledger import DB_FILE, Ledger
+from provledger.storage.migrations import guard_statements
 
 CONSENT = {
     "policy": "tos",

@@ -1,9 +1,9 @@
 """The audit of one dataset: blend, provenance certainty, consent drift, license scope,
 synthetic anchoring, contamination, stakes, cadence, cost and erasure, with findings and
 recommendations. ``audit(store, dataset, as_of)`` returns an ``AuditReport``;
-``ledger.reports`` renders it. Everything that decides what the audit says belongs here;
-how a report looks on a page does not (``ledger.reports``), nor do the words other parts
-of the ledger share (``ledger.vocabulary``: sources, splits, uses, severities, formats).
+``provledger.exports.reports`` renders it. Everything that decides what the audit says belongs here;
+how a report looks on a page does not (``provledger.exports.reports``), nor do the words other parts
+of the ledger share (``provledger.vocabulary``: sources, splits, uses, severities, formats).
 
 Modules, each one concept:
 
@@ -25,7 +25,7 @@ Adding a finding is one enum member and one function:
 
 1. add a member to ``FindingCode`` in ``report.py``, among the codes of its severity, at
    the place its findings should be listed (the published schema then lists it:
-   regenerate it with ``python -m ledger.schemas``);
+   regenerate it with ``python -m provledger.schemas``);
 2. in ``findings.py``, under the heading of its severity, add::
 
        @rule(FindingCode.MY_CODE, Severity.medium)
@@ -37,13 +37,13 @@ Adding a finding is one enum member and one function:
    field to a model in ``report.py``, its query to ``queries.py`` and its row to the
    section in ``sections.py`` first;
 3. test it against a hand-counted ledger in tests/test_audit.py. Importing
-   ``ledger.audit.findings`` fails while a code has no function.
+   ``provledger.audit.findings`` fails while a code has no function.
 """
 
-from ledger.audit.build import audit, parse_as_of
-from ledger.audit.findings import RULES, SEVERITY_OF, Rule, findings_of, rule
-from ledger.audit.provenance import LEVEL_WEIGHTS, Evidence, SyntheticLineage, classify
-from ledger.audit.queries import (
+from provledger.audit.build import audit, parse_as_of
+from provledger.audit.findings import RULES, SEVERITY_OF, Rule, findings_of, rule
+from provledger.audit.provenance import LEVEL_WEIGHTS, Evidence, SyntheticLineage, classify
+from provledger.audit.queries import (
     BATCHES,
     BLEND,
     CADENCE,
@@ -59,8 +59,8 @@ from ledger.audit.queries import (
     STAKES,
     SYNTHETIC_LINEAGE,
 )
-from ledger.audit.recommendations import CONTEXTS_LIABLE, EXPIRY_HORIZON_DAYS, USES_LIABLE
-from ledger.audit.report import (
+from provledger.audit.recommendations import CONTEXTS_LIABLE, EXPIRY_HORIZON_DAYS, USES_LIABLE
+from provledger.audit.report import (
     LEVELS,
     AuditReport,
     BatchProvenance,
@@ -89,7 +89,7 @@ from ledger.audit.report import (
     Synthetic,
     SyntheticBatch,
 )
-from ledger.vocabulary import AUDIT_FORMATS, SEVERITIES, SOURCES, AuditFormat, Severity
+from provledger.vocabulary import AUDIT_FORMATS, SEVERITIES, SOURCES, AuditFormat, Severity
 
 __all__ = [
     "AUDIT_FORMATS",

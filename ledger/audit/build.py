@@ -1,6 +1,6 @@
 """``audit()``: the entry point. It fixes the cut (the last entry an ``--as-of`` sees),
 checks the dataset existed and holds batches then, builds each section of the report
-(``ledger.audit.sections``), then adds the findings and the recommendations.
+(``provledger.audit.sections``), then adds the findings and the recommendations.
 """
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-import ledger.audit.sections as sections
-from ledger.audit.findings import findings_of
-from ledger.audit.queries import (
+import provledger.audit.sections as sections
+from provledger.audit.findings import findings_of
+from provledger.audit.queries import (
     BATCHES,
     CONSENT_GAINED_VERSION,
     DATASET_STATES,
@@ -19,14 +19,14 @@ from ledger.audit.queries import (
     STAKES,
     run,
 )
-from ledger.audit.recommendations import EXPIRY_HORIZON_DAYS, recommendations
-from ledger.audit.report import AuditReport
-from ledger.errors import InputError, NotFound
-from ledger.store import TIMESTAMP_FORMAT
-from ledger.vocabulary import SOURCES
+from provledger.audit.recommendations import EXPIRY_HORIZON_DAYS, recommendations
+from provledger.audit.report import AuditReport
+from provledger.errors import InputError, NotFound
+from provledger.storage.store import TIMESTAMP_FORMAT
+from provledger.vocabulary import SOURCES
 
 if TYPE_CHECKING:
-    from ledger.store import Store
+    from provledger.storage.store import Store
 
 __all__ = ["audit", "parse_as_of"]
 

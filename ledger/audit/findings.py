@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from ledger.audit.report import AuditReport, Finding, FindingCode
-from ledger.vocabulary import SEVERITIES, Severity
-from ledger.wording import batches_text, percent, plural
+from provledger.audit.report import AuditReport, Finding, FindingCode
+from provledger.vocabulary import SEVERITIES, Severity
+from provledger.wording import batches_text, percent, plural
 
 __all__ = ["RULES", "SEVERITY_OF", "Check", "Rule", "findings_of", "rule"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from ledger.audit.report import LEVELS, Level
+from provledger.audit.report import LEVELS, Level
 
 __all__ = ["LEVEL_WEIGHTS", "Evidence", "SyntheticLineage", "classify", "synthetic_level"]
 

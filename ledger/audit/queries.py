@@ -18,7 +18,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ledger.store import Store
+    from provledger.storage.store import Store
 
 __all__ = [
     "BATCHES",

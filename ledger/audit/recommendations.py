@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ledger.audit.report import AuditReport, Recommendation
-from ledger.entry_kinds import EntryKind
-from ledger.wording import batches_text, percent, plural
+from provledger.audit.report import AuditReport, Recommendation
+from provledger.storage.entry_kinds import EntryKind
+from provledger.wording import batches_text, percent, plural
 
 __all__ = [
     "CONTEXTS_LIABLE",

@@ -1,9 +1,9 @@
-"""The audit report model: what ``audit()`` returns, ``ledger.reports`` renders and
+"""The audit report model: what ``audit()`` returns, ``provledger.exports.reports`` renders and
 ``schemas/audit-report.schema.json`` publishes (generated from ``AuditReport``), with the
 words only the report uses: ``FindingCode`` and the provenance ``Level``.
 
 Adding a finding starts here: a member of ``FindingCode``, placed among the codes of its
-severity in the order findings of one severity are listed (see ``ledger.audit``).
+severity in the order findings of one severity are listed (see ``provledger.audit``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ledger.vocabulary import SEVERITIES, Severity, Source, Split
+from provledger.vocabulary import SEVERITIES, Severity, Source, Split
 
 __all__ = [
     "LEVELS",
@@ -44,7 +44,7 @@ __all__ = [
 
 
 # Findings are listed high before medium before low and, within one severity, in the order
-# of this enum; ledger.audit.findings holds the function (and the severity) of each code.
+# of this enum; provledger.audit.findings holds the function (and the severity) of each code.
 class FindingCode(StrEnum):
     """What a finding is about."""
 
@@ -247,7 +247,7 @@ class LastVerify(BaseModel):
 
 
 class ReadCheck(BaseModel):
-    """What the pre-check established before the audit ran (see ledger.precheck)."""
+    """What the pre-check established before the audit ran (see provledger.storage.precheck)."""
 
     checked_through_seq: int = Field(
         description="Entries the catalog and note checks covered (the head of the log)."

@@ -1,4 +1,4 @@
-"""The report's sections: each function runs its named queries (``ledger.audit.queries``)
+"""The report's sections: each function runs its named queries (``provledger.audit.queries``)
 through ``run`` and turns the rows into one part of the ``AuditReport``. Totals, shares,
 the certainty score and the generation depth are summed, rounded or scored here; every
 count comes from SQL.
@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ledger.audit.provenance import (
+from provledger.audit.provenance import (
     LEVEL_WEIGHTS,
     Evidence,
     SyntheticLineage,
     classify,
     synthetic_level,
 )
-from ledger.audit.queries import (
+from provledger.audit.queries import (
     BLEND,
     CADENCE,
     CONSENT,
@@ -34,8 +34,8 @@ from ledger.audit.queries import (
     SYNTHETIC_LINEAGE,
     run,
 )
-from ledger.audit.recommendations import CONTEXTS_LIABLE
-from ledger.audit.report import (
+from provledger.audit.recommendations import CONTEXTS_LIABLE
+from provledger.audit.report import (
     LEVELS,
     BatchProvenance,
     Cadence,
@@ -57,11 +57,11 @@ from ledger.audit.report import (
     Synthetic,
     SyntheticBatch,
 )
-from ledger.batch_metadata import CRAWL_CHANNELS, effective_channel, opt_out_reserved
-from ledger.vocabulary import SOURCES
+from provledger.ingest.batch_metadata import CRAWL_CHANNELS, effective_channel, opt_out_reserved
+from provledger.vocabulary import SOURCES
 
 if TYPE_CHECKING:
-    from ledger.store import Store
+    from provledger.storage.store import Store
 
 __all__ = [
     "blend",

@@ -33,15 +33,9 @@ with atheris.instrument_imports():
 
     # Every module an input passes through, imported here so atheris instruments it
     # (the ledger imports most of them lazily, inside the functions that need them).
-    import ledger.canonical
-    import ledger.hashing
-    import ledger.ingest
-    import ledger.readers.csv_reader
-    import ledger.readers.jsonl_reader
-    import ledger.readers.parquet_reader  # noqa: F401
-    from ledger import registry
-    from ledger.errors import LedgerError
-    from ledger.ledger import Ledger
+    from provledger.errors import LedgerError
+    from provledger.ledger import Ledger
+    from provledger.registry import operations as registry
 
 TABLES = ("entries", "batches", "records", "licenses")
 KINDS = (".jsonl", ".csv", ".parquet", ".json")

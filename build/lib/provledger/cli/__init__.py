@@ -1,0 +1,1 @@
+"""The ``provledger`` command line: a thin Typer layer over the ``ledger`` library."""

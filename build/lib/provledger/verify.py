@@ -1,0 +1,231 @@
+"""Recomputing everything the ledger claims: entry hashes, the chain, signatures, batch
+Merkle roots, and consistency with signed checkpoints held outside the database."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from provledger.errors import CanonicalError, IntegrityError, RootMismatch
+from provledger.storage.entry_kinds import EntryKind
+from provledger.storage.projections import check_projections
+from provledger.storage.store import CLOCK_SKEW, GENESIS_HASH, Store, entry_body_hash, stamp
+from provledger.tlog.canonical import canonical_json
+from provledger.tlog.checkpoint import Checkpoint
+from provledger.tlog.keys import PublicKey
+from provledger.tlog.merkle import (
+    MerkleBuilder,
+    consistency_proof,
+    leaf_hash,
+    root_from_leaf_hashes,
+)
+from provledger.tlog.merkle_verify import verify_consistency
+
+__all__ = ["VerifyReport", "verify_ledger"]
+
+# Every record's hashes, in batch then file order, streamed for the root and digest checks.
+RECORDS_IN_ORDER = (
+    "SELECT batch_seq, record_hash, content_hash, subject_hash, ord FROM records "
+    "ORDER BY batch_seq, ord"
+)
+
+
+@dataclass
+class VerifyReport:
+    """What ``verify`` found. ``ok`` only when every check held."""
+
+    ok: bool
+    entries: int
+    batches: int
+    records: int
+    checkpoints: list[dict[str, Any]] = field(default_factory=list)
+    root: str = ""
+    first_bad_seq: int | None = None
+    problem: str | None = None
+    restored_note_at: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _check_entries(
+    store: Store, public: PublicKey
+) -> tuple[list[bytes], dict[int, tuple[str, dict[str, Any]]]]:
+    """Check every entry; return the entry hashes and (kind, payload) by seq."""
+    hashes: list[bytes] = []
+    log = MerkleBuilder()  # the entry log's tree so far, for the recorded checkpoints
+    entries: dict[int, tuple[str, dict[str, Any]]] = {}
+    prev = GENESIS_HASH
+    prev_at = ""
+    latest = stamp(datetime.now(UTC) + CLOCK_SKEW)
+    for expected_seq, row in enumerate(store.raw_entries(), start=1):
+        seq, kind, payload_text, prev_hash, entry_hash, signature, key_id, recorded_at = row
+        if seq != expected_seq:
+            raise IntegrityError(
+                f"entry seq {expected_seq} is missing (found seq {seq} in its place)", expected_seq
+            )
+        try:
+            payload = orjson.loads(payload_text)
+        except orjson.JSONDecodeError:
+            raise IntegrityError("payload is not JSON", seq) from None
+        try:
+            canonical = canonical_json(payload).decode("utf-8")
+        except CanonicalError:  # e.g. an integer beyond 2**53 written into the row
+            raise IntegrityError("payload cannot be canonicalised", seq) from None
+        if canonical != payload_text:
+            raise IntegrityError("payload is not in canonical form", seq)
+        if prev_hash != prev:
+            raise IntegrityError("prev_hash does not match the previous entry's hash", seq)
+        digest = entry_body_hash(seq, kind, payload, prev_hash, key_id, recorded_at)
+        if digest.hex() != entry_hash:
+            raise IntegrityError("entry_hash does not match the entry's contents", seq)
+        if key_id != public.key_id:
+            raise IntegrityError(f"signed by unknown key {key_id}", seq)
+        try:
+            sig = bytes.fromhex(signature)
+        except ValueError:
+            sig = b""
+        if not public.verify(sig, digest):
+            raise IntegrityError("signature does not verify with the ledger's public key", seq)
+        if recorded_at < prev_at:
+            raise IntegrityError(
+                f"recorded_at {recorded_at} is earlier than the previous entry's ({prev_at})", seq
+            )
+        if recorded_at > latest:
+            raise IntegrityError(
+                f"recorded_at {recorded_at} is in the future (the clock now reads "
+                f"{stamp(datetime.now(UTC))}): it would hide every later entry from --as-of",
+                seq,
+            )
+        prev_at = recorded_at
+        if kind == EntryKind.checkpoint:
+            size, want = payload["size"], bytes.fromhex(payload["root"])
+            got = (
+                log.root()
+                if size == log.size  # what `checkpoint` records: the log before it
+                else root_from_leaf_hashes(leaf_hash(h) for h in hashes[:size])
+            )
+            if size > len(hashes) or got != want:
+                raise RootMismatch(
+                    "recorded checkpoint does not match the log before it", want, got, seq
+                )
+        entries[seq] = (kind, payload)
+        hashes.append(digest)
+        log.push_input(digest)
+        prev = entry_hash
+    return hashes, entries
+
+
+class _BatchCheck:
+    """Running recomputation of one batch: Merkle root and the two column digests."""
+
+    def __init__(self) -> None:
+        self.tree = MerkleBuilder()
+        self.content = hashlib.sha256()
+        self.subject = hashlib.sha256()
+        self.subjects = 0
+
+
+def _check_batches(store: Store, batches: dict[int, dict[str, Any]]) -> int:
+    """Recompute every batch's Merkle root and hash-column digests from its stored rows."""
+    checks: dict[int, _BatchCheck] = {}
+    total = 0
+    for chunk in store.stream(RECORDS_IN_ORDER):
+        columns = [chunk.column(i).to_pylist() for i in range(5)]
+        for seq, record, content, subject, ord_ in zip(*columns, strict=True):
+            check = checks.get(seq)
+            if check is None:
+                if seq not in batches:
+                    raise IntegrityError(
+                        f"records belong to batch seq {seq}, which has no entry", seq
+                    )
+                check = checks[seq] = _BatchCheck()
+            if ord_ != check.tree.size:  # file order is 0, 1, 2 ...: lineage reports it
+                raise IntegrityError(
+                    f"batch {batches[seq]['batch_id']}: record order is broken at position "
+                    f"{check.tree.size} (ord {ord_})",
+                    seq,
+                )
+            check.tree.push_input(record)
+            check.content.update(content or b"")
+            if subject is not None:
+                check.subject.update(subject)
+                check.subjects += 1
+        total += len(columns[0])
+    for seq, payload in batches.items():
+        check = checks.get(seq, _BatchCheck())
+        name = payload["batch_id"]
+        if check.tree.size != payload["records"]:
+            raise IntegrityError(
+                f"batch {name} holds {check.tree.size} records, its entry says "
+                f"{payload['records']}",
+                seq,
+            )
+        want = bytes.fromhex(payload["merkle_root"])
+        got = check.tree.root()
+        if got != want:
+            raise RootMismatch(
+                f"batch {name}: record hashes do not match its Merkle root", want, got, seq
+            )
+        if "content_digest" in payload and check.content.hexdigest() != payload["content_digest"]:
+            raise IntegrityError(f"batch {name}: content hashes do not match its entry", seq)
+        expected_subjects = payload.get("subject_digest", check.subject.hexdigest())
+        if (expected_subjects is None and check.subjects) or (
+            expected_subjects is not None and check.subject.hexdigest() != expected_subjects
+        ):
+            raise IntegrityError(f"batch {name}: subject hashes do not match its entry", seq)
+    return total
+
+
+def _check_checkpoint(hashes: list[bytes], checkpoint: Checkpoint, label: str) -> dict[str, Any]:
+    n = len(hashes)
+    if checkpoint.size > n:
+        raise IntegrityError(
+            f"{label} records {checkpoint.size} entries but the database holds only {n}: "
+            "the ledger lost entries it had acknowledged",
+            n + 1,
+        )
+    leaves = [leaf_hash(h) for h in hashes]
+    proof = consistency_proof(leaves, checkpoint.size)
+    try:
+        verify_consistency(
+            checkpoint.size, n, checkpoint.root, root_from_leaf_hashes(leaves), proof
+        )
+    except IntegrityError as exc:
+        # The first entry that differs is within the checkpointed prefix; find it.
+        raise IntegrityError(f"{label} is not a prefix of this ledger: {exc}", None) from None
+    return {
+        "source": label,
+        "size": checkpoint.size,
+        "root": checkpoint.root.hex(),
+        "consistent": True,
+    }
+
+
+def verify_ledger(
+    store: Store, public: PublicKey, checkpoints: list[tuple[str, Checkpoint]]
+) -> VerifyReport:
+    """Run every check. Never raises IntegrityError: failures are reported in the result."""
+    report = VerifyReport(ok=False, entries=0, batches=0, records=0)
+    try:
+        hashes, entries = _check_entries(store, public)
+        batches = {
+            seq: p for seq, (kind, p) in entries.items() if kind == EntryKind.batch_registered
+        }
+        report.entries = len(hashes)
+        report.batches = len(batches)
+        report.root = root_from_leaf_hashes(leaf_hash(h) for h in hashes).hex()
+        report.records = _check_batches(store, batches)
+        check_projections(store, entries)
+        for label, checkpoint in checkpoints:
+            report.checkpoints.append(_check_checkpoint(hashes, checkpoint, label))
+    except IntegrityError as exc:
+        report.first_bad_seq = exc.seq
+        report.problem = str(exc)
+        return report
+    report.ok = True
+    return report

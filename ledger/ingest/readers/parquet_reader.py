@@ -1,0 +1,157 @@
+"""Parquet files and in-memory Arrow tables, mapped to JSON by one rule:
+
+| Arrow type                         | JSON                                        |
+|------------------------------------|---------------------------------------------|
+| null                               | null                                        |
+| bool                               | true / false                                |
+| integers                           | number (see canonical_json past 2**53 - 1) |
+| floats                             | number (NaN and infinities are refused)     |
+| decimal                            | string of the exact decimal, e.g. "12.50"   |
+| string, large_string               | string                                      |
+| binary                             | string, standard base64                     |
+| date                               | string "YYYY-MM-DD"                         |
+| timestamp, time                    | string, ISO 8601 (UTC offset kept if any)   |
+| duration                           | number of microseconds                      |
+| list, large_list, fixed_size_list  | array                                       |
+| struct                             | object                                      |
+| map                                | object (keys as strings)                    |
+
+So a Parquet file whose columns are strings and int64s hashes the same as the JSONL file
+holding the same objects.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from provledger.errors import InputError
+from provledger.ingest.readers import CHUNK_RECORDS, Chunk
+
+__all__ = ["read_parquet", "read_table", "to_json_value"]
+
+
+def to_json_value(value: Any) -> Any:
+    """Map one Python value from ``pyarrow ... to_pylist()`` to JSON (rule above)."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        # pyarrow renders a map as a list of (key, value) tuples
+        if value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+            return {str(k): to_json_value(v) for k, v in value}
+        return [to_json_value(v) for v in value]
+    if isinstance(value, tuple):
+        return [to_json_value(v) for v in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time | dt.timedelta):
+        # With pandas installed pyarrow hands out nanosecond values as pandas Timestamps and
+        # Timedeltas (datetime subclasses) instead of refusing them: refuse those that carry
+        # nanoseconds too, so a record hashes the same whether pandas is installed or not.
+        if getattr(value, "nanosecond", 0) or getattr(value, "nanoseconds", 0):
+            raise InputError(
+                f"cannot map a value to JSON: {value} has nanoseconds, "
+                "which Python's datetime types cannot hold"
+            )
+        if isinstance(value, dt.timedelta):
+            return value // dt.timedelta(microseconds=1)
+        return value.isoformat()
+    raise InputError(f"cannot map a {type(value).__name__} value to JSON")
+
+
+def _pylist(batch: Any, rows_before: int) -> list[Any]:
+    """The batch's rows as Python values. Raises InputError naming the row for a value
+    Python's datetime types cannot hold (pyarrow refuses nanosecond times with ValueError)."""
+    try:
+        return batch.to_pylist()
+    except ValueError as exc:
+        bad = 0
+        for bad in range(batch.num_rows):  # the error path only: find the row
+            try:
+                batch.slice(bad, 1).to_pylist()
+            except ValueError:
+                break
+        raise InputError(f"cannot map a value to JSON: {exc}", line=rows_before + bad + 1) from None
+
+
+def _json_rows(batch: Any, rows_before: int) -> list[Any]:
+    """The batch's rows mapped to JSON. Raises InputError naming the row."""
+    items = _pylist(batch, rows_before)
+    try:
+        return [to_json_value(r) for r in items]
+    except InputError as exc:
+        bad = next(i for i, r in enumerate(items) if _refused(r))  # the error path only
+        raise exc.located(line=rows_before + bad + 1) from None
+
+
+def _refused(row: Any) -> bool:
+    try:
+        to_json_value(row)
+    except InputError:
+        return True
+    return False
+
+
+def read_table(table: Any, *, name: str = "<arrow table>") -> Iterator[Chunk]:
+    """Chunks of records from an in-memory pyarrow Table."""
+    row = 0
+    for batch in table.to_batches(max_chunksize=CHUNK_RECORDS):
+        try:
+            items = _json_rows(batch, row)
+        except InputError as exc:
+            raise exc.located(file=name) from None
+        yield Chunk(items, list(range(row + 1, row + 1 + len(items))), raw=False)
+        row += len(items)
+
+
+def read_parquet(path: Path) -> Iterator[Chunk]:
+    """Chunks of records from a Parquet file, row group by row group."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:  # a damaged column name
+        raise InputError(f"not a readable Parquet file ({exc})", file=path) from None
+    row = 0
+    try:
+        for batch in pf.iter_batches(batch_size=CHUNK_RECORDS):
+            items = _json_rows(batch, row)
+            yield Chunk(items, list(range(row + 1, row + 1 + len(items))), raw=False)
+            row += len(items)
+    except InputError as exc:
+        raise exc.located(file=path, line=row + 1) from None
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"Parquet data is damaged ({exc})", file=path) from None
+
+
+def parquet_shards(folder: Path) -> list[Path]:
+    """The Parquet files directly inside ``folder`` (.parquet or .pq), in file-name order.
+    Other files (``_SUCCESS``, checksums) and subfolders are not read. Raises InputError
+    when there is none."""
+    from provledger.ingest.readers import PARQUET_SUFFIXES
+
+    shards = sorted(
+        (p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(PARQUET_SUFFIXES)),
+        key=lambda p: p.name,
+    )
+    if not shards:
+        raise InputError("folder holds no .parquet or .pq files", file=folder)
+    return shards
+
+
+def read_parquet_dir(folder: Path) -> Iterator[Chunk]:
+    """Chunks of every shard's records in file-name order, as one batch. Each chunk names
+    its shard, and row numbers count within the shard."""
+    for shard in parquet_shards(folder):
+        for chunk in read_parquet(shard):
+            chunk.file = shard
+            yield chunk

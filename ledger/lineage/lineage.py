@@ -1,0 +1,955 @@
+"""Lineage and erasure: what a data subject, a record or a text reaches, and what an
+erasure request covers.
+
+- ``lineage``: the matching records; the batches holding them (``direct``) and every batch
+  derived from those through ``derived_from``, at any depth (``derived``); their datasets;
+  and the models that consumed those batches. A model reaches a batch only when the batch
+  was registered before the model (a lower seq) in one of the model's datasets.
+- ``register_model``: a ``model-registered`` entry {name, datasets, as_of_seq}.
+- ``erase``: an ``erasure-requested`` entry {request_ref, subject_hash, record_hashes,
+  batches, derived_batches, models} plus its ``erasures`` and ``erased_records`` rows, in
+  one transaction. History is never rewritten: erased records stay in ``records`` (their
+  hashes are in every Merkle root) and are left out of audits and exports from then on.
+  The same request ref twice is a no-op; an erasure that matches no active record is
+  refused, because an entry covering nothing would read as if something had been erased.
+- ``receipt`` / ``verify_receipt``: a JSON document naming what the erasure covered and
+  what must be rebuilt, signed with the ledger's Ed25519 key over its RFC 8785 form.
+- ``export``: a dataset's active records (erased ones left out) as a Parquet manifest.
+- ``check``: does a rebuilt data file still hold any of a dataset's erased records?
+
+Subject ids are keyed with the ledger's subject key (``hashing.subject_hash``) before any
+lookup; the raw id is never stored, logged or returned.
+
+Lookup keys. Finding a subject's or a record's rows by scanning 32-byte hashes costs about
+45 ms at 10M records, and an ART index on a full hash about 73 bytes a row. Instead every
+record hash (kind 0) and subject hash (kind 1) has a key row: kind, the hash's first four
+bytes as a signed big-endian INTEGER (``prefix``), batch_seq and ord; subject keys also
+carry the next four bytes (``prefix2``). ``lookup_keys`` holds them sorted, so DuckDB's zone
+maps narrow a lookup to one row group, at about 5 bytes a key. Registration appends each
+batch's keys, sorted, to ``lookup_keys_recent`` (``index_batch``) and folds that table into
+``lookup_keys`` once it holds more than a quarter as many keys (and ``MERGE_MIN_KEYS``), so
+a lookup never scans more than that unsorted. The key tables are an index derived from
+``records``, rewritten by the merge (which puts their guard triggers back), and ``verify``
+rebuilds them from ``records`` and compares; ``erase`` reads ``records`` itself.
+
+A record lookup checks each hit against the full 32-byte record hash. A subject lookup
+matches on the first eight bytes of the HMAC, so it need not read the subject hash column
+(which doubles the time): two subjects share eight bytes with a probability of about
+2**-64 times the number of subjects, about one in 10**13 at a million subjects.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
+
+from provledger.errors import CanonicalError, Conflict, InputError, NotFound
+from provledger.ingest.hashing import content_hash, normalise_subject, parse_hash, subject_hash
+from provledger.storage.entry_kinds import EntryKind
+from provledger.storage.migrations import guard_statements
+from provledger.tlog.canonical import canonical_json, parse_json, require_utf8
+
+if TYPE_CHECKING:
+    from provledger.ledger import Ledger
+    from provledger.storage.store import Entry, Store
+
+__all__ = [
+    "KIND_RECORD",
+    "KIND_SUBJECT",
+    "RECEIPT_TYPE",
+    "CheckResult",
+    "Erasure",
+    "ExportResult",
+    "Lineage",
+    "ReceiptCheck",
+    "check",
+    "erase",
+    "export",
+    "index_batch",
+    "key_prefix",
+    "key_prefix2",
+    "lineage",
+    "list_models",
+    "merge_keys",
+    "receipt",
+    "register_model",
+    "verify_receipt",
+]
+
+KIND_RECORD = 0
+KIND_SUBJECT = 1
+# Merge the recent keys into the sorted ones once there are at least this many of them and
+# more than a quarter as many as sorted ones: below that a lookup scans them in about 1 ms.
+MERGE_MIN_KEYS = 1 << 20
+MERGE_RATIO = 4
+# A lookup with more key hits than this reads the hash column whole instead of row by row.
+FETCH_ROW_BY_ROW = 128
+RECEIPT_TYPE = "provledger-erasure-receipt"
+RECEIPT_VERSION = 1
+MODEL_NAME = re.compile(r"[A-Za-z0-9._-]+")
+MAX_REF_LENGTH = 200
+
+
+# -- lookup keys --------------------------------------------------------------------------
+KEY_COLUMNS = (
+    "kind TINYINT NOT NULL, prefix INTEGER NOT NULL, batch_seq INTEGER NOT NULL, "
+    "ord INTEGER NOT NULL, prefix2 INTEGER"
+)
+# One batch's keys, sorted, appended to the recent keys in the registering transaction.
+# h[1:4]::BIT::INTEGER reads bytes 0-3 big-endian and h[5:8] bytes 4-7, as key_prefix does.
+BATCH_KEYS = """
+    INSERT INTO lookup_keys_recent
+    SELECT * FROM (
+        SELECT 0::TINYINT, record_hash[1:4]::BIT::INTEGER, batch_seq, ord, NULL::INTEGER
+        FROM records WHERE batch_seq = $seq
+        UNION ALL
+        SELECT 1::TINYINT, subject_hash[1:4]::BIT::INTEGER, batch_seq, ord,
+               subject_hash[5:8]::BIT::INTEGER
+        FROM records WHERE batch_seq = $seq AND subject_hash IS NOT NULL
+    ) ORDER BY ALL
+"""
+KEY_COUNTS = """
+    SELECT (SELECT count(*) FROM lookup_keys),
+           (SELECT count(*) FROM lookup_keys_recent),
+           (SELECT count(DISTINCT batch_seq) FROM lookup_keys_recent)
+"""
+# Rewrites the sorted keys with the recent ones folded in, then empties the recent ones.
+MERGE_KEYS = (
+    f"CREATE TABLE lookup_keys_merged ({KEY_COLUMNS})",
+    "INSERT INTO lookup_keys_merged SELECT * FROM "
+    "(SELECT * FROM lookup_keys UNION ALL SELECT * FROM lookup_keys_recent) ORDER BY ALL",
+    "DROP TABLE lookup_keys",
+    "ALTER TABLE lookup_keys_merged RENAME TO lookup_keys",
+    "DROP TABLE lookup_keys_recent",
+    f"CREATE TABLE lookup_keys_recent ({KEY_COLUMNS})",
+    # Dropping a table drops its guard triggers: put them back on the new tables.
+    *guard_statements("lookup_keys"),
+    *guard_statements("lookup_keys_recent"),
+)
+# Where the records whose hash starts with these bytes sit, per kind.
+KEY_HITS = {
+    KIND_RECORD: """
+        SELECT batch_seq, ord FROM lookup_keys WHERE kind = 0 AND prefix = $prefix
+        UNION ALL
+        SELECT batch_seq, ord FROM lookup_keys_recent WHERE kind = 0 AND prefix = $prefix
+    """,
+    KIND_SUBJECT: """
+        SELECT batch_seq, ord FROM lookup_keys
+        WHERE kind = 1 AND prefix = $prefix AND prefix2 = $prefix2
+        UNION ALL
+        SELECT batch_seq, ord FROM lookup_keys_recent
+        WHERE kind = 1 AND prefix = $prefix AND prefix2 = $prefix2
+    """,
+}
+
+
+def key_prefix(digest: bytes) -> int:
+    """The lookup key of a hash: its first four bytes as a signed big-endian integer."""
+    return int.from_bytes(digest[:4], "big", signed=True)
+
+
+def key_prefix2(digest: bytes) -> int:
+    """The second part of a subject's lookup key: bytes 4-7, as ``key_prefix``."""
+    return int.from_bytes(digest[4:8], "big", signed=True)
+
+
+def index_batch(store: Store, seq: int) -> None:
+    """Add the lookup keys of batch ``seq``'s records; call it inside the transaction that
+    registers them. Folds the recent keys into the sorted ones when they have grown."""
+    store.execute(BATCH_KEYS, {"seq": seq})
+    counts = store.row(KEY_COUNTS)
+    assert counts is not None
+    base, recent, runs = counts
+    if runs > 1 and recent >= MERGE_MIN_KEYS and recent * MERGE_RATIO > base:
+        merge_keys(store)
+
+
+def merge_keys(store: Store) -> None:
+    """Rewrite ``lookup_keys`` sorted with ``lookup_keys_recent`` folded in (call it inside
+    a transaction)."""
+    for statement in MERGE_KEYS:
+        store.execute(statement)
+
+
+# -- finding matching records ---------------------------------------------------------------
+# Each fetches one record by its address; zone maps on batch_seq and ord let DuckDB read
+# one vector of `records` for it. A record hit is checked against the full hash.
+FETCH_BY = {
+    KIND_RECORD: "SELECT batch_seq, ord, record_hash FROM records "
+    "WHERE batch_seq = ? AND ord = ? AND record_hash = ?",
+    KIND_SUBJECT: "SELECT batch_seq, ord, record_hash FROM records WHERE batch_seq = ? AND ord = ?",
+}
+# Whole-column scans: text look-ups (content hashes have no keys), erasure (which must not
+# depend on the index), and look-ups with very many hits.
+SCAN_BY = {
+    "record": "SELECT batch_seq, ord, record_hash FROM records WHERE record_hash = ?",
+    "subject": "SELECT batch_seq, ord, record_hash FROM records WHERE subject_hash = ?",
+    "text": "SELECT batch_seq, ord, record_hash FROM records WHERE content_hash = ?",
+}
+
+
+@dataclass(frozen=True)
+class _Match:
+    batch_seq: int
+    ord: int
+    record_hash: bytes
+    erased_seq: int | None
+
+
+def _matches(
+    store: Store, tables: _Tables, by: str, digest: bytes, *, use_keys: bool = True
+) -> list[_Match]:
+    kind = {"record": KIND_RECORD, "subject": KIND_SUBJECT}.get(by)
+    rows: list[tuple[Any, ...]]
+    if use_keys and kind is not None:
+        key = {"prefix": key_prefix(digest)}
+        if kind == KIND_SUBJECT:
+            key["prefix2"] = key_prefix2(digest)
+        hits = store.rows(KEY_HITS[kind], key)
+        if not hits:
+            return []
+        if len(hits) <= FETCH_ROW_BY_ROW:
+            sql = " UNION ALL ".join([FETCH_BY[kind]] * len(hits))
+            check = (digest,) if kind == KIND_RECORD else ()
+            rows = store.rows(sql, [v for b, o in hits for v in (b, o, *check)])
+        else:
+            rows = store.rows(SCAN_BY[by], [digest])
+    else:
+        rows = store.rows(SCAN_BY[by], [digest])
+    erased = tables.erased
+    return [_Match(b, o, bytes(h), erased.get((b, o))) for b, o, h in sorted(rows)]
+
+
+# -- the small tables -------------------------------------------------------------------------
+# Everything lineage reads besides `records` and the keys (batches, derivation edges,
+# dataset states, models, erasures) is small next to `records`: one query reads it all,
+# and it is kept per open store until the head of the log changes, so repeated look-ups
+# through one Ledger skip it. The derivation graph is then walked in Python.
+HEAD = "SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1"
+SMALL_TABLES = """
+    SELECT
+      (SELECT list(struct_pack(seq, batch_id, dataset, source, split, origin, file_name,
+                               records)) FROM batches),
+      (SELECT list(struct_pack(seq, parent_id)) FROM batch_parents),
+      (SELECT list(struct_pack(seq, dataset, owner, context) ORDER BY seq) FROM dataset_states),
+      (SELECT list(struct_pack(seq, model, dataset) ORDER BY seq, dataset) FROM model_datasets),
+      (SELECT list(struct_pack(batch_seq, ord, seq)) FROM erased_records),
+      (SELECT list(struct_pack(seq := x.seq, request_ref := x.request_ref,
+                               recorded_at := n.recorded_at, records := x.records)
+                   ORDER BY x.seq)
+       FROM erasures x JOIN entries n ON n.seq = x.seq)
+"""
+
+
+@dataclass
+class _Tables:
+    head: tuple[Any, ...] | None
+    batches: dict[int, dict[str, Any]]  # by seq
+    children: dict[str, list[int]]  # parent batch id -> derived batch seqs
+    parents: dict[int, list[str]]  # derived batch seq -> parent batch ids
+    owners: dict[str, tuple[str, str]]  # dataset -> current (owner, context)
+    models: dict[tuple[int, str], list[str]]  # (seq, name) -> datasets
+    erased: dict[tuple[int, int], int]  # (batch seq, ord) -> erasure seq
+    erasures: dict[int, dict[str, Any]]  # by seq
+
+
+_CACHE: WeakKeyDictionary[Store, _Tables] = WeakKeyDictionary()
+
+
+def _tables(store: Store) -> _Tables:
+    """The small tables as they stand. A read-only store cannot change under us (DuckDB
+    lets no process write while one reads), so its copy is kept without checking."""
+    cached = _CACHE.get(store)
+    if cached is not None and store.read_only:
+        return cached
+    head = store.row(HEAD)
+    if cached is not None and cached.head == head:
+        return cached
+    row = store.row(SMALL_TABLES)
+    assert row is not None
+    batches, edges, states, models, erased, erasures = (r or [] for r in row)
+    tables = _Tables(
+        head=head,
+        batches={b["seq"]: b for b in batches},
+        children={},
+        parents={},
+        owners={s["dataset"]: (s["owner"], s["context"]) for s in states},
+        models={},
+        erased={(e["batch_seq"], e["ord"]): e["seq"] for e in erased},
+        erasures={e["seq"]: e for e in erasures},
+    )
+    for edge in edges:
+        tables.children.setdefault(edge["parent_id"], []).append(edge["seq"])
+        tables.parents.setdefault(edge["seq"], []).append(edge["parent_id"])
+    for m in models:
+        tables.models.setdefault((m["seq"], m["model"]), []).append(m["dataset"])
+    _CACHE[store] = tables
+    return tables
+
+
+@dataclass
+class _Reach:
+    batches: list[dict[str, Any]]
+    datasets: list[dict[str, Any]]
+    models: list[dict[str, Any]]
+
+
+def _reach(tables: _Tables, held: Counter[int]) -> _Reach:
+    """Batches, datasets and models reached from the batches (by seq) holding matches,
+    ``held`` counting the matching records in each."""
+    if not held:
+        return _Reach([], [], [])
+    # Breadth first, so each batch gets its shortest derivation depth.
+    depth = dict.fromkeys(held, 0)
+    frontier = sorted(held)
+    while frontier:
+        following = []
+        for seq in frontier:
+            for child in tables.children.get(tables.batches[seq]["batch_id"], ()):
+                if child not in depth:
+                    depth[child] = depth[seq] + 1
+                    following.append(child)
+        frontier = following
+    batches = []
+    for seq in sorted(depth):
+        r = tables.batches[seq]
+        batches.append(
+            {
+                "batch_id": r["batch_id"],
+                "dataset": r["dataset"],
+                "source": r["source"],
+                "split": r["split"],
+                "relation": "direct" if depth[seq] == 0 else "derived",
+                "depth": depth[seq],
+                "records": held.get(seq, 0),
+                "batch_records": r["records"],
+                "derived_from": sorted(tables.parents.get(seq, [])),
+                "origin": r["origin"],
+                "file": r["file_name"],
+                "seq": seq,
+            }
+        )
+    names = sorted({b["dataset"] for b in batches})
+    datasets = []
+    for name in names:
+        owner, context = tables.owners.get(name, (None, None))
+        datasets.append(
+            {
+                "dataset": name,
+                "owner": owner,
+                "context": context,
+                "batches": [b["batch_id"] for b in batches if b["dataset"] == name],
+                "records": sum(b["records"] for b in batches if b["dataset"] == name),
+            }
+        )
+    models = []
+    for (seq, name), on in sorted(tables.models.items()):
+        # A model reaches the batches of its datasets registered before it.
+        reached = [b["batch_id"] for b in batches if b["dataset"] in on and b["seq"] < seq]
+        if reached:
+            models.append({"name": name, "seq": seq, "datasets": on, "batches": reached})
+    return _Reach(batches, datasets, models)
+
+
+@dataclass
+class Lineage:
+    """What a lookup found (``lineage --json``). ``query`` holds how it was looked up and
+    the hash (never a raw subject id); ``erased`` is True when every matching record is
+    covered by an erasure."""
+
+    query: dict[str, str]
+    records: list[dict[str, Any]] = field(default_factory=list)
+    batches: list[dict[str, Any]] = field(default_factory=list)
+    datasets: list[dict[str, Any]] = field(default_factory=list)
+    models: list[dict[str, Any]] = field(default_factory=list)
+    erasures: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return bool(self.records)
+
+    @property
+    def erased(self) -> bool:
+        return self.found and all(r["erased"] for r in self.records)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "records": self.records,
+            "batches": self.batches,
+            "datasets": self.datasets,
+            "models": self.models,
+            "erased": self.erased,
+            "erasures": self.erasures,
+        }
+
+
+def _query_hash(
+    ledger: Ledger, subject: str | None, record: str | None, text: str | None
+) -> tuple[str, bytes]:
+    asked = (("subject", subject), ("record", record), ("text", text))
+    given = [(by, value) for by, value in asked if value is not None]
+    if len(given) != 1:
+        raise InputError("look up exactly one of a subject id, a record hash or a text")
+    by, value = given[0]
+    if by == "subject":
+        return by, _subject_digest(ledger, value)
+    if by == "record":
+        return by, parse_hash(value, "record")
+    return by, content_hash(value)
+
+
+def _subject_digest(ledger: Ledger, subject: str) -> bytes:
+    require_utf8(subject, "subject", show=False)
+    if not normalise_subject(subject):
+        raise InputError("the subject id is empty", field="subject")
+    return subject_hash(ledger.subject_key, subject)
+
+
+def lineage(
+    ledger: Ledger,
+    *,
+    subject: str | None = None,
+    record: str | None = None,
+    text: str | None = None,
+) -> Lineage:
+    """Look up one subject id, record hash (hex) or text; see the module docstring (a
+    subject matches on the first eight bytes of its HMAC, a record on its full hash).
+
+    Raises InputError unless exactly one is given, or when a record hash is not 64 hex
+    digits. Nothing matching is not an error: the result is empty (``found`` False).
+    """
+    by, digest = _query_hash(ledger, subject, record, text)
+    tables = _tables(ledger.store)
+    matches = _matches(ledger.store, tables, by, digest)
+    result = Lineage(query={"by": by, "hash": digest.hex()})
+    if not matches:
+        return result
+    reach = _reach(tables, Counter(m.batch_seq for m in matches))
+    ids = {b["seq"]: b["batch_id"] for b in reach.batches}
+    known = tables.erasures
+    erasures = [known[s] for s in sorted({m.erased_seq for m in matches if m.erased_seq})]
+    refs = {e["seq"]: e["request_ref"] for e in erasures}
+    result.records = [
+        {
+            "batch_id": ids[m.batch_seq],
+            "ord": m.ord,
+            "record_hash": bytes(m.record_hash).hex(),
+            "erased": m.erased_seq is not None,
+            "erased_by": refs.get(m.erased_seq) if m.erased_seq is not None else None,
+        }
+        for m in matches
+    ]
+    result.batches = [{k: v for k, v in b.items() if k != "seq"} for b in reach.batches]
+    result.datasets = reach.datasets
+    result.models = reach.models
+    result.erasures = erasures
+    return result
+
+
+# -- models -----------------------------------------------------------------------------
+MODEL_BY_NAME = "SELECT seq FROM models WHERE name = ?"
+INSERT_MODEL = "INSERT INTO models VALUES (?, ?)"
+INSERT_MODEL_DATASET = "INSERT INTO model_datasets VALUES (?, ?, ?)"
+MODELS = """
+    SELECT m.seq, m.name, n.recorded_at, list(md.dataset ORDER BY md.dataset) AS datasets
+    FROM models m JOIN model_datasets md ON md.seq = m.seq JOIN entries n ON n.seq = m.seq
+    GROUP BY m.seq, m.name, n.recorded_at ORDER BY m.seq
+"""
+
+
+def register_model(ledger: Ledger, name: str, datasets: list[str]) -> dict[str, Any]:
+    """Record that model ``name`` (a training run or a release) consumed ``datasets`` as
+    the ledger stands now: it reaches only batches registered before this entry.
+
+    Raises InputError for a bad name or no datasets, NotFound for an unknown dataset and
+    Conflict when a model of that name is already registered; nothing is written then.
+    """
+    from provledger.registry import operations as registry
+
+    if not MODEL_NAME.fullmatch(name):
+        raise InputError(
+            f"model name '{name}' may hold only letters, digits, '.', '_' and '-'", field="name"
+        )
+    chosen = sorted(set(datasets))
+    if not chosen:
+        raise InputError("name at least one dataset the model was trained on", field="dataset")
+    store = ledger.store
+    for dataset in chosen:
+        registry.require_dataset(store, dataset)
+    earlier = store.row(MODEL_BY_NAME, [name])
+    if earlier is not None:
+        raise Conflict(
+            f"model '{name}' is already registered (seq {earlier[0]}); register a new "
+            "training run or release under its own name, e.g. with a version suffix"
+        )
+    with ledger.appending() as app:
+        store.execute(INSERT_MODEL, [app.seq, name])
+        for dataset in chosen:
+            store.execute(INSERT_MODEL_DATASET, [app.seq, name, dataset])
+        entry = app.write_entry(
+            EntryKind.model_registered, {"name": name, "datasets": chosen, "as_of_seq": app.seq - 1}
+        )
+    return {
+        "name": name,
+        "seq": entry.seq,
+        "recorded_at": entry.recorded_at,
+        "as_of_seq": entry.seq - 1,
+        "datasets": chosen,
+    }
+
+
+def list_models(store: Store) -> list[dict[str, Any]]:
+    """Every registered model, oldest first: name, seq, recorded_at, as_of_seq, datasets."""
+    return [
+        {
+            "name": r["name"],
+            "seq": r["seq"],
+            "recorded_at": r["recorded_at"],
+            "as_of_seq": r["seq"] - 1,
+            "datasets": list(r["datasets"]),
+        }
+        for r in store.dicts(MODELS)
+    ]
+
+
+# -- erasure -----------------------------------------------------------------------------
+ERASURE_BY_REF = "SELECT seq, subject_hash FROM erasures WHERE request_ref = ?"
+INSERT_ERASURE = "INSERT INTO erasures VALUES (?, ?, ?, ?)"
+INSERT_ERASED = """
+    INSERT INTO erased_records
+    SELECT $seq, unnest($batch_seqs::INTEGER[]), unnest($ords::INTEGER[]),
+           unnest($hashes::BLOB[])
+"""
+# Per batch, how many records an erasure covered.
+ERASED_PER_BATCH = """
+    SELECT b.batch_id, count(*) AS records
+    FROM erased_records e JOIN batches b ON b.seq = e.batch_seq
+    WHERE e.seq = ? GROUP BY b.batch_id
+"""
+BATCHES_BY_ID = """
+    SELECT b.batch_id, b.dataset, b.source, b.origin, b.file_name,
+           coalesce((SELECT list(parent_id ORDER BY parent_id) FROM batch_parents p
+                     WHERE p.batch_id = b.batch_id), []) AS derived_from
+    FROM batches b WHERE list_contains($ids::VARCHAR[], b.batch_id) ORDER BY b.seq
+"""
+MODELS_BY_NAME = """
+    SELECT m.seq, m.name, list(md.dataset ORDER BY md.dataset) AS datasets
+    FROM models m JOIN model_datasets md USING (seq)
+    WHERE list_contains($names::VARCHAR[], m.name) GROUP BY m.seq, m.name ORDER BY m.seq
+"""
+
+
+@dataclass
+class Erasure:
+    """A recorded erasure request (``erase --json``). ``already_recorded`` is True when
+    this call found the request already in the ledger and changed nothing."""
+
+    request_ref: str
+    seq: int
+    recorded_at: str
+    entry_hash: str
+    subject_hash: str
+    record_hashes: list[str]
+    batches: list[str]
+    derived_batches: list[str]
+    models: list[str]
+    already_recorded: bool = False
+
+    @property
+    def records(self) -> int:
+        return len(self.record_hashes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"records": self.records}
+
+
+def _erasure_from_entry(entry: Entry, already: bool) -> Erasure:
+    p = entry.payload
+    return Erasure(
+        request_ref=p["request_ref"],
+        seq=entry.seq,
+        recorded_at=entry.recorded_at,
+        entry_hash=entry.entry_hash,
+        subject_hash=p["subject_hash"],
+        record_hashes=list(p["record_hashes"]),
+        batches=list(p["batches"]),
+        derived_batches=list(p["derived_batches"]),
+        models=list(p["models"]),
+        already_recorded=already,
+    )
+
+
+def _check_ref(request_ref: str) -> None:
+    require_utf8(request_ref, "request", show=False)
+    if not request_ref.strip() or request_ref != request_ref.strip():
+        raise InputError(
+            "the request reference must be non-empty, without leading or trailing spaces",
+            field="request",
+        )
+    if len(request_ref) > MAX_REF_LENGTH or not request_ref.isprintable():
+        raise InputError(
+            f"the request reference must be printable text of at most {MAX_REF_LENGTH} characters",
+            field="request",
+        )
+
+
+def erase(ledger: Ledger, subject: str, request_ref: str) -> Erasure:
+    """Record erasure request ``request_ref`` for a data subject: every active record of
+    the subject is excluded from audits and exports from now on.
+
+    The same ``request_ref`` again returns the recorded erasure (``already_recorded``)
+    and writes nothing. Raises InputError for an empty subject or a bad reference,
+    Conflict when the reference was used for another subject or every record of the
+    subject is already erased, and NotFound when no record matches the subject.
+    """
+    _check_ref(request_ref)
+    digest = _subject_digest(ledger, subject)
+    store = ledger.store
+    earlier = store.row(ERASURE_BY_REF, [request_ref])
+    if earlier is not None:
+        if bytes(earlier[1]) != digest:
+            raise Conflict(
+                f"request '{request_ref}' was already recorded at seq {earlier[0]} for another "
+                "subject; give this request its own reference"
+            )
+        entry = store.entry(earlier[0])
+        assert entry is not None
+        return _erasure_from_entry(entry, already=True)
+    with ledger.appending() as app:
+        tables = _tables(store)
+        matches = _matches(store, tables, "subject", digest, use_keys=False)
+        if not matches:
+            raise NotFound("no records match this subject: nothing to erase (no entry was written)")
+        active = [m for m in matches if m.erased_seq is None]
+        if not active:
+            known = tables.erasures
+            named = ", ".join(
+                f"'{known[seq]['request_ref']}' (seq {seq})"
+                for seq in sorted({m.erased_seq for m in matches if m.erased_seq is not None})
+            )
+            raise Conflict(
+                f"every record of this subject is already erased, by request {named}; "
+                "no entry was written"
+            )
+        reach = _reach(tables, Counter(m.batch_seq for m in active))
+        store.execute(INSERT_ERASURE, [app.seq, request_ref, digest, len(active)])
+        store.execute(
+            INSERT_ERASED,
+            {
+                "seq": app.seq,
+                "batch_seqs": [m.batch_seq for m in active],
+                "ords": [m.ord for m in active],
+                "hashes": [bytes(m.record_hash) for m in active],
+            },
+        )
+        entry = app.write_entry(
+            EntryKind.erasure_requested,
+            {
+                "request_ref": request_ref,
+                "subject_hash": digest.hex(),
+                "record_hashes": [bytes(m.record_hash).hex() for m in active],
+                # Where each erased copy sits ([batch id, ord]), so verify checks the rows.
+                "positions": [[tables.batches[m.batch_seq]["batch_id"], m.ord] for m in active],
+                "batches": [b["batch_id"] for b in reach.batches if b["relation"] == "direct"],
+                "derived_batches": [
+                    b["batch_id"] for b in reach.batches if b["relation"] == "derived"
+                ],
+                "models": [m["name"] for m in reach.models],
+            },
+        )
+    return _erasure_from_entry(entry, already=False)
+
+
+# -- receipts ----------------------------------------------------------------------------
+def _receipt_body(ledger: Ledger, entry: Entry) -> dict[str, Any]:
+    """The receipt of an erasure entry, unsigned: everything in it is read from the entry
+    and from rows that never change, so the same entry always gives the same body."""
+    store = ledger.store
+    p = entry.payload
+    per_batch = dict(store.rows(ERASED_PER_BATCH, [entry.seq]))
+    rows = store.dicts(BATCHES_BY_ID, {"ids": p["batches"] + p["derived_batches"]})
+    by_id = {r["batch_id"]: r for r in rows}
+
+    def batch(batch_id: str, derived: bool) -> dict[str, Any]:
+        r = by_id[batch_id]
+        out = {
+            "batch_id": batch_id,
+            "dataset": r["dataset"],
+            "source": r["source"],
+            "origin": r["origin"],
+            "file": r["file_name"],
+        }
+        if derived:
+            out["derived_from"] = list(r["derived_from"])
+        else:
+            out["records_erased"] = per_batch.get(batch_id, 0)
+        return out
+
+    direct = [batch(b, False) for b in p["batches"]]
+    derived = [batch(b, True) for b in p["derived_batches"]]
+    models = [
+        {"name": m["name"], "seq": m["seq"], "datasets": list(m["datasets"])}
+        for m in store.dicts(MODELS_BY_NAME, {"names": p["models"]})
+    ]
+    datasets = sorted({b["dataset"] for b in direct + derived})
+    return {
+        "type": RECEIPT_TYPE,
+        "version": RECEIPT_VERSION,
+        "ledger": ledger.origin,
+        "key_id": ledger.public.key_id,
+        "request_ref": p["request_ref"],
+        "recorded_at": entry.recorded_at,
+        "seq": entry.seq,
+        "entry_hash": entry.entry_hash,
+        "subject_hash": p["subject_hash"],
+        "records": len(p["record_hashes"]),
+        "record_hashes": p["record_hashes"],
+        "batches": direct,
+        "derived_batches": derived,
+        "models": models,
+        "rebuild": {
+            "datasets": datasets,
+            "batches": [b["batch_id"] for b in direct + derived],
+            "models": [m["name"] for m in models],
+        },
+    }
+
+
+def receipt(ledger: Ledger, request_ref: str) -> dict[str, Any]:
+    """The signed receipt of a recorded erasure: its body plus ``signature``, the hex
+    Ed25519 signature over the RFC 8785 canonical JSON of everything else. Raises
+    NotFound when no erasure has that reference."""
+    store = ledger.store
+    row = store.row(ERASURE_BY_REF, [request_ref])
+    if row is None:
+        raise NotFound(f"no erasure request '{request_ref}' in the ledger")
+    entry = store.entry(row[0])
+    assert entry is not None
+    body = _receipt_body(ledger, entry)
+    return body | {"signature": ledger.signer.sign(canonical_json(body)).hex()}
+
+
+@dataclass(frozen=True)
+class ReceiptCheck:
+    """A receipt that verified: signed by this ledger's key and matching its entry."""
+
+    request_ref: str
+    seq: int
+    entry_hash: str
+    recorded_at: str
+    key_id: str
+    ok: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_RECEIPT_FIELDS = {
+    "type": str,
+    "key_id": str,
+    "request_ref": str,
+    "seq": int,
+    "entry_hash": str,
+    "subject_hash": str,
+    "signature": str,
+}
+
+
+def verify_receipt(
+    ledger: Ledger, document: str | bytes | dict[str, Any], *, source: str = "receipt"
+) -> ReceiptCheck:
+    """Check a receipt: its signature against this ledger's public key, and that the
+    ledger holds its erasure entry with the same hash and contents.
+
+    Raises InputError (naming ``source``) when it is not a receipt, is signed by another
+    key, its signature fails (it was changed after signing), or it does not match the
+    ledger's entry.
+    """
+    if isinstance(document, dict):
+        doc: Any = document
+    else:
+        try:
+            doc = parse_json(document)
+        except CanonicalError as exc:
+            raise InputError(f"not a JSON receipt: {exc.reason}", file=source) from None
+    if not isinstance(doc, dict) or doc.get("type") != RECEIPT_TYPE:
+        raise InputError("not a provledger erasure receipt", file=source)
+    for name, kind in _RECEIPT_FIELDS.items():
+        if type(doc.get(name)) is not kind:
+            raise InputError(f"receipt field '{name}' is missing or malformed", file=source)
+    key_id = ledger.public.key_id
+    if doc["key_id"] != key_id:
+        raise InputError(
+            f"receipt was signed by key {doc['key_id']}, not this ledger's key {key_id}",
+            file=source,
+        )
+    body = {k: v for k, v in doc.items() if k != "signature"}
+    try:
+        signature = bytes.fromhex(doc["signature"])
+        message = canonical_json(body)
+    except (ValueError, CanonicalError):
+        signature, message = b"", b""
+    if not message or not ledger.public.verify(signature, message):
+        raise InputError(
+            "receipt signature does not verify with this ledger's key: the receipt was "
+            "changed after it was signed",
+            file=source,
+        )
+    entry = ledger.store.entry(doc["seq"])
+    if (
+        entry is None
+        or entry.kind != EntryKind.erasure_requested
+        or entry.entry_hash != doc["entry_hash"]
+    ):
+        raise InputError(
+            f"the ledger holds no erasure entry at seq {doc['seq']} with hash {doc['entry_hash']}",
+            file=source,
+        )
+    if _receipt_body(ledger, entry) != body:
+        raise InputError(
+            f"receipt does not match the ledger's erasure entry at seq {entry.seq}",
+            file=source,
+        )
+    return ReceiptCheck(
+        request_ref=doc["request_ref"],
+        seq=entry.seq,
+        entry_hash=entry.entry_hash,
+        recorded_at=entry.recorded_at,
+        key_id=key_id,
+    )
+
+
+# -- export and check ----------------------------------------------------------------------
+# A dataset's active records in batch and file order: the erased ones are left out.
+ACTIVE_RECORDS = """
+    SELECT b.batch_id, lower(hex(r.record_hash)) AS record_hash,
+           lower(hex(r.content_hash)) AS content_hash
+    FROM records r JOIN batches b ON b.seq = r.batch_seq
+    WHERE b.dataset = ?
+      AND NOT EXISTS (SELECT 1 FROM erased_records e
+                      WHERE e.batch_seq = r.batch_seq AND e.ord = r.ord)
+    ORDER BY r.batch_seq, r.ord
+"""
+ERASED_IN_DATASET = """
+    SELECT e.record_hash, b.batch_id, x.request_ref
+    FROM erased_records e JOIN batches b ON b.seq = e.batch_seq JOIN erasures x ON x.seq = e.seq
+    WHERE b.dataset = ?
+"""
+TEXT_FIELDS = "SELECT DISTINCT text_field FROM batches WHERE dataset = ?"
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What ``export`` wrote."""
+
+    dataset: str
+    output: str
+    records: int
+    erased_left_out: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def export(ledger: Ledger, dataset: str, output: str | os.PathLike[str]) -> ExportResult:
+    """Write the dataset's active record manifest to a Parquet file: one row per record
+    not erased, columns batch_id, record_hash, content_hash (lowercase hex), in batch and
+    file order. A pipeline purges its copy of the data with an anti-join on record_hash.
+
+    Raises NotFound for an unknown dataset and InputError when ``output`` cannot be
+    written. The file is replaced only once it is complete.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from provledger.registry import operations as registry
+
+    store = ledger.store
+    registry.require_dataset(store, dataset)
+    path = Path(output)
+    if not path.parent.is_dir():
+        raise InputError("its folder does not exist", file=path)
+    schema = pa.schema(
+        [("batch_id", pa.string()), ("record_hash", pa.string()), ("content_hash", pa.string())]
+    )
+    tmp = path.with_name(f".{path.name}.tmp")
+    count = 0
+    try:
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for batch in store.stream(ACTIVE_RECORDS, [dataset]):
+                writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
+                count += batch.num_rows
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(f"cannot write it: {exc.strerror}", file=path) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    erased = len(store.rows(ERASED_IN_DATASET, [dataset]))
+    return ExportResult(dataset, str(path), count, erased)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What ``check`` found: ``found`` lists the file's records that were erased (line or
+    row number, record hash, batch, request); ``ok`` when there are none."""
+
+    file: str
+    dataset: str
+    records: int
+    erased_records: int
+    found: list[dict[str, Any]]
+
+    @property
+    def ok(self) -> bool:
+        return not self.found
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"ok": self.ok}
+
+
+def check(
+    ledger: Ledger,
+    path: str | os.PathLike[str],
+    dataset: str,
+    *,
+    text_field: str | None = None,
+) -> CheckResult:
+    """Hash every record of a data file exactly as registration does and report those
+    whose record hash is among the dataset's erased records.
+
+    ``text_field`` defaults to the dataset's (when its batches agree) or ``text``.
+    Raises NotFound for an unknown dataset and InputError for a file that cannot be read.
+    """
+    from provledger.ingest.register import iter_record_hashes
+    from provledger.registry import operations as registry
+
+    store = ledger.store
+    registry.require_dataset(store, dataset)
+    if text_field is None:
+        fields = [r[0] for r in store.rows(TEXT_FIELDS, [dataset])]
+        text_field = fields[0] if len(fields) == 1 else "text"
+    erased = {bytes(r[0]): (r[1], r[2]) for r in store.rows(ERASED_IN_DATASET, [dataset])}
+    found: list[dict[str, Any]] = []
+    total = 0
+    for locations, hashes in iter_record_hashes(path, text_field):
+        total += len(locations)
+        if not erased:
+            continue
+        for i, line in enumerate(locations):
+            hit = erased.get(hashes[32 * i : 32 * i + 32])
+            if hit is not None:
+                found.append(
+                    {
+                        "line": line,
+                        "record_hash": hashes[32 * i : 32 * i + 32].hex(),
+                        "batch_id": hit[0],
+                        "request_ref": hit[1],
+                    }
+                )
+    return CheckResult(str(path), dataset, total, len(erased), found)
