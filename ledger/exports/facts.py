@@ -9,11 +9,14 @@ records, erased ones left out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from provledger.ledger import NOTE_FILE, Ledger
+from provledger.errors import NotFound
 from provledger.registry import operations as registry
 from provledger.tlog.checkpoint import parse_note
+
+if TYPE_CHECKING:
+    from provledger.ledger import Ledger
 
 __all__ = ["BatchFacts", "DatasetFacts", "ErasureFacts", "ModelFacts", "read_facts"]
 
@@ -192,10 +195,11 @@ def read_facts(ledger: Ledger, dataset: str) -> DatasetFacts:
 def _checkpoint(ledger: Ledger) -> dict[str, Any]:
     """The signed checkpoint note kept beside the database (rewritten after every append),
     its signature checked; without one, the log's current size and root, unsigned."""
-    path = ledger.home / NOTE_FILE
-    if path.exists():
-        note = path.read_text(encoding="utf-8")
-        signed = parse_note(note, ledger.public, source=str(path))
+    try:
+        note, path = ledger.stored_note()
+    except NotFound:
+        current = ledger.current_checkpoint()
+    else:
+        signed = parse_note(note, ledger.public, source=path)
         return {"size": signed.size, "root": signed.root.hex(), "note": note}
-    current = ledger.current_checkpoint()
     return {"size": current.size, "root": current.root.hex(), "note": None}
