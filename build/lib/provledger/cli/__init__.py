@@ -1,1 +1,0 @@
-"""The ``provledger`` command line: a thin Typer layer over the ``ledger`` library."""
