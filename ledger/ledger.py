@@ -316,11 +316,13 @@ class Ledger:
 
         return list_models(self.store)
 
-    def erase(self, subject: str, request_ref: str) -> Erasure:
-        """Record an erasure request for a data subject (a repeated ref changes nothing)."""
+    def erase(self, subject: str, request_ref: str, *, include_same_text: bool = False) -> Erasure:
+        """Record an erasure request for a data subject: every copy of its records, and
+        with ``include_same_text`` the records with the same text elsewhere (a repeated
+        ref changes nothing)."""
         from ledger.lineage import erase
 
-        return erase(self, subject, request_ref)
+        return erase(self, subject, request_ref, include_same_text=include_same_text)
 
     def receipt(self, request_ref: str) -> dict[str, Any]:
         """The signed receipt of a recorded erasure request."""
