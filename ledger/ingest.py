@@ -13,13 +13,15 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ledger import interrupts
 from ledger.canonical import canonical_json, parse_canonical, require_utf8
 from ledger.errors import Conflict, InputError, NotFound
 from ledger.hashing import SubjectHasher, normalised_utf8
@@ -235,7 +237,7 @@ def _hashed_chunks(
     spec: BatchSpec,
     subject_key: bytes | None,
     progress: Progress | None,
-) -> Iterator[Hashed]:
+) -> Generator[Hashed, None, None]:
     """Hashes of the whole input, chunk by chunk, in record order."""
     name = str(data) if isinstance(data, Path) else "<arrow table>"
     args = (spec.text_field, spec.subject_field, subject_key)
@@ -275,6 +277,8 @@ def _exit_with_parent() -> None:
     import threading
     import time
 
+    # The registering process decides what a SIGINT or SIGTERM means and stops us itself.
+    interrupts.ignore_in_worker()
     parent = os.getppid()
 
     def watch() -> None:
@@ -305,16 +309,20 @@ def _hash_parallel(
                 first += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
 
     todo = tasks()
-    with ProcessPoolExecutor(max_workers=workers, initializer=_exit_with_parent) as pool:
-        pending = []
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_exit_with_parent)
+    pending: list[tuple[int, Any]] = []
 
-        def submit() -> None:
-            task = next(todo, None)
-            if task is not None:
-                pending.append((task[1], pool.submit(_hash_range, str(path), *task, *args)))
+    def submit() -> None:
+        task = next(todo, None)
+        if task is not None:
+            pending.append((task[1], pool.submit(_hash_range, str(path), *task, *args)))
 
-        for _ in range(workers * 2):  # a bounded window of ranges in flight: flat memory
-            submit()
+    try:
+        # The workers are forked by the first submit: with the signals blocked, so each
+        # can ignore them before one arrives (ledger.interrupts).
+        with interrupts.blocked():
+            for _ in range(workers * 2):  # a bounded window of ranges in flight: flat memory
+                submit()
         line_base = 0
         while pending:
             end, future = pending.pop(0)
@@ -333,6 +341,11 @@ def _hash_parallel(
             if progress is not None:
                 progress(end, total)
             yield result
+    finally:
+        # However this ends (done, bad input, interrupted, the caller closing us): drop
+        # the ranges not started and wait for the running ones, so no worker outlives us.
+        with interrupts.deferred():
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 # -- registering --------------------------------------------------------------------------
@@ -491,12 +504,15 @@ def register(
         # columns, so verify also catches an edited content or subject hash.
         content_digest = hashlib.sha256()
         subject_digest = hashlib.sha256()
-        for hashed in _hashed_chunks(source, fmt, spec, subject_key, progress):
-            if hashed.count:
-                store.insert_arrow("records", _records_table(app.seq, builder.size, hashed))
-                _fold(builder, hashed)
-                content_digest.update(hashed.content_hashes)
-                subject_digest.update(hashed.subject_hashes or b"")
+        chunks: Generator[Hashed, None, None] = _hashed_chunks(source, fmt, spec, subject_key, progress)
+        # Closed at once if anything stops the loop, so hashing workers end with it.
+        with closing(chunks):
+            for hashed in chunks:
+                if hashed.count:
+                    store.insert_arrow("records", _records_table(app.seq, builder.size, hashed))
+                    _fold(builder, hashed)
+                    content_digest.update(hashed.content_hashes)
+                    subject_digest.update(hashed.subject_hashes or b"")
         count = builder.size
         if count == 0:
             raise InputError("no records: the file is empty", file=path or "<arrow table>")

@@ -15,9 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger import keys
+from ledger import interrupts, keys
 from ledger.checkpoint import Checkpoint, parse_note, write_atomic
-from ledger.errors import BehindCheckpoint, HomeError
+from ledger.atomic import StagedFile
+from ledger.errors import BehindCheckpoint, HomeError, InputError
 from ledger.merkle import leaf_hash, root_from_leaf_hashes
 from ledger.store import DEFAULT_WAIT, Appender, Entry, Store
 from ledger.verify import VerifyReport, verify_ledger
@@ -39,6 +40,19 @@ def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
     if home is not None:
         return Path(home)
     return Path(os.environ.get(HOME_ENV) or ".provledger")
+
+
+def describe_commit(entry: Entry) -> str:
+    """What an entry that just committed means, in words, for a line such as
+    "interrupted after batch b5 was committed (seq 5)"."""
+    p = entry.payload
+    if entry.kind == "batch-registered":
+        return f"batch {p['batch_id']} was committed (seq {entry.seq})"
+    if entry.kind == "erasure-requested":
+        return f"erasure {p['request_ref']} was committed at seq {entry.seq}"
+    if entry.kind == "checkpoint":
+        return f"checkpoint entry seq {entry.seq} was recorded"
+    return f"entry seq {entry.seq} ({entry.kind}) was committed"
 
 
 class Ledger:
@@ -159,9 +173,20 @@ class Ledger:
         """One signed append: write projection rows with ``app.seq``, then exactly one
         ``app.write_entry(kind, payload)``. Commits when the block ends (rolls back on an
         exception), then rewrites the signed checkpoint kept beside the database."""
-        with self.store.appending(self.signer) as app:
-            yield app
-        self._after_append()
+        # From the end of the block to the rewritten note nothing is cut short by SIGINT or
+        # SIGTERM: the signal is raised once all of it is done (ledger.interrupts).
+        held = False
+        try:
+            with self.store.appending(self.signer) as app:
+                yield app
+                held = True
+                interrupts.hold()
+            assert app.entry is not None
+            interrupts.committed(describe_commit(app.entry))
+            self._after_append()
+        finally:
+            if held:
+                interrupts.release()
 
     def _append(self, kind: str, payload: dict[str, Any]) -> Entry:
         """Append one entry with no projection rows."""
@@ -202,12 +227,34 @@ class Ledger:
         """Every entry in seq order."""
         return list(self.store.entries(after=after))
 
-    def checkpoint(self) -> str:
+    def checkpoint(self, output: str | os.PathLike[str] | None = None) -> str:
         """Record a checkpoint entry for the log as it stands and return its signed note,
-        to hand to someone outside who can later check the ledger only grew."""
+        to hand to someone outside who can later check the ledger only grew.
+
+        With ``output`` the note is also written there, atomically: it is written and
+        flushed beside ``output`` before anything is recorded, so a file that cannot be
+        written (no such folder, no permission, a full disk) raises InputError naming it
+        and records nothing; the entry and the renamed file then go together.
+        """
         current = self.current_checkpoint()
-        self._append("checkpoint", {"size": current.size, "root": current.root.hex()})
-        return current.sign(self.signer)
+        note = current.sign(self.signer)
+        staged = None
+        if output is not None:
+            try:
+                staged = StagedFile(output, note.encode("utf-8"))
+            except OSError as exc:
+                raise InputError(
+                    f"cannot write it: {exc.strerror}; no checkpoint was recorded", file=output
+                ) from None
+        try:
+            with interrupts.deferred():
+                self._append("checkpoint", {"size": current.size, "root": current.root.hex()})
+                if staged is not None:
+                    staged.commit()
+        finally:
+            if staged is not None:
+                staged.discard()
+        return note
 
     def register(
         self,

@@ -24,6 +24,7 @@ import orjson
 
 from ledger.canonical import canonical_json
 from ledger.errors import HomeError, LedgerBusy
+from ledger.interrupts import deferred
 from ledger.keys import Signer
 from ledger.migrations import MIGRATIONS
 
@@ -154,8 +155,9 @@ class Store:
     @classmethod
     def create(cls, path: Path) -> Store:
         """Create a new database file and apply every migration."""
-        store = cls(duckdb.connect(str(path)), path, read_only=False)
-        store._migrate()
+        with deferred():
+            store = cls(duckdb.connect(str(path)), path, read_only=False)
+            store._migrate()
         return store
 
     @classmethod
@@ -167,7 +169,8 @@ class Store:
         delay = 0.01
         while True:
             try:
-                con = duckdb.connect(str(path), read_only=read_only)
+                with deferred():
+                    con = duckdb.connect(str(path), read_only=read_only)
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
@@ -183,14 +186,16 @@ class Store:
                 raise HomeError(f"cannot open ledger database {path}: {exc}") from None
         store = cls(con, path, read_only)
         try:
-            store._check_schema()
+            with deferred():
+                store._check_schema()
         except BaseException:
             con.close()  # a refused database must not stay open (and locked) in this process
             raise
         return store
 
     def close(self) -> None:
-        self._con.close()
+        with deferred():
+            self._con.close()
 
     # -- schema --------------------------------------------------------------------------
     def _applied(self) -> list[str]:
@@ -257,7 +262,8 @@ class Store:
         """
         if self.read_only:
             raise RuntimeError("store opened read-only")
-        self._con.begin()
+        with deferred():
+            self._con.begin()
         try:
             last = self.row(
                 "SELECT seq, entry_hash, recorded_at FROM entries ORDER BY seq DESC LIMIT 1"
@@ -267,11 +273,15 @@ class Store:
             yield appender
             if appender.entry is None:
                 raise RuntimeError("append block wrote no entry")
-            self._con.commit()
         except BaseException:
-            self._con.rollback()
+            with deferred():
+                self._con.rollback()
             raise
-        self._con.execute("CHECKPOINT").fetchall()
+        # Committed and folded in whole: a signal now waits for the caller's deferred
+        # block (Ledger.appending), which also rewrites the note.
+        with deferred():
+            self._con.commit()
+            self._con.execute("CHECKPOINT").fetchall()
 
     @contextmanager
     def limits(self, *, threads: int, memory: str) -> Iterator[None]:
@@ -291,40 +301,53 @@ class Store:
     # -- queries -------------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
         """Run a statement for its effect (the result is drained, as DuckDB requires)."""
-        self._con.execute(sql, params).fetchall()
+        with deferred():
+            self._con.execute(sql, params).fetchall()
 
     def rows(
         self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
     ) -> list[tuple[Any, ...]]:
-        return self._con.execute(sql, params).fetchall()
+        with deferred():
+            return self._con.execute(sql, params).fetchall()
 
     def row(
         self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
     ) -> tuple[Any, ...] | None:
-        found = self._con.execute(sql, params).fetchall()
+        with deferred():
+            found = self._con.execute(sql, params).fetchall()
         return found[0] if found else None
 
     def dicts(
         self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
-        cur = self._con.execute(sql, params)
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        with deferred():
+            cur = self._con.execute(sql, params)
+            names = [d[0] for d in cur.description]
+            fetched = cur.fetchall()
+        return [dict(zip(names, r, strict=True)) for r in fetched]
 
     def stream(
         self, sql: str, params: Sequence[Any] | None = None, batch_rows: int = 1 << 16
     ) -> Iterator[Any]:
         """Result as an iterator of pyarrow RecordBatches, for scans too big for memory."""
-        reader = self._con.sql(sql, params=params).to_arrow_reader(batch_rows)
-        yield from reader
+        with deferred():
+            reader = self._con.sql(sql, params=params).to_arrow_reader(batch_rows)
+        while True:
+            with deferred():
+                batch = next(reader, None)
+            if batch is None:
+                return
+            yield batch
 
     def arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         """Result as a pyarrow Table."""
-        return self._con.sql(sql, params=params).to_arrow_table()
+        with deferred():
+            return self._con.sql(sql, params=params).to_arrow_table()
 
     def insert_arrow(self, table: str, data: Any) -> None:
         """Append a pyarrow Table or RecordBatch whose columns match ``table`` in order."""
-        self._con.from_arrow(data).insert_into(table)
+        with deferred():
+            self._con.from_arrow(data).insert_into(table)
 
     # -- the entry log -------------------------------------------------------------------
     def entry_count(self) -> int:
