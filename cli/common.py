@@ -53,3 +53,35 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``Error: message`` to stderr and return the Exit to raise."""
     typer.echo(f"Error: {message}", err=True)
     return typer.Exit(code)
+
+
+MaxLineSize = Annotated[
+    str,
+    typer.Option(
+        "--max-line-size",
+        metavar="SIZE",
+        help="Refuse a line (JSONL) longer than this, e.g. 64MiB, 1GiB; memory use peaks "
+        "at a few times the longest line.",
+    ),
+]
+MaxInputSize = Annotated[
+    str,
+    typer.Option(
+        "--max-input-size",
+        metavar="SIZE",
+        help="Refuse a file that expands to more than this (gzip JSONL decompressed, "
+        "Parquet uncompressed), e.g. 32GiB.",
+    ),
+]
+DEFAULT_MAX_LINE = "64MiB"
+DEFAULT_MAX_INPUT = "32GiB"
+
+
+def read_limits(max_line: str, max_input: str) -> Any:
+    """The ``ledger.limits.ReadLimits`` the two size flags ask for."""
+    from ledger.limits import ReadLimits, parse_size
+
+    return ReadLimits(
+        max_line=parse_size(max_line, "max-line-size"),
+        max_input=parse_size(max_input, "max-input-size"),
+    )

@@ -10,7 +10,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli.common import DEFAULT_WAIT, Home, Json, Wait, emit_json, fail, open_ledger
+from cli.common import (
+    DEFAULT_MAX_INPUT,
+    DEFAULT_MAX_LINE,
+    DEFAULT_WAIT,
+    Home,
+    Json,
+    MaxInputSize,
+    MaxLineSize,
+    Wait,
+    emit_json,
+    fail,
+    open_ledger,
+    read_limits,
+)
 from ledger.atomic import write_atomically
 
 if TYPE_CHECKING:
@@ -284,6 +297,8 @@ def check(
         str | None,
         typer.Option("--text-field", help="Text field (default: the dataset's)."),
     ] = None,
+    max_line_size: MaxLineSize = DEFAULT_MAX_LINE,
+    max_input_size: MaxInputSize = DEFAULT_MAX_INPUT,
     home: Home = None,
     json: Json = False,
     wait: Wait = DEFAULT_WAIT,
@@ -291,7 +306,9 @@ def check(
     """Confirm that a rebuilt data file holds no erased record (erased from this dataset
     or any other); list the lines of any it does and exit 1."""
     with open_ledger(home, read_only=True, wait=wait) as led:
-        result = led.check(file, dataset, text_field=text_field)
+        result = led.check(
+            file, dataset, text_field=text_field, limits=read_limits(max_line_size, max_input_size)
+        )
     if json:
         emit_json(result.as_dict())
     elif result.ok:

@@ -38,6 +38,11 @@ class LedgerGroup(TyperGroup):
         except LedgerError as exc:
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(1) from None
+        except MemoryError:  # the library names the file where it can; this is the net
+            done = interrupts.commits()
+            state = f"after {' and '.join(done)}" if done else "nothing was written to the ledger"
+            typer.echo(f"Error: out of memory; {state}", err=True)
+            raise typer.Exit(1) from None
 
 
 def _is_utf8(text: str) -> bool:

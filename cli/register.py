@@ -8,7 +8,19 @@ from typing import Annotated
 
 import typer
 
-from cli.common import DEFAULT_WAIT, Home, Json, Wait, emit_json, open_ledger
+from cli.common import (
+    DEFAULT_MAX_INPUT,
+    DEFAULT_MAX_LINE,
+    DEFAULT_WAIT,
+    Home,
+    Json,
+    MaxInputSize,
+    MaxLineSize,
+    Wait,
+    emit_json,
+    open_ledger,
+    read_limits,
+)
 
 
 def register(
@@ -53,6 +65,8 @@ def register(
     cost: Annotated[
         float | None, typer.Option("--cost", help="Acquisition cost of the batch.")
     ] = None,
+    max_line_size: MaxLineSize = DEFAULT_MAX_LINE,
+    max_input_size: MaxInputSize = DEFAULT_MAX_INPUT,
     home: Home = None,
     json: Json = False,
     wait: Wait = DEFAULT_WAIT,
@@ -81,6 +95,7 @@ def register(
         generator=generator,
         cost=cost,
     )
+    limits = read_limits(max_line_size, max_input_size)
     show_progress = not json and sys.stderr.isatty()
     with open_ledger(home, wait=wait) as led:
         if show_progress:
@@ -99,9 +114,10 @@ def register(
                     file,
                     spec=spec,
                     progress=lambda done, total: bar.update(task, completed=done, total=total),
+                    limits=limits,
                 )
         else:
-            result = led.register(file, spec=spec)
+            result = led.register(file, spec=spec, limits=limits)
     if json:
         emit_json(result.as_dict())
     else:

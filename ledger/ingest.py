@@ -15,7 +15,7 @@ import math
 import os
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +25,7 @@ from ledger import interrupts
 from ledger.canonical import canonical_json, parse_canonical, require_utf8
 from ledger.errors import Conflict, InputError, NotFound
 from ledger.hashing import SubjectHasher, normalised_utf8
+from ledger.limits import DEFAULT_LIMITS, LINE_TOO_LONG, ReadLimits, line_too_long
 from ledger.merkle import LEAF_PREFIX, MerkleBuilder, compact_range
 from ledger.readers import Chunk, detect_format
 from ledger.vocabulary import SOURCES, SPLITS
@@ -156,6 +157,7 @@ def _hash_range(
     start: int,
     end: int,
     first_index: int,
+    max_line: int,
     text_field: str,
     subject_field: str | None,
     subject_key: bytes | None,
@@ -176,6 +178,8 @@ def _hash_range(
     locations: list[int] = []
     for number, line in enumerate(lines, start=1):
         line = line.rstrip(b"\r")
+        if len(line) > max_line:
+            return InputError(LINE_TOO_LONG, line=number), len(lines)
         if line.strip():
             items.append(line)
             locations.append(number)
@@ -192,6 +196,20 @@ def _hash_range(
 
 
 # -- reading ------------------------------------------------------------------------------
+@contextmanager
+def _memory_named(name: Path | str) -> Iterator[None]:
+    """Turn running out of memory while reading ``name`` into an InputError naming it (a
+    line within the limit can still be too much for the memory this process has)."""
+    try:
+        yield
+    except MemoryError:
+        raise InputError(
+            "ran out of memory while reading it; lower the line limit (--max-line-size) "
+            "or give the process more memory",
+            file=name,
+        ) from None
+
+
 def progress_unit(path: str | os.PathLike[str]) -> str:
     """What ``progress`` counts while registering ``path``: "bytes" or "records"."""
     try:
@@ -200,22 +218,22 @@ def progress_unit(path: str | os.PathLike[str]) -> str:
         return "records"
 
 
-def _chunks(path: Path, fmt: str) -> Iterator[Chunk]:
+def _chunks(path: Path, fmt: str, limits: ReadLimits) -> Iterator[Chunk]:
     if fmt in ("jsonl", "jsonl.gz"):
         from ledger.readers.jsonl_reader import read_lines
 
-        return read_lines(path, gz=fmt == "jsonl.gz")
+        return read_lines(path, gz=fmt == "jsonl.gz", limits=limits)
     if fmt == "csv":
         from ledger.readers.csv_reader import read_csv
 
         return read_csv(path)
     from ledger.readers.parquet_reader import read_parquet
 
-    return read_parquet(path)
+    return read_parquet(path, limits=limits)
 
 
 def iter_record_hashes(
-    path: str | os.PathLike[str], text_field: str = "text"
+    path: str | os.PathLike[str], text_field: str = "text", limits: ReadLimits = DEFAULT_LIMITS
 ) -> Iterator[tuple[list[int], bytes]]:
     """A data file's record hashes, computed exactly as ``register`` computes them, chunk
     by chunk: (line or row numbers, the chunk's 32-byte record hashes concatenated). For
@@ -223,12 +241,14 @@ def iter_record_hashes(
     file = Path(path)
     if not file.is_file():
         raise InputError("no such file", file=file)
-    for chunk in _chunks(file, detect_format(file)):
-        try:
-            hashed = hash_items(chunk.items, chunk.locations, chunk.raw, text_field, None, None)
-        except InputError as exc:
-            raise exc.located(file=file) from None
-        yield chunk.locations, hashed.record_hashes
+    chunks = _chunks(file, detect_format(file), limits)
+    with _memory_named(file):
+        for chunk in chunks:
+            try:
+                hashed = hash_items(chunk.items, chunk.locations, chunk.raw, text_field, None, None)
+            except InputError as exc:
+                raise exc.located(file=file) from None
+            yield chunk.locations, hashed.record_hashes
 
 
 def _hashed_chunks(
@@ -237,18 +257,19 @@ def _hashed_chunks(
     spec: BatchSpec,
     subject_key: bytes | None,
     progress: Progress | None,
+    limits: ReadLimits,
 ) -> Generator[Hashed, None, None]:
     """Hashes of the whole input, chunk by chunk, in record order."""
     name = str(data) if isinstance(data, Path) else "<arrow table>"
     args = (spec.text_field, spec.subject_field, subject_key)
     if isinstance(data, Path) and fmt == "jsonl" and data.stat().st_size >= PARALLEL_MIN_BYTES:
-        yield from _hash_parallel(data, args, progress)
+        yield from _hash_parallel(data, args, progress, limits)
         return
     # Plain JSONL reports bytes of the file, an Arrow table its rows; CSV, Parquet and
     # gzip files report records with the total unknown.
     in_bytes = fmt == "jsonl"
     if isinstance(data, Path):
-        chunks: Iterable[Chunk] = _chunks(data, fmt)
+        chunks: Iterable[Chunk] = _chunks(data, fmt, limits)
         total: int | None = data.stat().st_size if in_bytes else None
     else:
         from ledger.readers.parquet_reader import read_table
@@ -290,7 +311,10 @@ def _exit_with_parent() -> None:
 
 
 def _hash_parallel(
-    path: Path, args: tuple[str, str | None, bytes | None], progress: Progress | None
+    path: Path,
+    args: tuple[str, str | None, bytes | None],
+    progress: Progress | None,
+    limits: ReadLimits,
 ) -> Iterator[Hashed]:
     from ledger.readers.jsonl_reader import byte_ranges
 
@@ -302,7 +326,7 @@ def _hash_parallel(
         # records sit in the batch and can build its part of the Merkle tree itself.
         first = 0
         with open(path, "rb") as fh:
-            for start, end in byte_ranges(path, RANGE_BYTES):
+            for start, end in byte_ranges(path, RANGE_BYTES, limits):
                 fh.seek(start)
                 data = fh.read(end - start)
                 yield start, end, first
@@ -315,7 +339,8 @@ def _hash_parallel(
     def submit() -> None:
         task = next(todo, None)
         if task is not None:
-            pending.append((task[1], pool.submit(_hash_range, str(path), *task, *args)))
+            job = pool.submit(_hash_range, str(path), *task, limits.max_line, *args)
+            pending.append((task[1], job))
 
     try:
         # The workers are forked by the first submit: with the signals blocked, so each
@@ -331,12 +356,10 @@ def _hash_parallel(
             if isinstance(result, InputError):
                 for _, other in pending:
                     other.cancel()
-                raise InputError(
-                    result.reason,
-                    file=path,
-                    line=line_base + (result.line or 0),
-                    field=result.field,
-                )
+                line = line_base + (result.line or 0)
+                if result.reason == LINE_TOO_LONG:
+                    raise line_too_long(path, limits, line)
+                raise InputError(result.reason, file=path, line=line, field=result.field)
             line_base += line_count
             if progress is not None:
                 progress(end, total)
@@ -471,12 +494,14 @@ def register(
     data: str | os.PathLike[str] | Any,
     spec: BatchSpec,
     progress: Progress | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> RegisterResult:
     """Register one batch: a file path (JSONL, JSONL.gz, CSV, Parquet) or a pyarrow Table.
 
     All or nothing: records, batch row and entry commit together. Raises InputError for
-    bad input (naming file, line, field), NotFound for unknown references, and Conflict
-    when the dataset already holds a batch with the same Merkle root.
+    bad input (naming file, line, field), for input beyond ``limits``, and when memory
+    runs out while reading; NotFound for unknown references; and Conflict when the
+    dataset already holds a batch with the same Merkle root.
     """
     path: Path | None = None
     if isinstance(data, str | os.PathLike):
@@ -504,9 +529,9 @@ def register(
         # columns, so verify also catches an edited content or subject hash.
         content_digest = hashlib.sha256()
         subject_digest = hashlib.sha256()
-        chunks: Generator[Hashed, None, None] = _hashed_chunks(source, fmt, spec, subject_key, progress)
+        chunks = _hashed_chunks(source, fmt, spec, subject_key, progress, limits)
         # Closed at once if anything stops the loop, so hashing workers end with it.
-        with closing(chunks):
+        with closing(chunks), _memory_named(path or "<arrow table>"):
             for hashed in chunks:
                 if hashed.count:
                     store.insert_arrow("records", _records_table(app.seq, builder.size, hashed))

@@ -28,8 +28,8 @@ from types import FrameType
 __all__ = [
     "Interrupted",
     "blocked",
-    "committed",
     "commits",
+    "committed",
     "deferred",
     "finish",
     "hold",
@@ -41,7 +41,7 @@ __all__ = [
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-class Interrupted(BaseException):  # noqa: N818 - it is the event, like KeyboardInterrupt
+class Interrupted(BaseException):
     """SIGINT or SIGTERM arrived. A BaseException, like KeyboardInterrupt, so that no
     ``except Exception`` swallows it. ``exit_code`` is 128 + the signal number."""
 

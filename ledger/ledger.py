@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger import interrupts, keys
-from ledger.checkpoint import Checkpoint, parse_note, write_atomic
 from ledger.atomic import StagedFile
+from ledger.checkpoint import Checkpoint, parse_note, write_atomic
 from ledger.errors import BehindCheckpoint, HomeError, InputError
+from ledger.limits import DEFAULT_LIMITS, ReadLimits
 from ledger.merkle import leaf_hash, root_from_leaf_hashes
 from ledger.store import DEFAULT_WAIT, Appender, Entry, Store
 from ledger.verify import VerifyReport, verify_ledger
@@ -244,7 +245,7 @@ class Ledger:
                 staged = StagedFile(output, note.encode("utf-8"))
             except OSError as exc:
                 raise InputError(
-                    f"cannot write it: {exc.strerror}; no checkpoint was recorded", file=output
+                    f"cannot write it: {exc.strerror}; no checkpoint was recorded", file=str(output)
                 ) from None
         try:
             with interrupts.deferred():
@@ -263,17 +264,19 @@ class Ledger:
         spec: BatchSpec | None = None,
         *,
         progress: Progress | None = None,
+        limits: ReadLimits | None = None,
         **fields: Any,
     ) -> RegisterResult:
         """Register one batch from a file path or a pyarrow Table.
 
         Give the batch's details as a ``BatchSpec`` or as keywords (``dataset=``,
-        ``source=``, ``license=``, ``consent=``, ``subject_field=`` ...). See
+        ``source=``, ``license=``, ``consent=``, ``subject_field=`` ...); ``limits`` raise
+        or lower the line and input size limits (``ledger.limits``). See
         ``ledger.ingest.register`` for the rules and errors.
         """
         from ledger.ingest import BatchSpec, register
 
-        return register(self, data, spec or BatchSpec(**fields), progress)
+        return register(self, data, spec or BatchSpec(**fields), progress, limits or DEFAULT_LIMITS)
 
     def prove(self, batch_id: str, record_hash: str) -> InclusionProof:
         """RFC 9162 inclusion proof of a record (hex hash) in a batch."""
@@ -392,12 +395,17 @@ class Ledger:
         return export(self, dataset, output)
 
     def check(
-        self, path: str | os.PathLike[str], dataset: str, *, text_field: str | None = None
+        self,
+        path: str | os.PathLike[str],
+        dataset: str,
+        *,
+        text_field: str | None = None,
+        limits: ReadLimits | None = None,
     ) -> CheckResult:
-        """Report the records of a data file that the dataset's erasures cover."""
+        """Report the records of a data file that an erasure covers."""
         from ledger.lineage import check
 
-        return check(self, path, dataset, text_field=text_field)
+        return check(self, path, dataset, text_field=text_field, limits=limits or DEFAULT_LIMITS)
 
     def verify(
         self, checkpoint_note: str | None = None, *, source: str = "checkpoint"

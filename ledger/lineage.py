@@ -13,8 +13,9 @@ erasure request covers.
   subject's records: every row with one of their record hashes, in any batch of any
   dataset, whether or not its batch named a subject field. Rows with the same normalised
   text (content hash) but another record hash are listed in ``same_text`` for review and
-  erased only on request. ``lineage --subject`` reports exactly that set. History is never rewritten: erased records stay in ``records`` (their
-  hashes are in every Merkle root) and are left out of audits and exports from then on.
+  erased only on request. ``lineage --subject`` reports exactly that set. History is
+  never rewritten: erased records stay in ``records`` (their hashes are in every Merkle
+  root) and are left out of audits and exports from then on.
   The same request ref twice is a no-op; an erasure that matches no active record is
   refused, because an entry covering nothing would read as if something had been erased.
 - ``receipt`` / ``verify_receipt``: a JSON document naming what the erasure covered and
@@ -56,6 +57,7 @@ from weakref import WeakKeyDictionary
 from ledger.canonical import canonical_json, parse_json, require_utf8
 from ledger.errors import CanonicalError, Conflict, InputError, NotFound
 from ledger.hashing import content_hash, normalise_subject, parse_hash, subject_hash
+from ledger.limits import DEFAULT_LIMITS, ReadLimits
 from ledger.projections import erased_row_count
 
 if TYPE_CHECKING:
@@ -1033,6 +1035,7 @@ def check(
     dataset: str,
     *,
     text_field: str | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> CheckResult:
     """Hash every record of a data file exactly as registration does and report those
     whose record hash an erasure covered, in this dataset or any other (an erasure erases
@@ -1052,7 +1055,7 @@ def check(
     erased = {bytes(r[0]): (r[1], r[2]) for r in store.rows(ERASED_ANYWHERE, [dataset])}
     found: list[dict[str, Any]] = []
     total = 0
-    for locations, hashes in iter_record_hashes(path, text_field):
+    for locations, hashes in iter_record_hashes(path, text_field, limits):
         total += len(locations)
         if not erased:
             continue

@@ -149,7 +149,8 @@ class Store:
             # Hash columns are random bytes: DuckDB's dictionary+FSST analysis of every new
             # segment finds nothing to gain (measured on 1M record rows: insert CPU 1.04 s
             # -> 0.28 s, file 5% larger for lack of the subject-hash dictionary).
-            con.execute("SET disabled_compression_methods = 'dict_fsst'")
+            with deferred():
+                con.execute("SET disabled_compression_methods = 'dict_fsst'")
 
     # -- opening -------------------------------------------------------------------------
     @classmethod
