@@ -129,6 +129,7 @@ def hash_items(
             what = "is missing" if text is None else "is not a string"
             raise InputError(f"text field {what}", line=line, field=text_field)
         digest = sha(canonical).digest()
+        del canonical  # a long line's canonical form need not outlive its hash
         rh.append(digest)
         leaves.append(sha(LEAF_PREFIX + digest).digest())
         ch.append(sha(normalised_utf8(text)).digest())
