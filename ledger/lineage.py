@@ -95,6 +95,8 @@ MERGE_MIN_KEYS = 1 << 20
 MERGE_RATIO = 4
 # A lookup with more key hits than this reads the hash column whole instead of row by row.
 FETCH_ROW_BY_ROW = 128
+# Lineage finds the copies of at most this many records through the keys, one by one.
+KEYED_COPIES = 32
 RECEIPT_TYPE = "provledger-erasure-receipt"
 RECEIPT_VERSION = 1
 MODEL_NAME = re.compile(r"[A-Za-z0-9._-]+")
@@ -683,9 +685,17 @@ class _ErasureSet:
 
 
 def _erasure_set(store: Store, tables: _Tables, digest: bytes, *, use_keys: bool) -> _ErasureSet:
+    """``use_keys`` lets lineage find the copies of a few records through the lookup keys;
+    erase reads ``records`` itself."""
     matched = _matches(store, tables, "subject", digest, use_keys=use_keys)
     hashes = sorted({m.record_hash for m in matched})
-    copies = _copies(store, tables, hashes)
+    if use_keys and len(hashes) <= KEYED_COPIES:
+        found = {
+            (m.batch_seq, m.ord): m for h in hashes for m in _matches(store, tables, "record", h)
+        }
+        copies = [found[k] for k in sorted(found)]
+    else:
+        copies = _copies(store, tables, hashes)
     same = _same_text(store, tables, hashes)
     return _ErasureSet(matched, copies, same)
 
