@@ -33,8 +33,7 @@ def test_checkpoint_to_an_unwritable_file_records_nothing(
     result = cli("checkpoint", "--output", str(target))
     assert result.exit_code == 1
     assert result.stderr == (
-        f"Error: {target}: cannot write it: No such file or directory; no checkpoint was "
-        "recorded\n"
+        f"Error: {target}: cannot write it: No such file or directory; no checkpoint was recorded\n"
     )
     assert entry_count(home) == 1
 

@@ -177,7 +177,7 @@ def test_parquet_duplicate_names_are_refused(led: Path, cli: Any, tmp_path: Path
     expected = {
         columns: f"Error: {columns}: duplicate column name 'text'\n",
         nested: f"Error: {nested}: duplicate column name 'meta.k'\n",
-        keys: f"Error: {keys}, line 3: duplicate map key 'x'\n",
+        keys: f"Error: {keys}, line 3, field 'tags': duplicate map key 'x'\n",
     }
     for path, message in expected.items():
         out = _register(cli, path)

@@ -35,6 +35,8 @@ from ledger.readers import CHUNK_RECORDS, Chunk
 
 __all__ = ["read_parquet", "read_table", "to_json_value"]
 
+DUPLICATE_MAP_KEY = "duplicate map key"
+
 
 def to_json_value(value: Any) -> Any:
     """Map one Python value from ``pyarrow ... to_pylist()`` to JSON (rule above)."""
@@ -49,7 +51,7 @@ def to_json_value(value: Any) -> Any:
             if len(mapped) != len(value):  # refused, as JSONL refuses duplicate keys
                 keys = [str(k) for k, _ in value]
                 twice = next(k for i, k in enumerate(keys) if k in keys[:i])
-                raise InputError(f"duplicate map key '{twice}'")
+                raise InputError(f"{DUPLICATE_MAP_KEY} '{twice}'")
             return mapped
         return [to_json_value(v) for v in value]
     if isinstance(value, tuple):
@@ -88,8 +90,20 @@ def _rows(batch: Any, rows_before: int) -> list[Any]:
         try:
             items.append(to_json_value(record))
         except InputError as exc:
-            raise exc.located(line=rows_before + i + 1) from None
+            line = rows_before + i + 1
+            if exc.reason.startswith(DUPLICATE_MAP_KEY):  # name the column too
+                column = next(k for k, v in record.items() if _fails(v))
+                raise InputError(exc.reason, line=line, field=column) from None
+            raise exc.located(line=line) from None
     return items
+
+
+def _fails(value: Any) -> bool:
+    try:
+        to_json_value(value)
+    except InputError:
+        return True
+    return False
 
 
 def _duplicate_field(schema: Any, prefix: str = "") -> str | None:
