@@ -7,7 +7,9 @@ store runs every DuckDB call in one (so DuckDB never sees a half-run statement o
 a commit is never followed by a rollback or a missing note). A signal that arrives inside
 is remembered and raised when the outermost block ends. A second signal while the first
 is being handled only sets the flag again: clean-up (rolling back, stopping the hashing
-workers) is never cut short.
+workers) is never cut short. Nor is a module import (an exception inside an extension
+module's initialisation can abort the interpreter): a signal arriving during one is looked
+at again every ``RETRY_SECONDS`` (SIGALRM) until the import is done.
 
 Every append that commits is recorded (``committed``), so whoever catches ``Interrupted``
 can say truthfully whether anything was written. Hashing workers ignore both signals
@@ -20,6 +22,7 @@ usual and ``deferred`` only counts.
 from __future__ import annotations
 
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +42,8 @@ __all__ = [
 ]
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# How soon a signal that arrived during an import is looked at again.
+RETRY_SECONDS = 0.02
 
 
 class Interrupted(BaseException):
@@ -70,8 +75,30 @@ _state = _State()
 def _handler(signum: int, frame: FrameType | None) -> None:
     if _state.pending is None:
         _state.pending = signum
-    if _state.held == 0 and _state.raising:
-        _raise_pending()
+    _try_raise(frame)
+
+
+def _try_raise(frame: FrameType | None) -> None:
+    if not _state.raising or _state.held or _state.raised or _state.pending is None:
+        return
+    if _importing(frame):
+        # An exception inside a module's import can abort the interpreter (an extension
+        # module's initialisation running Python code): look again once it is done.
+        signal.setitimer(signal.ITIMER_REAL, RETRY_SECONDS)
+        return
+    _raise_pending()
+
+
+def _importing(frame: FrameType | None) -> bool:
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _retry(signum: int, frame: FrameType | None) -> None:
+    _try_raise(frame)
 
 
 def _raise_pending() -> None:
@@ -88,8 +115,8 @@ def install(*, early: bool = False) -> None:
     _state.raising = not early
     for signum in SIGNALS:
         signal.signal(signum, _handler)
-    if _state.raising and _state.held == 0:
-        _raise_pending()
+    signal.signal(signal.SIGALRM, _retry)
+    _try_raise(sys._getframe())
 
 
 @contextmanager
@@ -135,7 +162,7 @@ def blocked() -> Iterator[None]:
 
 def ignore_in_worker() -> None:
     """In a forked worker: ignore both signals (the parent decides), then unblock them."""
-    for signum in SIGNALS:
+    for signum in (*SIGNALS, signal.SIGALRM):
         signal.signal(signum, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
 
@@ -156,4 +183,8 @@ def finish() -> int | None:
     if _state.installed:
         for signum in SIGNALS:
             signal.signal(signum, signal.SIG_IGN)
-    return None if _state.raised else _state.pending
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    late = None if _state.raised else _state.pending
+    _state.raising = False
+    _state.raised = True
+    return late

@@ -308,6 +308,38 @@ def test_a_signal_during_start_up_imports_is_reported_once_the_command_runs(
         assert led.store.row("SELECT count(*) FROM entries WHERE kind = 'checkpoint'") == (0,)
 
 
+def test_a_signal_during_an_import_waits_for_the_import_to_finish(tmp_path: Path) -> None:
+    """An exception raised inside an import can abort the interpreter (seen: an extension
+    module's initialisation). A signal arriving during one is raised just after it."""
+    (tmp_path / "slow_module.py").write_text(
+        "import os, signal, time\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+        "time.sleep(0.2)\n"
+        "COMPLETE = True\n"
+    )
+    code = (
+        "import sys, time\n"
+        "from ledger import interrupts\n"
+        "interrupts.install()\n"
+        "try:\n"
+        "    import slow_module\n"
+        "    time.sleep(2)\n"
+        "    print('not interrupted')\n"
+        "except interrupts.Interrupted as exc:\n"
+        "    print('complete' if sys.modules['slow_module'].COMPLETE else '?', exc.exit_code)\n"
+    )
+    python = str(Path(PROVLEDGER).with_name("python"))
+    done = subprocess.run(
+        [python, "-c", code],
+        capture_output=True,
+        text=True,
+        env=cli_env(PYTHONPATH=str(tmp_path)),
+        check=False,
+        timeout=30,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "complete 130\n", "")
+
+
 # -- make test-slow: 60 signals ------------------------------------------------------------
 @pytest.mark.slow
 def test_register_interrupted_forty_times(parallel_file: Path, tmp_path: Path) -> None:
