@@ -289,19 +289,20 @@ def _hashed_chunks(
         yield hashed
 
 
-def _exit_with_parent() -> None:
+def _exit_with_parent(parent: int) -> None:
     """Worker initialiser: end this worker when the process that started it dies.
 
     A registering process killed outright (SIGKILL, the OOM killer) never shuts its pool
     down, and a forked worker holds the write end of its own task pipe, so it would wait
     for work forever. A daemon thread notices the new parent id and exits instead.
+    ``parent`` is the registering process's id, taken before the fork: read here, it
+    would be the new parent's when the registering process died between fork and call.
     """
     import threading
     import time
 
     # The registering process decides what a SIGINT or SIGTERM means and stops us itself.
     interrupts.ignore_in_worker()
-    parent = os.getppid()
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -334,7 +335,9 @@ def _hash_parallel(
                 first += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
 
     todo = tasks()
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_exit_with_parent)
+    pool = ProcessPoolExecutor(
+        max_workers=workers, initializer=_exit_with_parent, initargs=(os.getpid(),)
+    )
     pending: list[tuple[int, Any]] = []
 
     def submit() -> None:
