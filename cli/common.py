@@ -107,3 +107,35 @@ def read_note_file(path: Path) -> str:
         raise fail(f"cannot read checkpoint {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise fail(f"{path}: not a signed checkpoint note (not UTF-8 text)") from None
+
+
+MaxLineSize = Annotated[
+    str,
+    typer.Option(
+        "--max-line-size",
+        metavar="SIZE",
+        help="Refuse a line (JSONL) longer than this, e.g. 64MiB, 1GiB; memory use peaks "
+        "at a few times the longest line.",
+    ),
+]
+MaxInputSize = Annotated[
+    str,
+    typer.Option(
+        "--max-input-size",
+        metavar="SIZE",
+        help="Refuse a file that expands to more than this (gzip JSONL decompressed, "
+        "Parquet uncompressed), e.g. 32GiB.",
+    ),
+]
+DEFAULT_MAX_LINE = "64MiB"
+DEFAULT_MAX_INPUT = "32GiB"
+
+
+def read_limits(max_line: str, max_input: str) -> Any:
+    """The ``provledger.ingest.limits.ReadLimits`` the two size flags ask for."""
+    from provledger.ingest.limits import ReadLimits, parse_size
+
+    return ReadLimits(
+        max_line=parse_size(max_line, "max-line-size"),
+        max_input=parse_size(max_input, "max-input-size"),
+    )

@@ -10,10 +10,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from provledger.atomic import write_atomically
 from provledger.cli.common import (
+    DEFAULT_MAX_INPUT,
+    DEFAULT_MAX_LINE,
     DEFAULT_WAIT,
     Home,
     Json,
+    MaxInputSize,
+    MaxLineSize,
     PubKeyPin,
     VKeyPin,
     Wait,
@@ -21,6 +26,7 @@ from provledger.cli.common import (
     fail,
     load_pin,
     open_ledger,
+    read_limits,
 )
 from provledger.exports.formats import StandardExport
 from provledger.wording import plural
@@ -136,6 +142,11 @@ def _show_lineage(result: Lineage) -> None:
         typer.echo(f"  {m['name']}  (seq {m['seq']})  via {_ids(m['batches'])}")
     if not result.models:
         typer.echo("  none")
+    if result.same_text:
+        typer.echo("same text, other record hash (for review; 'erase --include-same-text')")
+        for r in result.same_text:
+            state = "  erased" if r["erased"] else ""
+            typer.echo(f"  {r['batch_id']}:{r['ord']}  {r['record_hash']}{state}")
     if result.erased:
         refs = ", ".join(f"{e['request_ref']} (seq {e['seq']})" for e in result.erasures)
         typer.echo(f"Erased: yes, by request {refs}")
@@ -163,23 +174,41 @@ def erase(
         Path | None,
         typer.Option("--receipt", metavar="FILE", help="Write the signed receipt here."),
     ] = None,
+    include_same_text: Annotated[
+        bool,
+        typer.Option(
+            "--include-same-text",
+            help="Also erase the records elsewhere whose normalised text equals one of the "
+            "subject's records but whose record hash differs (without it they are only "
+            "listed for review).",
+        ),
+    ] = False,
     home: Home = None,
     json: Json = False,
     wait: Wait = DEFAULT_WAIT,
 ) -> None:
-    """Record an erasure request: every active record of the subject is left out of audits
-    and exports from now on. History is not rewritten and 'verify' still passes. The same
-    request again changes nothing.
+    """Record an erasure request: every active copy of the subject's records (the same
+    record hash, in every batch and dataset) is left out of audits and exports from now
+    on. History is not rewritten and 'verify' still passes. The same request again changes
+    nothing (and writes the receipt again).
 
     Example:
 
       provledger erase --subject C-100482 --request DSR-2026-0142 --receipt dsr.json
     """
     with open_ledger(home, wait=wait) as led:
-        result = led.erase(_subject(subject) or "", request)
+        result = led.erase(_subject(subject) or "", request, include_same_text=include_same_text)
         document = led.receipt(request) if receipt is not None else None
     if receipt is not None and document is not None:
-        _write_json(receipt, document)
+        try:
+            write_atomically(receipt, _json_bytes(document))
+        except OSError as exc:
+            raise fail(
+                f"erasure {result.request_ref} is committed at seq {result.seq}, but its "
+                f"receipt could not be written to {receipt}: {exc.strerror}. Run the same "
+                "'provledger erase' command again with another --receipt path to write it "
+                "(the erasure is not recorded twice)."
+            ) from None
     if json:
         emit_json(result.as_dict() | {"receipt": str(receipt) if receipt else None})
         return
@@ -196,17 +225,25 @@ def erase(
             f"Rebuild or review: derived batches {_ids(result.derived_batches)}; "
             f"models {_ids(result.models)}."
         )
+    if result.same_text and not result.already_recorded:
+        state = (
+            "erased too (--include-same-text)"
+            if result.same_text_erased
+            else "not erased; review them, and erase them too with --include-same-text"
+        )
+        where = _ids([f"{r['batch_id']}:{r['ord']}" for r in result.same_text])
+        typer.echo(
+            f"Same text, other record hash: {plural(len(result.same_text), 'record')} "
+            f"({where}), {state}."
+        )
     if receipt is not None:
         typer.echo(f"Receipt written to {receipt}")
 
 
-def _write_json(path: Path, value: Any) -> None:
+def _json_bytes(value: Any) -> bytes:
     import orjson
 
-    try:
-        path.write_bytes(orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n")
-    except OSError as exc:
-        raise fail(f"cannot write {path}: {exc.strerror}") from None
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n"
 
 
 def verify_receipt(
@@ -310,27 +347,29 @@ def check(
         str | None,
         typer.Option("--text-field", help="Text field (default: the dataset's)."),
     ] = None,
+    max_line_size: MaxLineSize = DEFAULT_MAX_LINE,
+    max_input_size: MaxInputSize = DEFAULT_MAX_INPUT,
     home: Home = None,
     json: Json = False,
     wait: Wait = DEFAULT_WAIT,
 ) -> None:
-    """Confirm that a rebuilt data file holds none of the dataset's erased records; list
-    the lines of any it does and exit 1."""
+    """Confirm that a rebuilt data file holds no erased record (erased from this dataset
+    or any other); list the lines of any it does and exit 1."""
     with open_ledger(home, read_only=True, wait=wait) as led:
-        result = led.check(file, dataset, text_field=text_field)
+        result = led.check(
+            file, dataset, text_field=text_field, limits=read_limits(max_line_size, max_input_size)
+        )
         checked = led.read_check()
     if json:
         emit_json(result.as_dict() | {"checked": checked})
     elif result.ok:
         typer.echo(
-            f"OK: {file} holds none of the {result.erased_records} erased records of dataset "
-            f"{dataset} ({result.records} records checked)"
+            f"OK: {file} holds none of the {result.erased_records} erased records in the "
+            f"ledger ({result.records} records checked)"
         )
     if not result.ok:
         lines = ", ".join(f"line {f['line']} ({f['request_ref']})" for f in result.found)
-        raise fail(
-            f"{file} still holds {len(result.found)} erased records of dataset {dataset}: {lines}"
-        )
+        raise fail(f"{file} still holds {len(result.found)} erased records: {lines}")
 
 
 @model_app.command("register")

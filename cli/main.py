@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from provledger import interrupts
 from provledger.cli.common import (
     DEFAULT_WAIT,
     Home,
@@ -55,6 +56,11 @@ class LedgerGroup(TyperGroup):
             return super().invoke(ctx)
         except LedgerError as exc:
             typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        except MemoryError:  # the library names the file where it can; this is the net
+            done = interrupts.commits()
+            state = f"after {' and '.join(done)}" if done else "nothing was written to the ledger"
+            typer.echo(f"Error: out of memory; {state}", err=True)
             raise typer.Exit(1) from None
 
 
@@ -213,22 +219,16 @@ def checkpoint(
     """Record a signed checkpoint (log size and root) and print it as a C2SP signed note.
 
     Keep the note outside the ledger; 'provledger verify --checkpoint FILE' later proves the
-    ledger is a consistent extension of it. With --json: origin, size, root (hex) and the
+    ledger is a consistent extension of it. --output writes the file atomically, and when it
+    cannot be written nothing is recorded. With --json: origin, size, root (hex) and the
     note text.
     """
     from provledger.tlog.checkpoint import parse_note
 
-    try:  # a note that cannot be saved must not leave a checkpoint entry behind
-        sink = open(output, "a", encoding="utf-8") if output is not None else None  # noqa: SIM115
-    except OSError as exc:
-        raise fail(f"cannot write {output}: {exc.strerror}") from None
     with open_ledger(home, wait=wait) as led:
-        note = led.checkpoint()
+        note = led.checkpoint(output)
         signed = parse_note(note, led.public)
-    if sink is not None:
-        with sink:
-            sink.truncate(0)
-            sink.write(note)
+    if output is not None:
         typer.echo(f"Checkpoint written to {output}", err=True)
     if json:
         emit_json(
@@ -280,6 +280,44 @@ app.add_typer(profile_app, name="profile")
 app.command()(disclose)
 
 
+# What "nothing was ..." says when a command is interrupted before it committed anything.
+NOTHING_DONE = {"register": "registered", "erase": "erased", "checkpoint": "recorded"}
+
+
+def _command(argv: list[str]) -> str:
+    """The subcommand named on the command line ('' when there is none)."""
+    return next((a for a in argv if not a.startswith("-")), "")
+
+
+def interrupted_line(argv: list[str]) -> str:
+    """The one line an interrupted command prints: what, if anything, it committed."""
+    done = interrupts.commits()
+    if done:
+        return f"interrupted after {' and '.join(done)}"
+    return f"interrupted: nothing was {NOTHING_DONE.get(_command(argv), 'written to the ledger')}"
+
+
 def run() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point. SIGINT and SIGTERM end the command with one line on
+    stderr saying whether anything was committed, and exit code 128 + the signal number
+    (130, 143); see provledger.interrupts."""
+    code: int | str | None = 0
+    try:
+        try:
+            interrupts.install()
+            app()
+        except SystemExit as exc:
+            code = exc.code
+        late = interrupts.finish()  # signals are ignored from here on
+        if late is not None:  # arrived while the command was writing its output
+            raise interrupts.Interrupted(late)
+    except interrupts.Interrupted as exc:
+        interrupts.finish()
+        sys.stdout.flush()
+        sys.stderr.write(interrupted_line(sys.argv[1:]) + "\n")
+        code = exc.exit_code
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    run()

@@ -9,13 +9,18 @@ from typing import Annotated
 import typer
 
 from provledger.cli.common import (
+    DEFAULT_MAX_INPUT,
+    DEFAULT_MAX_LINE,
     DEFAULT_WAIT,
     Home,
     Json,
+    MaxInputSize,
+    MaxLineSize,
     Wait,
     emit_json,
     fail,
     open_ledger,
+    read_limits,
     read_note_file,
 )
 
@@ -118,6 +123,8 @@ def register(
     hours: Annotated[
         float | None, typer.Option("--hours", help="Hours of content (audio and video).")
     ] = None,
+    max_line_size: MaxLineSize = DEFAULT_MAX_LINE,
+    max_input_size: MaxInputSize = DEFAULT_MAX_INPUT,
     home: Home = None,
     json: Json = False,
     wait: Wait = DEFAULT_WAIT,
@@ -155,6 +162,7 @@ def register(
         processing=processing,
         hours=hours,
     )
+    limits = read_limits(max_line_size, max_input_size)
     show_progress = not json and sys.stderr.isatty()
     with open_ledger(home, wait=wait) as led:
         if show_progress:
@@ -173,9 +181,10 @@ def register(
                     file,
                     spec=spec,
                     progress=lambda done, total: bar.update(task, completed=done, total=total),
+                    limits=limits,
                 )
         else:
-            result = led.register(file, spec=spec)
+            result = led.register(file, spec=spec, limits=limits)
     if json:
         emit_json(result.as_dict())
     else:

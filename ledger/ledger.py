@@ -21,7 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from provledger.errors import HomeError, KeyFileError, NotFound
+from provledger import interrupts
+from provledger.atomic import StagedFile
+from provledger.errors import HomeError, InputError, KeyFileError, NotFound
+from provledger.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from provledger.storage.catalog import describe_differences, fingerprint
 from provledger.storage.entry_kinds import EntryKind
 from provledger.storage.precheck import Checked, check_catalog, check_note, expected_catalog
@@ -71,6 +74,19 @@ def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
     if home is not None:
         return Path(home)
     return Path(os.environ.get(HOME_ENV) or ".provledger")
+
+
+def describe_commit(entry: Entry) -> str:
+    """What an entry that just committed means, in words, for a line such as
+    "interrupted after batch b5 was committed (seq 5)"."""
+    p = entry.payload
+    if entry.kind == EntryKind.batch_registered:
+        return f"batch {p['batch_id']} was committed (seq {entry.seq})"
+    if entry.kind == EntryKind.erasure_requested:
+        return f"erasure {p['request_ref']} was committed at seq {entry.seq}"
+    if entry.kind == EntryKind.checkpoint:
+        return f"checkpoint entry seq {entry.seq} was recorded"
+    return f"entry seq {entry.seq} ({entry.kind}) was committed"
 
 
 class Ledger:
@@ -259,9 +275,20 @@ class Ledger:
         """One signed append: write projection rows with ``app.seq``, then exactly one
         ``app.write_entry(kind, payload)``. Commits when the block ends (rolls back on an
         exception), then rewrites the signed checkpoint kept beside the database."""
-        with self.store.appending(self.signer) as app:
-            yield app
-        self._after_append()
+        # From the end of the block to the rewritten note nothing is cut short by SIGINT or
+        # SIGTERM: the signal is raised once all of it is done (provledger.interrupts).
+        held = False
+        try:
+            with self.store.appending(self.signer) as app:
+                yield app
+                held = True
+                interrupts.hold()
+            assert app.entry is not None
+            interrupts.committed(describe_commit(app.entry))
+            self._after_append()
+        finally:
+            if held:
+                interrupts.release()
 
     def _append(self, kind: str, payload: dict[str, Any]) -> Entry:
         """Append one entry with no projection rows."""
@@ -297,12 +324,36 @@ class Ledger:
         """Every entry in seq order."""
         return list(self.store.entries(after=after))
 
-    def checkpoint(self) -> str:
+    def checkpoint(self, output: str | os.PathLike[str] | None = None) -> str:
         """Record a checkpoint entry for the log as it stands and return its signed note,
-        to hand to someone outside who can later check the ledger only grew."""
+        to hand to someone outside who can later check the ledger only grew.
+
+        With ``output`` the note is also written there, atomically: it is written and
+        flushed beside ``output`` before anything is recorded, so a file that cannot be
+        written (no such folder, no permission, a full disk) raises InputError naming it
+        and records nothing; the entry and the renamed file then go together.
+        """
         current = self.current_checkpoint()
-        self._append(EntryKind.checkpoint, {"size": current.size, "root": current.root.hex()})
-        return current.sign(self.signer)
+        note = current.sign(self.signer)
+        staged = None
+        if output is not None:
+            try:
+                staged = StagedFile(output, note.encode("utf-8"))
+            except OSError as exc:
+                raise InputError(
+                    f"cannot write it: {exc.strerror}; no checkpoint was recorded", file=str(output)
+                ) from None
+        try:
+            with interrupts.deferred():
+                self._append(
+                    EntryKind.checkpoint, {"size": current.size, "root": current.root.hex()}
+                )
+                if staged is not None:
+                    staged.commit()
+        finally:
+            if staged is not None:
+                staged.discard()
+        return note
 
     def register(
         self,
@@ -311,6 +362,7 @@ class Ledger:
         spec: BatchSpec | None = None,
         *,
         progress: Progress | None = None,
+        limits: ReadLimits | None = None,
         **fields: Any,
     ) -> RegisterResult:
         """Register one batch from a file path (or a folder of Parquet shards), a pyarrow
@@ -318,12 +370,13 @@ class Ledger:
         or an iterable of dicts (streamed).
 
         Give the batch's details as a ``BatchSpec`` or as keywords (``dataset=``,
-        ``source=``, ``license=``, ``consent=``, ``subject_field=`` ...). See
+        ``source=``, ``license=``, ``consent=``, ``subject_field=`` ...); ``limits`` raise
+        or lower the line and input size limits (``provledger.ingest.limits``). See
         ``provledger.ingest.register.register`` for the rules and errors.
         """
         from provledger.ingest.register import BatchSpec, register
 
-        return register(self, data, spec or BatchSpec(**fields), progress)
+        return register(self, data, spec or BatchSpec(**fields), progress, limits or DEFAULT_LIMITS)
 
     def prove(self, batch_id: str, record_hash: str, index: int | None = None) -> InclusionProof:
         """RFC 9162 inclusion proof of a record (hex hash) in a batch, at leaf ``index``
@@ -508,11 +561,13 @@ class Ledger:
 
         return list_models(self.store)
 
-    def erase(self, subject: str, request_ref: str) -> Erasure:
-        """Record an erasure request for a data subject (a repeated ref changes nothing)."""
+    def erase(self, subject: str, request_ref: str, *, include_same_text: bool = False) -> Erasure:
+        """Record an erasure request for a data subject: every copy of its records, and
+        with ``include_same_text`` the records with the same text elsewhere (a repeated
+        ref changes nothing)."""
         from provledger.lineage.lineage import erase
 
-        return erase(self, subject, request_ref)
+        return erase(self, subject, request_ref, include_same_text=include_same_text)
 
     def receipt(self, request_ref: str) -> dict[str, Any]:
         """The signed receipt of a recorded erasure request."""
@@ -544,12 +599,17 @@ class Ledger:
         return export(self, dataset, output, format, emit=emit)
 
     def check(
-        self, path: str | os.PathLike[str], dataset: str, *, text_field: str | None = None
+        self,
+        path: str | os.PathLike[str],
+        dataset: str,
+        *,
+        text_field: str | None = None,
+        limits: ReadLimits | None = None,
     ) -> CheckResult:
-        """Report the records of a data file that the dataset's erasures cover."""
+        """Report the records of a data file that an erasure covers."""
         from provledger.lineage.lineage import check
 
-        return check(self, path, dataset, text_field=text_field)
+        return check(self, path, dataset, text_field=text_field, limits=limits or DEFAULT_LIMITS)
 
     def verify(
         self,

@@ -32,7 +32,9 @@ def test_checkpoint_to_an_unwritable_file_records_nothing(
     target = tmp_path / "missing" / "x.note"
     result = cli("checkpoint", "--output", str(target))
     assert result.exit_code == 1
-    assert result.stderr == f"Error: cannot write {target}: No such file or directory\n"
+    assert result.stderr == (
+        f"Error: {target}: cannot write it: No such file or directory; no checkpoint was recorded\n"
+    )
     assert entry_count(home) == 1
 
 

@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 
 from provledger.errors import InputError, LedgerError
 from provledger.ingest.hashing import normalise_text
+from provledger.ingest.limits import ReadLimits
 from provledger.ledger import Ledger
 from provledger.registry import operations as registry
 
@@ -558,9 +559,15 @@ def test_a_10_mb_single_line_registers(bench: Bench) -> None:
 
 
 @pytest.mark.slow
-def test_a_100_mb_single_line_registers(bench: Bench) -> None:
+def test_a_100_mb_single_line_registers_with_the_line_limit_raised(bench: Bench) -> None:
     data = _one_line_of(100_000_000)
-    result = bench.register(bench.file(".jsonl", data), "named")
+    refused = bench.register(bench.file(".jsonl", data), "named")
+    assert str(refused).endswith(
+        "line 1: line is longer than the limit of 64 MiB (raise it with --max-line-size)"
+    )
+    result = bench.register(
+        bench.file(".jsonl", data), "named", limits=ReadLimits(max_line=128 << 20)
+    )
     assert result.records == 1
     assert bench.stored(result.seq) == reference_jsonl(data)
 

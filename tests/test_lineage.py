@@ -418,7 +418,13 @@ def test_erase_records_an_entry_and_lineage_then_says_erased(
             record_hash(TICKETS_A[2]),
             record_hash(TICKETS_B[0]),
         ],
-        "positions": [[a, 0], [a, 2], [b, 0]],
+        "erased": [
+            [a, 0, record_hash(TICKETS_A[0])],
+            [a, 2, record_hash(TICKETS_A[2])],
+            [b, 0, record_hash(TICKETS_B[0])],
+        ],
+        "same_text": entry.payload["same_text"],
+        "same_text_erased": False,
         "batches": [a, b],
         "derived_batches": [ids["S1"], ids["S2"]],
         "models": ["early", "late"],
@@ -604,6 +610,8 @@ def test_erase_and_verify_receipt_cli(ids: dict[str, Any], tmp_path: Path, cli: 
     assert out.stdout == (
         f"Erasure DSR-9 recorded at seq {seq}: 3 records in 2 batches ({a}, {b}).\n"
         f"Rebuild or review: derived batches {s1}, {s2}; models early, late.\n"
+        f"Same text, other record hash: 1 record ({ids['F']}:0), not erased; review them, "
+        "and erase them too with --include-same-text.\n"
         f"Receipt written to {path}\n"
     )
     assert ALICE not in out.stdout
@@ -628,6 +636,7 @@ def test_lineage_cli_json_and_text(ids: dict[str, Any], cli: Any) -> None:
             "record_hash": record_hash(TICKETS_B[1]),
             "erased": True,
             "erased_by": "DSR-5",
+            "matched_by": "subject",
         }
     ]
     assert [(b["batch_id"], b["relation"], b["records"]) for b in doc["batches"]] == [
@@ -681,13 +690,12 @@ def test_check_finds_erased_records_in_a_rebuilt_file(
     assert (out.exit_code, out.stdout, out.stderr) == (
         1,
         "",
-        f"Error: {stale} still holds 2 erased records of dataset support: line 1 (DSR-1), "
-        "line 3 (DSR-1)\n",
+        f"Error: {stale} still holds 2 erased records: line 1 (DSR-1), line 3 (DSR-1)\n",
     )
     out = cli("check", str(clean), "--dataset", "support")
     assert (out.exit_code, out.stdout) == (
         0,
-        f"OK: {clean} holds none of the 3 erased records of dataset support (3 records checked)\n",
+        f"OK: {clean} holds none of the 3 erased records in the ledger (3 records checked)\n",
     )
     out = cli("check", str(tmp_path / "nope.jsonl"), "--dataset", "support")
     assert (out.exit_code, out.stderr) == (1, f"Error: {tmp_path / 'nope.jsonl'}: no such file\n")

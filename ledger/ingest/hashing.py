@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import unicodedata
 
 from provledger.errors import InputError
@@ -44,6 +45,8 @@ def parse_hash(text: str, field: str) -> bytes:
 
 # ASCII control characters: str.split() whitespace among them (\t \n \v \f \r \x1c-\x1f).
 _ASCII_CONTROLS = bytes(range(32))
+_ASCII_CONTROL = re.compile(b"[\\x00-\\x1f]")
+_LONG_TEXT = 1 << 16
 
 
 def normalise_text(text: str) -> str:
@@ -54,14 +57,19 @@ def normalise_text(text: str) -> str:
 def normalised_utf8(text: str) -> bytes:
     """``normalise_text(text)`` encoded as UTF-8: what ``content_hash`` hashes."""
     if text.isascii():  # ASCII is NFKC-invariant and casefolds as lower(): skip the tables
-        lowered = text.lower()
+        data = text.lower().encode("ascii")
         # With no control character (so no whitespace but ' ') and no doubled, leading or
         # trailing space, the text is already in normal form: splitting it would be wasted.
-        if "  " not in lowered and lowered[:1] != " " and lowered[-1:] != " ":
-            data = lowered.encode("ascii")
-            if len(data.translate(None, _ASCII_CONTROLS)) == len(data):
+        if b"  " not in data and data[:1] != b" " and data[-1:] != b" ":
+            # translate() is fastest for short texts; a long one is searched, not copied.
+            if len(data) < _LONG_TEXT:
+                if len(data.translate(None, _ASCII_CONTROLS)) == len(data):
+                    return data
+            elif _ASCII_CONTROL.search(data) is None:
                 return data
-        return " ".join(lowered.split()).encode("ascii")
+        del data
+        # str.split(), not bytes.split(): it also splits at \x1c-\x1f, as for any text.
+        return " ".join(text.lower().split()).encode("ascii")
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split()).encode("utf-8")
 
 

@@ -13,16 +13,19 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from provledger import interrupts
 from provledger.errors import Conflict, InputError, NotFound
 from provledger.ingest.batch_metadata import TOKENIZER, metadata_for
 from provledger.ingest.hashing import SubjectHasher, normalised_utf8
+from provledger.ingest.limits import DEFAULT_LIMITS, LINE_TOO_LONG, ReadLimits, line_too_long
 from provledger.ingest.readers import Chunk, detect_format
 from provledger.storage.entry_kinds import EntryKind
 from provledger.tlog.canonical import canonical_json, parse_canonical, require_utf8
@@ -166,6 +169,7 @@ def hash_items(
             raise InputError(f"text field {what}", line=line, field=text_field)
         text_bytes += len(text) if text.isascii() else len(text.encode("utf-8"))
         digest = sha(canonical).digest()
+        del canonical  # a long line's canonical form need not outlive its hash
         rh.append(digest)
         leaves.append(sha(LEAF_PREFIX + digest).digest())
         normal = normalised_utf8(text)
@@ -200,6 +204,7 @@ def _hash_range(
     start: int,
     end: int,
     first_index: int,
+    max_line: int,
     text_field: str,
     subject_field: str | None,
     subject_key: bytes | None,
@@ -220,6 +225,8 @@ def _hash_range(
     locations: list[int] = []
     for number, line in enumerate(lines, start=1):
         line = line.rstrip(b"\r")
+        if len(line) > max_line:
+            return InputError(LINE_TOO_LONG, line=number), len(lines)
         if line.strip():
             items.append(line)
             locations.append(number)
@@ -236,6 +243,20 @@ def _hash_range(
 
 
 # -- reading ------------------------------------------------------------------------------
+@contextmanager
+def _memory_named(name: Path | str) -> Iterator[None]:
+    """Turn running out of memory while reading ``name`` into an InputError naming it (a
+    line within the limit can still be too much for the memory this process has)."""
+    try:
+        yield
+    except MemoryError:
+        raise InputError(
+            "ran out of memory while reading it; lower the line limit (--max-line-size) "
+            "or give the process more memory",
+            file=name,
+        ) from None
+
+
 def progress_unit(path: str | os.PathLike[str]) -> str:
     """What ``progress`` counts while registering ``path``: "bytes" or "records"."""
     try:
@@ -244,11 +265,11 @@ def progress_unit(path: str | os.PathLike[str]) -> str:
         return "records"
 
 
-def _chunks(path: Path, fmt: str) -> Iterator[Chunk]:
+def _chunks(path: Path, fmt: str, limits: ReadLimits) -> Iterator[Chunk]:
     if fmt in ("jsonl", "jsonl.gz"):
         from provledger.ingest.readers.jsonl_reader import read_lines
 
-        return read_lines(path, gz=fmt == "jsonl.gz")
+        return read_lines(path, gz=fmt == "jsonl.gz", limits=limits)
     if fmt in ("csv", "csv.gz"):
         from provledger.ingest.readers.csv_reader import read_csv
 
@@ -263,7 +284,7 @@ def _chunks(path: Path, fmt: str) -> Iterator[Chunk]:
         return read_parquet_dir(path)
     from provledger.ingest.readers.parquet_reader import read_parquet
 
-    return read_parquet(path)
+    return read_parquet(path, limits=limits)
 
 
 def _require_input(path: Path) -> None:
@@ -273,19 +294,21 @@ def _require_input(path: Path) -> None:
 
 
 def iter_record_hashes(
-    path: str | os.PathLike[str], text_field: str = "text"
+    path: str | os.PathLike[str], text_field: str = "text", limits: ReadLimits = DEFAULT_LIMITS
 ) -> Iterator[tuple[list[int], bytes]]:
     """A data file's record hashes, computed exactly as ``register`` computes them, chunk
     by chunk: (line or row numbers, the chunk's 32-byte record hashes concatenated). For
     checking a file against the ledger without registering it. Raises InputError."""
     file = Path(path)
     _require_input(file)
-    for chunk in _chunks(file, detect_format(file)):
-        try:
-            hashed = hash_items(chunk.items, chunk.locations, chunk.raw, text_field, None, None)
-        except InputError as exc:
-            raise exc.located(file=chunk.file or file) from None
-        yield chunk.locations, hashed.record_hashes
+    chunks = _chunks(file, detect_format(file), limits)
+    with _memory_named(file):
+        for chunk in chunks:
+            try:
+                hashed = hash_items(chunk.items, chunk.locations, chunk.raw, text_field, None, None)
+            except InputError as exc:
+                raise exc.located(file=chunk.file or file) from None
+            yield chunk.locations, hashed.record_hashes
 
 
 def _hashed_chunks(
@@ -294,18 +317,19 @@ def _hashed_chunks(
     spec: BatchSpec,
     subject_key: bytes | None,
     progress: Progress | None,
-) -> Iterator[Hashed]:
+    limits: ReadLimits,
+) -> Generator[Hashed, None, None]:
     """Hashes of the whole input, chunk by chunk, in record order."""
     name = str(data) if isinstance(data, Path) else data.name
     args = (spec.text_field, spec.subject_field, subject_key)
     if isinstance(data, Path) and fmt == "jsonl" and data.stat().st_size >= PARALLEL_MIN_BYTES:
-        yield from _hash_parallel(data, args, progress)
+        yield from _hash_parallel(data, args, progress, limits)
         return
     # Plain JSONL reports bytes of the file, an Arrow table, DataFrame or Dataset its rows;
     # other files and streams report records with the total unknown.
     in_bytes = fmt == "jsonl"
     if isinstance(data, Path):
-        chunks: Iterable[Chunk] = _chunks(data, fmt)
+        chunks: Iterable[Chunk] = _chunks(data, fmt, limits)
         total: int | None = data.stat().st_size if in_bytes else None
     else:
         chunks, total = data.chunks, data.total
@@ -321,17 +345,20 @@ def _hashed_chunks(
         yield hashed
 
 
-def _exit_with_parent() -> None:
+def _exit_with_parent(parent: int) -> None:
     """Worker initialiser: end this worker when the process that started it dies.
 
     A registering process killed outright (SIGKILL, the OOM killer) never shuts its pool
     down, and a forked worker holds the write end of its own task pipe, so it would wait
     for work forever. A daemon thread notices the new parent id and exits instead.
+    ``parent`` is the registering process's id, taken before the fork: read here, it
+    would be the new parent's when the registering process died between fork and call.
     """
     import threading
     import time
 
-    parent = os.getppid()
+    # The registering process decides what a SIGINT or SIGTERM means and stops us itself.
+    interrupts.ignore_in_worker()
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -342,7 +369,10 @@ def _exit_with_parent() -> None:
 
 
 def _hash_parallel(
-    path: Path, args: tuple[str, str | None, bytes | None], progress: Progress | None
+    path: Path,
+    args: tuple[str, str | None, bytes | None],
+    progress: Progress | None,
+    limits: ReadLimits,
 ) -> Iterator[Hashed]:
     from provledger.ingest.readers.jsonl_reader import byte_ranges
 
@@ -354,23 +384,30 @@ def _hash_parallel(
         # records sit in the batch and can build its part of the Merkle tree itself.
         first = 0
         with open(path, "rb") as fh:
-            for start, end in byte_ranges(path, RANGE_BYTES):
+            for start, end in byte_ranges(path, RANGE_BYTES, limits):
                 fh.seek(start)
                 data = fh.read(end - start)
                 yield start, end, first
                 first += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
 
     todo = tasks()
-    with ProcessPoolExecutor(max_workers=workers, initializer=_exit_with_parent) as pool:
-        pending = []
+    pool = ProcessPoolExecutor(
+        max_workers=workers, initializer=_exit_with_parent, initargs=(os.getpid(),)
+    )
+    pending: list[tuple[int, Any]] = []
 
-        def submit() -> None:
-            task = next(todo, None)
-            if task is not None:
-                pending.append((task[1], pool.submit(_hash_range, str(path), *task, *args)))
+    def submit() -> None:
+        task = next(todo, None)
+        if task is not None:
+            job = pool.submit(_hash_range, str(path), *task, limits.max_line, *args)
+            pending.append((task[1], job))
 
-        for _ in range(workers * 2):  # a bounded window of ranges in flight: flat memory
-            submit()
+    try:
+        # The workers are forked by the first submit: with the signals blocked, so each
+        # can ignore them before one arrives (provledger.interrupts).
+        with interrupts.blocked():
+            for _ in range(workers * 2):  # a bounded window of ranges in flight: flat memory
+                submit()
         line_base = 0
         while pending:
             end, future = pending.pop(0)
@@ -379,16 +416,19 @@ def _hash_parallel(
             if isinstance(result, InputError):
                 for _, other in pending:
                     other.cancel()
-                raise InputError(
-                    result.reason,
-                    file=path,
-                    line=line_base + (result.line or 0),
-                    field=result.field,
-                )
+                line = line_base + (result.line or 0)
+                if result.reason == LINE_TOO_LONG:
+                    raise line_too_long(path, limits, line)
+                raise InputError(result.reason, file=path, line=line, field=result.field)
             line_base += line_count
             if progress is not None:
                 progress(end, total)
             yield result
+    finally:
+        # However this ends (done, bad input, interrupted, the caller closing us): drop
+        # the ranges not started and wait for the running ones, so no worker outlives us.
+        with interrupts.deferred():
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 # -- registering --------------------------------------------------------------------------
@@ -529,6 +569,7 @@ def register(
     data: str | os.PathLike[str] | Any,
     spec: BatchSpec,
     progress: Progress | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> RegisterResult:
     """Register one batch from a file path (JSONL, JSONL.gz, CSV, CSV.gz, a JSON array,
     Parquet, or a folder of Parquet shards) or an in-memory input (a pyarrow Table or
@@ -536,8 +577,9 @@ def register(
     iterable of dicts, streamed: see ``provledger.ingest.readers.memory_reader``).
 
     All or nothing: records, batch row and entry commit together. Raises InputError for
-    bad input (naming file, line, field), NotFound for unknown references, and Conflict
-    when the dataset already holds a batch with the same Merkle root.
+    bad input (naming file, line, field), for input beyond ``limits``, and when memory
+    runs out while reading; NotFound for unknown references; and Conflict when the
+    dataset already holds a batch with the same Merkle root.
     """
     path: Path | None = None
     source: Path | InMemory
@@ -568,14 +610,17 @@ def register(
         content_digest = hashlib.sha256()
         subject_digest = hashlib.sha256()
         text_bytes = words = 0
-        for hashed in _hashed_chunks(source, fmt, spec, subject_key, progress):
-            if hashed.count:
-                store.insert_arrow("records", _records_table(app.seq, builder.size, hashed))
-                _fold(builder, hashed)
-                content_digest.update(hashed.content_hashes)
-                subject_digest.update(hashed.subject_hashes or b"")
-                text_bytes += hashed.text_bytes
-                words += hashed.words
+        chunks = _hashed_chunks(source, fmt, spec, subject_key, progress, limits)
+        # Closed at once if anything stops the loop, so hashing workers end with it.
+        with closing(chunks), _memory_named(source if isinstance(source, Path) else source.name):
+            for hashed in chunks:
+                if hashed.count:
+                    store.insert_arrow("records", _records_table(app.seq, builder.size, hashed))
+                    _fold(builder, hashed)
+                    content_digest.update(hashed.content_hashes)
+                    subject_digest.update(hashed.subject_hashes or b"")
+                    text_bytes += hashed.text_bytes
+                    words += hashed.words
         count = builder.size
         if count == 0:
             raise InputError(

@@ -7,9 +7,15 @@ erasure request covers.
   was registered before the model (a lower seq) in one of the model's datasets.
 - ``register_model``: a ``model-registered`` entry {name, datasets, as_of_seq}.
 - ``erase``: an ``erasure-requested`` entry {request_ref, subject_hash, record_hashes,
-  batches, derived_batches, models} plus its ``erasures`` and ``erased_records`` rows, in
-  one transaction. History is never rewritten: erased records stay in ``records`` (their
-  hashes are in every Merkle root) and are left out of audits and exports from then on.
+  erased: [[batch_id, ord, record_hash]...], same_text: [[batch_id, ord, record_hash]...],
+  same_text_erased, batches, derived_batches, models} plus its ``erasures`` and
+  ``erased_records`` rows, in one transaction. It reaches every active copy of the
+  subject's records: every row with one of their record hashes, in any batch of any
+  dataset, whether or not its batch named a subject field. Rows with the same normalised
+  text (content hash) but another record hash are listed in ``same_text`` for review and
+  erased only on request. ``lineage --subject`` reports exactly that set. History is
+  never rewritten: erased records stay in ``records`` (their hashes are in every Merkle
+  root) and are left out of audits and exports from then on.
   The same request ref twice is a no-op; an erasure that matches no active record is
   refused, because an entry covering nothing would read as if something had been erased.
 - ``receipt`` / ``verify_receipt``: a JSON document naming what the erasure covered and
@@ -50,8 +56,10 @@ from weakref import WeakKeyDictionary
 
 from provledger.errors import CanonicalError, Conflict, InputError, NotFound
 from provledger.ingest.hashing import content_hash, normalise_subject, parse_hash, subject_hash
+from provledger.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from provledger.storage.entry_kinds import EntryKind
 from provledger.storage.migrations import guard_statements
+from provledger.storage.projections import erased_row_count
 from provledger.tlog.canonical import canonical_json, parse_json, require_utf8
 
 if TYPE_CHECKING:
@@ -89,6 +97,8 @@ MERGE_MIN_KEYS = 1 << 20
 MERGE_RATIO = 4
 # A lookup with more key hits than this reads the hash column whole instead of row by row.
 FETCH_ROW_BY_ROW = 128
+# Lineage finds the copies of at most this many records through the keys, one by one.
+KEYED_COPIES = 32
 RECEIPT_TYPE = "provledger-erasure-receipt"
 RECEIPT_VERSION = 1
 MODEL_NAME = re.compile(r"[A-Za-z0-9._-]+")
@@ -368,6 +378,7 @@ class Lineage:
     datasets: list[dict[str, Any]] = field(default_factory=list)
     models: list[dict[str, Any]] = field(default_factory=list)
     erasures: list[dict[str, Any]] = field(default_factory=list)
+    same_text: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def found(self) -> bool:
@@ -386,6 +397,7 @@ class Lineage:
             "models": self.models,
             "erased": self.erased,
             "erasures": self.erasures,
+            "same_text": self.same_text,
         }
 
 
@@ -425,9 +437,20 @@ def lineage(
     digits. Nothing matching is not an error: the result is empty (``found`` False).
     """
     by, digest = _query_hash(ledger, subject, record, text)
-    tables = _tables(ledger.store)
-    matches = _matches(ledger.store, tables, by, digest)
+    store = ledger.store
+    tables = _tables(store)
     result = Lineage(query={"by": by, "hash": digest.hex()})
+    same: list[_Match] = []
+    if by == "subject":
+        # The set an erasure of this subject covers: every copy of the subject's records.
+        found = _erasure_set(store, tables, digest, use_keys=True)
+        direct = {(m.batch_seq, m.ord) for m in found.matched}
+        matches, same = found.copies, found.same_text
+    else:
+        matches = _matches(store, tables, by, digest)
+        direct = {(m.batch_seq, m.ord) for m in matches}
+        if by == "record":
+            same = _same_text(store, tables, [digest])
     if not matches:
         return result
     reach = _reach(tables, Counter(m.batch_seq for m in matches))
@@ -442,8 +465,18 @@ def lineage(
             "record_hash": bytes(m.record_hash).hex(),
             "erased": m.erased_seq is not None,
             "erased_by": refs.get(m.erased_seq) if m.erased_seq is not None else None,
+            "matched_by": by if (m.batch_seq, m.ord) in direct else "record_hash",
         }
         for m in matches
+    ]
+    result.same_text = [
+        {
+            "batch_id": tables.batches[m.batch_seq]["batch_id"],
+            "ord": m.ord,
+            "record_hash": bytes(m.record_hash).hex(),
+            "erased": m.erased_seq is not None,
+        }
+        for m in same
     ]
     result.batches = [{k: v for k, v in b.items() if k != "seq"} for b in reach.batches]
     result.datasets = reach.datasets
@@ -521,6 +554,25 @@ def list_models(store: Store) -> list[dict[str, Any]]:
 # -- erasure -----------------------------------------------------------------------------
 ERASURE_BY_REF = "SELECT seq, subject_hash FROM erasures WHERE request_ref = ?"
 INSERT_ERASURE = "INSERT INTO erasures VALUES (?, ?, ?, ?)"
+# Every copy of the given records: the rows holding one of the record hashes, anywhere.
+ROWS_WITH_HASHES = """
+    SELECT r.batch_seq, r.ord, r.record_hash FROM records r
+    SEMI JOIN (SELECT unnest($hashes::BLOB[]) AS h) q ON r.record_hash = q.h
+"""
+# The rows with the same normalised text as one of the given records but another record
+# hash. Records without text (NULL) or with empty text ($empty) are left out.
+SAME_TEXT_ROWS = """
+    WITH given AS (SELECT unnest($hashes::BLOB[]) AS h),
+    texts AS (
+        SELECT DISTINCT r.content_hash AS c FROM records r
+        SEMI JOIN given ON r.record_hash = given.h
+        WHERE r.content_hash IS NOT NULL AND r.content_hash <> $empty
+    )
+    SELECT r.batch_seq, r.ord, r.record_hash FROM records r
+    SEMI JOIN texts ON r.content_hash = texts.c
+    ANTI JOIN given ON r.record_hash = given.h
+"""
+EMPTY_TEXT = content_hash("")
 INSERT_ERASED = """
     INSERT INTO erased_records
     SELECT $seq, unnest($batch_seqs::INTEGER[]), unnest($ords::INTEGER[]),
@@ -559,14 +611,17 @@ class Erasure:
     batches: list[str]
     derived_batches: list[str]
     models: list[str]
+    records: int
+    same_text: list[dict[str, Any]] = field(default_factory=list)
+    same_text_erased: bool = False
     already_recorded: bool = False
 
-    @property
-    def records(self) -> int:
-        return len(self.record_hashes)
-
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"records": self.records}
+        return asdict(self)
+
+
+def _row_dicts(rows: list[list[Any]]) -> list[dict[str, Any]]:
+    return [{"batch_id": b, "ord": o, "record_hash": h} for b, o, h in rows]
 
 
 def _erasure_from_entry(entry: Entry, already: bool) -> Erasure:
@@ -581,6 +636,9 @@ def _erasure_from_entry(entry: Entry, already: bool) -> Erasure:
         batches=list(p["batches"]),
         derived_batches=list(p["derived_batches"]),
         models=list(p["models"]),
+        records=erased_row_count(p),
+        same_text=_row_dicts(p.get("same_text", [])),
+        same_text_erased=p.get("same_text_erased", False),
         already_recorded=already,
     )
 
@@ -599,9 +657,67 @@ def _check_ref(request_ref: str) -> None:
         )
 
 
-def erase(ledger: Ledger, subject: str, request_ref: str) -> Erasure:
-    """Record erasure request ``request_ref`` for a data subject: every active record of
-    the subject is excluded from audits and exports from now on.
+def _copies(store: Store, tables: _Tables, hashes: list[bytes]) -> list[_Match]:
+    """Every stored row, in any batch of any dataset, whose record hash is one of
+    ``hashes``: read from ``records`` itself, never from the lookup keys."""
+    if not hashes:
+        return []
+    rows = store.rows(ROWS_WITH_HASHES, {"hashes": hashes})
+    erased = tables.erased
+    return [_Match(b, o, bytes(h), erased.get((b, o))) for b, o, h in sorted(rows)]
+
+
+def _same_text(store: Store, tables: _Tables, hashes: list[bytes]) -> list[_Match]:
+    """Rows elsewhere whose normalised text (content hash) equals that of a record in
+    ``hashes`` but whose record hash differs. Records without text, or with empty text,
+    share no content with anything."""
+    if not hashes:
+        return []
+    rows = store.rows(SAME_TEXT_ROWS, {"hashes": hashes, "empty": EMPTY_TEXT})
+    erased = tables.erased
+    return [_Match(b, o, bytes(h), erased.get((b, o))) for b, o, h in sorted(rows)]
+
+
+@dataclass
+class _ErasureSet:
+    """What erasing a subject reaches: ``copies`` are every row holding one of the
+    subject's record hashes (the erasure set); ``same_text`` the rows elsewhere with the
+    same normalised text but another record hash (for review)."""
+
+    matched: list[_Match]
+    copies: list[_Match]
+    same_text: list[_Match]
+
+
+def _erasure_set(store: Store, tables: _Tables, digest: bytes, *, use_keys: bool) -> _ErasureSet:
+    """``use_keys`` lets lineage find the copies of a few records through the lookup keys;
+    erase reads ``records`` itself."""
+    matched = _matches(store, tables, "subject", digest, use_keys=use_keys)
+    hashes = sorted({m.record_hash for m in matched})
+    if use_keys and len(hashes) <= KEYED_COPIES:
+        found = {
+            (m.batch_seq, m.ord): m for h in hashes for m in _matches(store, tables, "record", h)
+        }
+        copies = [found[k] for k in sorted(found)]
+    else:
+        copies = _copies(store, tables, hashes)
+    same = _same_text(store, tables, hashes)
+    return _ErasureSet(matched, copies, same)
+
+
+def _row_ref(tables: _Tables, m: _Match) -> list[Any]:
+    return [tables.batches[m.batch_seq]["batch_id"], m.ord, bytes(m.record_hash).hex()]
+
+
+def erase(
+    ledger: Ledger, subject: str, request_ref: str, *, include_same_text: bool = False
+) -> Erasure:
+    """Record erasure request ``request_ref`` for a data subject: every active copy of
+    the subject's records (every row with the same record hash, in every batch and
+    dataset, whether or not its batch named a subject field) is excluded from audits and
+    exports from now on. Rows elsewhere with the same normalised text but another record
+    hash are listed in the entry (``same_text``) for review, and erased too only when
+    ``include_same_text`` is set.
 
     The same ``request_ref`` again returns the recorded erasure (``already_recorded``)
     and writes nothing. Raises InputError for an empty subject or a bad reference,
@@ -623,15 +739,18 @@ def erase(ledger: Ledger, subject: str, request_ref: str) -> Erasure:
         return _erasure_from_entry(entry, already=True)
     with ledger.appending() as app:
         tables = _tables(store)
-        matches = _matches(store, tables, "subject", digest, use_keys=False)
-        if not matches:
+        found = _erasure_set(store, tables, digest, use_keys=False)
+        if not found.matched:
             raise NotFound("no records match this subject: nothing to erase (no entry was written)")
-        active = [m for m in matches if m.erased_seq is None]
+        targets = found.copies + (found.same_text if include_same_text else [])
+        active = sorted(
+            (m for m in targets if m.erased_seq is None), key=lambda m: (m.batch_seq, m.ord)
+        )
         if not active:
             known = tables.erasures
             named = ", ".join(
                 f"'{known[seq]['request_ref']}' (seq {seq})"
-                for seq in sorted({m.erased_seq for m in matches if m.erased_seq is not None})
+                for seq in sorted({m.erased_seq for m in targets if m.erased_seq is not None})
             )
             raise Conflict(
                 f"every record of this subject is already erased, by request {named}; "
@@ -653,9 +772,10 @@ def erase(ledger: Ledger, subject: str, request_ref: str) -> Erasure:
             {
                 "request_ref": request_ref,
                 "subject_hash": digest.hex(),
-                "record_hashes": [bytes(m.record_hash).hex() for m in active],
-                # Where each erased copy sits ([batch id, ord]), so verify checks the rows.
-                "positions": [[tables.batches[m.batch_seq]["batch_id"], m.ord] for m in active],
+                "record_hashes": list(dict.fromkeys(bytes(m.record_hash).hex() for m in active)),
+                "erased": [_row_ref(tables, m) for m in active],
+                "same_text": [_row_ref(tables, m) for m in found.same_text],
+                "same_text_erased": include_same_text,
                 "batches": [b["batch_id"] for b in reach.batches if b["relation"] == "direct"],
                 "derived_batches": [
                     b["batch_id"] for b in reach.batches if b["relation"] == "derived"
@@ -698,6 +818,13 @@ def _receipt_body(ledger: Ledger, entry: Entry) -> dict[str, Any]:
         for m in store.dicts(MODELS_BY_NAME, {"names": p["models"]})
     ]
     datasets = sorted({b["dataset"] for b in direct + derived})
+    # Entries that sign their rows say which; older receipts keep their shape.
+    signed_rows: dict[str, Any] = {}
+    if "erased" in p:
+        signed_rows = {
+            "erased": _row_dicts(p["erased"]),
+            "same_text": {"erased": p["same_text_erased"], "records": _row_dicts(p["same_text"])},
+        }
     return {
         "type": RECEIPT_TYPE,
         "version": RECEIPT_VERSION,
@@ -708,8 +835,9 @@ def _receipt_body(ledger: Ledger, entry: Entry) -> dict[str, Any]:
         "seq": entry.seq,
         "entry_hash": entry.entry_hash,
         "subject_hash": p["subject_hash"],
-        "records": len(p["record_hashes"]),
+        "records": erased_row_count(p),
         "record_hashes": p["record_hashes"],
+        **signed_rows,
         "batches": direct,
         "derived_batches": derived,
         "models": models,
@@ -841,6 +969,13 @@ ERASED_IN_DATASET = """
     FROM erased_records e JOIN batches b ON b.seq = e.batch_seq JOIN erasures x ON x.seq = e.seq
     WHERE b.dataset = ?
 """
+# Every erased record hash in the ledger, whatever dataset it was erased from; the
+# dataset's own rows sort last, so they name the batch when a hash was erased in several.
+ERASED_ANYWHERE = """
+    SELECT e.record_hash, b.batch_id, x.request_ref
+    FROM erased_records e JOIN batches b ON b.seq = e.batch_seq JOIN erasures x ON x.seq = e.seq
+    ORDER BY b.dataset = ?, e.seq, e.batch_seq, e.ord
+"""
 TEXT_FIELDS = "SELECT DISTINCT text_field FROM batches WHERE dataset = ?"
 
 
@@ -919,9 +1054,11 @@ def check(
     dataset: str,
     *,
     text_field: str | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> CheckResult:
     """Hash every record of a data file exactly as registration does and report those
-    whose record hash is among the dataset's erased records.
+    whose record hash an erasure covered, in this dataset or any other (an erasure erases
+    the record wherever it is).
 
     ``text_field`` defaults to the dataset's (when its batches agree) or ``text``.
     Raises NotFound for an unknown dataset and InputError for a file that cannot be read.
@@ -934,10 +1071,10 @@ def check(
     if text_field is None:
         fields = [r[0] for r in store.rows(TEXT_FIELDS, [dataset])]
         text_field = fields[0] if len(fields) == 1 else "text"
-    erased = {bytes(r[0]): (r[1], r[2]) for r in store.rows(ERASED_IN_DATASET, [dataset])}
+    erased = {bytes(r[0]): (r[1], r[2]) for r in store.rows(ERASED_ANYWHERE, [dataset])}
     found: list[dict[str, Any]] = []
     total = 0
-    for locations, hashes in iter_record_hashes(path, text_field):
+    for locations, hashes in iter_record_hashes(path, text_field, limits):
         total += len(locations)
         if not erased:
             continue

@@ -23,6 +23,7 @@ import duckdb
 import orjson
 
 from provledger.errors import DEFAULT_WAIT, CatalogError, HomeError, IntegrityError, LedgerBusy
+from provledger.interrupts import deferred
 from provledger.storage.catalog import CATALOG_QUERIES, CatalogObject, objects_from_rows
 from provledger.storage.entry_kinds import subject_of
 from provledger.storage.migrations import MIGRATIONS
@@ -183,14 +184,16 @@ class Store:
             # Hash columns are random bytes: DuckDB's dictionary+FSST analysis of every new
             # segment finds nothing to gain (measured on 1M record rows: insert CPU 1.04 s
             # -> 0.28 s, file 5% larger for lack of the subject-hash dictionary).
-            con.execute("SET disabled_compression_methods = 'dict_fsst'")
+            with deferred():
+                con.execute("SET disabled_compression_methods = 'dict_fsst'")
 
     # -- opening -------------------------------------------------------------------------
     @classmethod
     def create(cls, path: Path) -> Store:
         """Create a new database file and apply every migration."""
-        store = cls(duckdb.connect(str(path)), path, read_only=False)
-        store._migrate()
+        with deferred():
+            store = cls(duckdb.connect(str(path)), path, read_only=False)
+            store._migrate()
         return store
 
     @classmethod
@@ -221,7 +224,8 @@ class Store:
         delay = 0.01
         while True:
             try:
-                con = duckdb.connect(str(path), read_only=read_only)
+                with deferred():
+                    con = duckdb.connect(str(path), read_only=read_only)
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
@@ -237,20 +241,23 @@ class Store:
                 raise HomeError(f"cannot open ledger database {path}: {exc}") from None
         store = cls(con, path, read_only)
         try:
-            store._check_schema(migrate=migrate)
+            with deferred():
+                store._check_schema(migrate=migrate)
         except BaseException:
             con.close()  # a refused database must not stay open (and locked) in this process
             raise
         return store
 
     def close(self) -> None:
-        self._con.close()
+        with deferred():
+            self._con.close()
 
     # -- schema --------------------------------------------------------------------------
     def catalog(self) -> list[CatalogObject]:
         """Every object of the database's catalog (see provledger.storage.catalog), read through the
         qualified system catalog functions only, so no user macro can answer instead."""
-        rows = {kind: self._con.execute(sql).fetchall() for kind, sql in CATALOG_QUERIES.items()}
+        with deferred():
+            rows = {k: self._con.execute(sql).fetchall() for k, sql in CATALOG_QUERIES.items()}
         return objects_from_rows(rows)
 
     def applied_migrations(self) -> list[str]:
@@ -264,12 +271,13 @@ class Store:
 
     def _applied(self) -> list[str]:
         # Qualified system function and no SQL function: a user macro cannot answer.
-        tables = self._con.execute(
-            "SELECT database_name, schema_name, table_name FROM system.main.duckdb_tables()"
-        ).fetchall()
-        if not any(r[1:] == ("main", "schema_migrations") for r in tables if r[0] != "temp"):
-            return []
-        rows = self._con.execute("SELECT name FROM schema_migrations").fetchall()
+        with deferred():
+            tables = self._con.execute(
+                "SELECT database_name, schema_name, table_name FROM system.main.duckdb_tables()"
+            ).fetchall()
+            if not any(r[1:] == ("main", "schema_migrations") for r in tables if r[0] != "temp"):
+                return []
+            rows = self._con.execute("SELECT name FROM schema_migrations").fetchall()
         return sorted(str(r[0]) for r in rows)
 
     def _check_schema(self, *, migrate: bool = True) -> None:
@@ -326,9 +334,10 @@ class Store:
 
     def schema(self) -> list[tuple[str, str]]:
         """(table, CREATE statement) for every table, for tests that pin the schema."""
-        rows = self._con.execute(
-            "SELECT table_name, sql FROM duckdb_tables() ORDER BY table_name"
-        ).fetchall()
+        with deferred():
+            rows = self._con.execute(
+                "SELECT table_name, sql FROM duckdb_tables() ORDER BY table_name"
+            ).fetchall()
         return [(r[0], r[1]) for r in rows]
 
     # -- the one append path -------------------------------------------------------------
@@ -341,7 +350,8 @@ class Store:
         """
         if self.read_only:
             raise RuntimeError("store opened read-only")
-        self._con.begin()
+        with deferred():
+            self._con.begin()
         try:
             last = self.row(
                 "SELECT seq, entry_hash, recorded_at FROM entries ORDER BY seq DESC LIMIT 1"
@@ -351,11 +361,15 @@ class Store:
             yield appender
             if appender.entry is None:
                 raise RuntimeError("append block wrote no entry")
-            self._con.commit()
         except BaseException:
-            self._con.rollback()
+            with deferred():
+                self._con.rollback()
             raise
-        self._con.execute("CHECKPOINT").fetchall()
+        # Committed and folded in whole: a signal now waits for the caller's deferred
+        # block (Ledger.appending), which also rewrites the note.
+        with deferred():
+            self._con.commit()
+            self._con.execute("CHECKPOINT").fetchall()
 
     @contextmanager
     def limits(self, *, threads: int, memory: str) -> Iterator[None]:
@@ -375,36 +389,48 @@ class Store:
     # -- queries -------------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
         """Run a statement for its effect (the result is drained, as DuckDB requires)."""
-        self._con.execute(sql, params).fetchall()
+        with deferred():
+            self._con.execute(sql, params).fetchall()
 
     def rows(
         self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
     ) -> list[tuple[Any, ...]]:
-        return self._con.execute(sql, params).fetchall()
+        with deferred():
+            return self._con.execute(sql, params).fetchall()
 
     def row(
         self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
     ) -> tuple[Any, ...] | None:
-        found = self._con.execute(sql, params).fetchall()
+        with deferred():
+            found = self._con.execute(sql, params).fetchall()
         return found[0] if found else None
 
     def dicts(
         self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
-        cur = self._con.execute(sql, params)
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        with deferred():
+            cur = self._con.execute(sql, params)
+            names = [d[0] for d in cur.description]
+            fetched = cur.fetchall()
+        return [dict(zip(names, r, strict=True)) for r in fetched]
 
     def stream(
         self, sql: str, params: Sequence[Any] | None = None, batch_rows: int = 1 << 16
     ) -> Iterator[Any]:
         """Result as an iterator of pyarrow RecordBatches, for scans too big for memory."""
-        reader = self._con.sql(sql, params=params).to_arrow_reader(batch_rows)
-        yield from reader
+        with deferred():
+            reader = self._con.sql(sql, params=params).to_arrow_reader(batch_rows)
+        while True:
+            with deferred():
+                batch = next(reader, None)
+            if batch is None:
+                return
+            yield batch
 
     def insert_arrow(self, table: str, data: Any) -> None:
         """Append a pyarrow Table or RecordBatch whose columns match ``table`` in order."""
-        self._con.from_arrow(data).insert_into(table)
+        with deferred():
+            self._con.from_arrow(data).insert_into(table)
 
     # -- the entry log -------------------------------------------------------------------
     def entry_count(self) -> int:

@@ -30,9 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from provledger.errors import InputError
+from provledger.ingest.limits import DEFAULT_LIMITS, ReadLimits, format_size
 from provledger.ingest.readers import CHUNK_RECORDS, Chunk
 
 __all__ = ["read_parquet", "read_table", "to_json_value"]
+
+DUPLICATE_MAP_KEY = "duplicate map key"
 
 
 def to_json_value(value: Any) -> Any:
@@ -44,7 +47,12 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, list):
         # pyarrow renders a map as a list of (key, value) tuples
         if value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
-            return {str(k): to_json_value(v) for k, v in value}
+            mapped = {str(k): to_json_value(v) for k, v in value}
+            if len(mapped) != len(value):  # refused, as JSONL refuses duplicate keys
+                keys = [str(k) for k, _ in value]
+                twice = next(k for i, k in enumerate(keys) if k in keys[:i])
+                raise InputError(f"{DUPLICATE_MAP_KEY} '{twice}'")
+            return mapped
         return [to_json_value(v) for v in value]
     if isinstance(value, tuple):
         return [to_json_value(v) for v in value]
@@ -83,25 +91,59 @@ def _pylist(batch: Any, rows_before: int) -> list[Any]:
 
 
 def _json_rows(batch: Any, rows_before: int) -> list[Any]:
-    """The batch's rows mapped to JSON. Raises InputError naming the row."""
+    """The batch's rows as JSON values; an InputError names the row (1-based, in the
+    file) that could not be mapped, and for a duplicate map key its column too."""
     items = _pylist(batch, rows_before)
     try:
         return [to_json_value(r) for r in items]
     except InputError as exc:
-        bad = next(i for i, r in enumerate(items) if _refused(r))  # the error path only
-        raise exc.located(line=rows_before + bad + 1) from None
+        bad = next(i for i, r in enumerate(items) if _fails(r))  # the error path only
+        line = rows_before + bad + 1
+        if exc.reason.startswith(DUPLICATE_MAP_KEY):  # name the column too
+            column = next(k for k, v in items[bad].items() if _fails(v))
+            raise InputError(exc.reason, line=line, field=column) from None
+        raise exc.located(line=line) from None
 
 
-def _refused(row: Any) -> bool:
+def _fails(value: Any) -> bool:
     try:
-        to_json_value(row)
+        to_json_value(value)
     except InputError:
         return True
     return False
 
 
+def _duplicate_field(schema: Any, prefix: str = "") -> str | None:
+    """The first column or struct field name used twice at one level (dotted path), which
+    would otherwise be resolved last-wins when rows become JSON objects."""
+    import pyarrow as pa
+
+    names = [f.name for f in schema]
+    for name in names:
+        if names.count(name) > 1:
+            return prefix + name
+    for f in schema:
+        kind = f.type
+        while (
+            pa.types.is_list(kind)
+            or pa.types.is_large_list(kind)
+            or (pa.types.is_fixed_size_list(kind))
+        ):
+            kind = kind.value_type
+        if pa.types.is_struct(kind):
+            found = _duplicate_field([kind.field(i) for i in range(kind.num_fields)],
+                                     f"{prefix}{f.name}.")  # fmt: skip
+            if found is not None:
+                return found
+    return None
+
+
 def read_table(table: Any, *, name: str = "<arrow table>") -> Iterator[Chunk]:
-    """Chunks of records from an in-memory pyarrow Table."""
+    """Chunks of records from an in-memory pyarrow Table. Raises InputError for a column
+    or struct field name used twice, or a map with a key twice."""
+    twice = _duplicate_field(table.schema)
+    if twice is not None:
+        raise InputError(f"duplicate column name '{twice}'", file=name)
     row = 0
     for batch in table.to_batches(max_chunksize=CHUNK_RECORDS):
         try:
@@ -112,15 +154,29 @@ def read_table(table: Any, *, name: str = "<arrow table>") -> Iterator[Chunk]:
         row += len(items)
 
 
-def read_parquet(path: Path) -> Iterator[Chunk]:
-    """Chunks of records from a Parquet file, row group by row group."""
+def read_parquet(path: Path, *, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[Chunk]:
+    """Chunks of records from a Parquet file, row group by row group. Raises InputError
+    for a column or struct field name used twice, a map with a key twice (naming the
+    row), and a file whose data uncompressed exceeds ``limits.max_input``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         pf = pq.ParquetFile(path)
+        schema = pf.schema_arrow
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:  # a damaged column name
         raise InputError(f"not a readable Parquet file ({exc})", file=path) from None
+    twice = _duplicate_field(schema)
+    if twice is not None:
+        raise InputError(f"duplicate column name '{twice}'", file=path)
+    meta = pf.metadata
+    size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if size > limits.max_input:
+        raise InputError(
+            f"uncompressed data is larger than the limit of {format_size(limits.max_input)} "
+            f"(raise it with {limits.input_flag})",
+            file=path,
+        )
     row = 0
     try:
         for batch in pf.iter_batches(batch_size=CHUNK_RECORDS):
