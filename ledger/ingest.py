@@ -25,6 +25,8 @@ from ledger.errors import Conflict, InputError, NotFound
 from ledger.hashing import SubjectHasher, normalised_utf8
 from ledger.merkle import LEAF_PREFIX, MerkleBuilder, compact_range
 from ledger.readers import Chunk, detect_format
+from ledger.sketch_tables import SketchWriter
+from ledger.sketches import sketch_texts
 from ledger.vocabulary import SOURCES, SPLITS
 
 if TYPE_CHECKING:
@@ -59,6 +61,8 @@ class BatchSpec:
     derived_from: list[str] = field(default_factory=list)
     generator: str | None = None
     cost: float | None = None
+    # Near-duplicate signatures and the n-gram profile (ledger.sketches); on by default.
+    sketches: bool = True
 
 
 @dataclass
@@ -93,6 +97,10 @@ class Hashed:
     # the chunk's first record is record ``first_index`` of the batch.
     first_index: int = -1
     subtrees: list[tuple[int, bytes]] | None = None
+    # With sketches: BANDS little-endian uint32 band keys per record, and the chunk's
+    # n-gram profile (PROFILE_BUCKETS little-endian uint64 counts); see ledger.sketches.
+    bands: bytes | None = None
+    profile: bytes | None = None
 
 
 def hash_items(
@@ -102,13 +110,16 @@ def hash_items(
     text_field: str,
     subject_field: str | None,
     subject_key: bytes | None,
+    sketch: bool = False,
 ) -> Hashed:
-    """Hash a chunk of records. Raises InputError carrying the line of the bad record."""
+    """Hash a chunk of records (and sketch their normalised text when ``sketch``).
+    Raises InputError carrying the line of the bad record."""
     sha = hashlib.sha256
     rh: list[bytes] = []
     ch: list[bytes] = []
     sh: list[bytes] = []
     leaves: list[bytes] = []
+    texts: list[bytes] = []
     keyed: SubjectHasher | None = None
     if subject_field is not None:
         if subject_key is None:
@@ -128,7 +139,10 @@ def hash_items(
         digest = sha(canonical).digest()
         rh.append(digest)
         leaves.append(sha(LEAF_PREFIX + digest).digest())
-        ch.append(sha(normalised_utf8(text)).digest())
+        normal = normalised_utf8(text)
+        ch.append(sha(normal).digest())
+        if sketch:
+            texts.append(normal)
         if keyed is not None:
             subject = record.get(subject_field)
             if subject is None or subject == "" or type(subject) not in (str, int):
@@ -140,13 +154,18 @@ def hash_items(
                     field=subject_field,
                 )
             sh.append(keyed(str(subject)))
-    return Hashed(
+    hashed = Hashed(
         len(rh),
         b"".join(rh),
         b"".join(ch),
         b"".join(sh) if keyed is not None else None,
         b"".join(leaves),
     )
+    if sketch:
+        sketched = sketch_texts(texts)
+        hashed.bands = sketched.band_bytes()
+        hashed.profile = sketched.profile_bytes()
+    return hashed
 
 
 def _hash_range(
@@ -157,6 +176,7 @@ def _hash_range(
     text_field: str,
     subject_field: str | None,
     subject_key: bytes | None,
+    sketch: bool = False,
 ) -> tuple[Hashed | InputError, int]:
     """Worker task: read and hash bytes [start, end) of a JSONL file.
 
@@ -178,7 +198,9 @@ def _hash_range(
             items.append(line)
             locations.append(number)
     try:
-        hashed = hash_items(items, locations, True, text_field, subject_field, subject_key)
+        hashed = hash_items(
+            items, locations, True, text_field, subject_field, subject_key, sketch
+        )
     except InputError as exc:
         return exc, len(lines)
     leaves = hashed.leaves
@@ -238,7 +260,7 @@ def _hashed_chunks(
 ) -> Iterator[Hashed]:
     """Hashes of the whole input, chunk by chunk, in record order."""
     name = str(data) if isinstance(data, Path) else "<arrow table>"
-    args = (spec.text_field, spec.subject_field, subject_key)
+    args = (spec.text_field, spec.subject_field, subject_key, spec.sketches)
     if isinstance(data, Path) and fmt == "jsonl" and data.stat().st_size >= PARALLEL_MIN_BYTES:
         yield from _hash_parallel(data, args, progress)
         return
@@ -286,7 +308,7 @@ def _exit_with_parent() -> None:
 
 
 def _hash_parallel(
-    path: Path, args: tuple[str, str | None, bytes | None], progress: Progress | None
+    path: Path, args: tuple[str, str | None, bytes | None, bool], progress: Progress | None
 ) -> Iterator[Hashed]:
     from ledger.readers.jsonl_reader import byte_ranges
 
@@ -491,9 +513,12 @@ def register(
         # columns, so verify also catches an edited content or subject hash.
         content_digest = hashlib.sha256()
         subject_digest = hashlib.sha256()
+        sketches = SketchWriter(store, app.seq) if spec.sketches else None
         for hashed in _hashed_chunks(source, fmt, spec, subject_key, progress):
             if hashed.count:
                 store.insert_arrow("records", _records_table(app.seq, builder.size, hashed))
+                if sketches is not None:
+                    sketches.add(builder.size, hashed.count, hashed.bands, hashed.profile)
                 _fold(builder, hashed)
                 content_digest.update(hashed.content_hashes)
                 subject_digest.update(hashed.subject_hashes or b"")
@@ -537,6 +562,8 @@ def register(
             "content_digest": content_digest.hexdigest(),
             "subject_digest": subject_digest.hexdigest() if spec.subject_field else None,
         }
+        if sketches is not None:
+            payload |= sketches.finish()
         from ledger.lineage import index_batch  # lineage lookup keys, in this transaction
 
         # The workers are done: sorting the batch's lookup keys may use every core.

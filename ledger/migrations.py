@@ -18,7 +18,8 @@ import duckdb
 
 __all__ = ["APPEND_ONLY_TABLES", "MIGRATIONS"]
 
-APPEND_ONLY_TABLES = (
+# The tables of m001, which m002 guards; later migrations guard their own.
+_INITIAL_TABLES = (
     "entries",
     "licenses",
     "consent_versions",
@@ -31,6 +32,7 @@ APPEND_ONLY_TABLES = (
     "erasures",
     "erased_records",
 )
+APPEND_ONLY_TABLES = (*_INITIAL_TABLES, "record_sketches", "batch_profiles")
 
 
 def m001_initial(con: duckdb.DuckDBPyConnection) -> None:
@@ -93,7 +95,7 @@ def m002_append_only_guards(con: duckdb.DuckDBPyConnection) -> None:
     # drop these. Tamper evidence comes from the hash chain and signatures. A trigger needs
     # a statement to run; the insert into guard_sink never happens because error() throws.
     con.execute("CREATE TABLE guard_sink (never VARCHAR)")
-    for table in APPEND_ONLY_TABLES:
+    for table in _INITIAL_TABLES:
         for event in ("UPDATE", "DELETE"):
             con.execute(
                 f"CREATE TRIGGER {table}_no_{event.lower()} AFTER {event} ON {table} "
@@ -126,8 +128,30 @@ def m003_lineage_lookup_keys(con: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
+def m004_sketches(con: duckdb.DuckDBPyConnection) -> None:
+    # Near-duplicate band keys per record and the n-gram profile per batch (see
+    # ledger/sketch_tables.py); signed through digests in the batch entry, so append-only
+    # ledger tables with the same guard triggers as m002's.
+    bands = ", ".join(f"b{i} UINTEGER NOT NULL" for i in range(10))
+    con.execute(
+        f"CREATE TABLE record_sketches (batch_seq INTEGER NOT NULL, ord INTEGER NOT NULL, {bands})"
+    )
+    con.execute(
+        "CREATE TABLE batch_profiles (seq BIGINT NOT NULL, counts BLOB NOT NULL, "
+        "records BIGINT NOT NULL, features BIGINT NOT NULL)"
+    )
+    for table in ("record_sketches", "batch_profiles"):
+        for event in ("UPDATE", "DELETE"):
+            con.execute(
+                f"CREATE TRIGGER {table}_no_{event.lower()} AFTER {event} ON {table} "
+                f"FOR EACH STATEMENT INSERT INTO guard_sink "
+                f"SELECT error('ledger is append-only: {event} on {table} refused')"
+            )
+
+
 MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_append_only_guards", m002_append_only_guards),
     ("m003_lineage_lookup_keys", m003_lineage_lookup_keys),
+    ("m004_sketches", m004_sketches),
 ]

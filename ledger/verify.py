@@ -16,6 +16,7 @@ from ledger.keys import PublicKey
 from ledger.merkle import MerkleBuilder, consistency_proof, leaf_hash, root_from_leaf_hashes
 from ledger.merkle_verify import verify_consistency
 from ledger.projections import check_projections
+from ledger.sketch_tables import check_sketches
 from ledger.store import GENESIS_HASH, Store, entry_body_hash
 
 __all__ = ["VerifyReport", "verify_ledger"]
@@ -191,6 +192,7 @@ def verify_ledger(
         report.root = root_from_leaf_hashes(leaf_hash(h) for h in hashes).hex()
         report.records = _check_batches(store, batches)
         check_projections(store, entries)
+        check_sketches(store, batches)
         for label, checkpoint in checkpoints:
             report.checkpoints.append(_check_checkpoint(hashes, checkpoint, label))
     except IntegrityError as exc:

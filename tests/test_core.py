@@ -452,7 +452,12 @@ def test_migrations_are_recorded(home: Path, make_ledger: Callable[..., None]) -
     make_ledger(home)
     with Ledger.open(home, read_only=True) as led:
         names = [r[0] for r in led.store.rows("SELECT name FROM schema_migrations ORDER BY name")]
-    assert names == ["m001_initial", "m002_append_only_guards", "m003_lineage_lookup_keys"]
+    assert names == [
+        "m001_initial",
+        "m002_append_only_guards",
+        "m003_lineage_lookup_keys",
+        "m004_sketches",
+    ]
 
 
 def test_schema_is_pinned(home: Path, make_ledger: Callable[..., None]) -> None:
@@ -463,6 +468,7 @@ def test_schema_is_pinned(home: Path, make_ledger: Callable[..., None]) -> None:
         triggers = {r[0] for r in led.store.rows("SELECT trigger_name FROM duckdb_triggers()")}
     assert tables == [
         "batch_parents",
+        "batch_profiles",
         "batches",
         "consent_versions",
         "dataset_states",
@@ -475,6 +481,7 @@ def test_schema_is_pinned(home: Path, make_ledger: Callable[..., None]) -> None:
         "lookup_keys_recent",
         "model_datasets",
         "models",
+        "record_sketches",
         "records",
         "schema_migrations",
     ]
