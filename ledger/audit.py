@@ -26,7 +26,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ledger.distribution import Distribution, distribution, distribution_findings
+from ledger.diversity import Diversity, collapse_findings, diversity
 from ledger.errors import InputError, NotFound
+from ledger.similarity import DEFAULT_NEAR_THRESHOLD, NearContamination, near_contamination
+from ledger.similarity import near_findings as _near_findings
 from ledger.vocabulary import SOURCES
 
 if TYPE_CHECKING:
@@ -65,6 +69,9 @@ SEVERITY_OF: dict[str, str] = {
     "CONSENT_DRIFT": "medium",
     "SYNTHETIC_UNANCHORED": "medium",
     "CONTAMINATION": "medium",
+    "NEAR_DUPLICATE_CONTAMINATION": "medium",
+    "DISTRIBUTION_DRIFT": "medium",
+    "SYNTHETIC_COLLAPSE": "medium",
     "SYNTHETIC_DEPTH": "low",
     "DUPLICATES": "low",
 }
@@ -172,6 +179,10 @@ class Synthetic(BaseModel):
 class Contamination(BaseModel):
     cross_split_records: int
     duplicate_records: int
+    near_cross_split_records: int = Field(
+        description="Validation/test records with a near copy in train (exact ones included)."
+    )
+    near: NearContamination
 
 
 class StakesChange(BaseModel):
@@ -244,6 +255,8 @@ class AuditReport(BaseModel):
     licenses: Licenses
     synthetic: Synthetic
     contamination: Contamination
+    distribution: Distribution
+    diversity: Diversity
     stakes: Stakes
     cadence: dict[str, Cadence]
     cost: dict[str, Cost]
@@ -286,6 +299,7 @@ _ACTIVE_BATCHES = """
         SELECT b.*, coalesce(e.n, 0) AS erased, b.records - coalesce(e.n, 0) AS active
         FROM batches b LEFT JOIN erased e ON e.batch_seq = b.seq
         WHERE b.dataset = $dataset AND b.seq <= $cut
+          AND b.split NOT IN ('reference', 'benchmark')  -- not training data
     ),
     state AS (
         SELECT arg_max(context, seq) AS context, arg_max(uses, seq) AS uses, max(seq) AS seq
@@ -334,6 +348,7 @@ SYNTHETIC_LINEAGE = """
         SELECT batch_id, batch_id, 1
         FROM batches
         WHERE dataset = $dataset AND seq <= $cut AND source = 'synthetic'
+          AND split NOT IN ('reference', 'benchmark')
         UNION
         SELECT w.batch_id, p.parent_id,
                w.depth + CASE WHEN pb.source = 'synthetic' THEN 1 ELSE 0 END
@@ -472,6 +487,7 @@ CONTAMINATION = """
     WITH dsb AS (
         SELECT seq, split = 'train' AS train
         FROM batches WHERE dataset = $dataset AND seq <= $cut
+          AND split NOT IN ('reference', 'benchmark')
     ),
     active AS NOT MATERIALIZED (
         SELECT (hash(r.content_hash) >> 32)::UINTEGER AS k, r.content_hash, dsb.train
@@ -730,14 +746,25 @@ def _iso(value: datetime | date | None) -> str | None:
 
 
 def audit(
-    store: Store, dataset: str, as_of: str | None = None, *, today: date | None = None
+    store: Store,
+    dataset: str,
+    as_of: str | None = None,
+    *,
+    today: date | None = None,
+    near_threshold: float = DEFAULT_NEAR_THRESHOLD,
 ) -> AuditReport:
     """Audit ``dataset`` as the ledger stood at ``as_of`` (ISO-8601; default: now).
 
     ``today`` pins the audit date when ``as_of`` is not given (tests); with ``as_of`` the
     audit date is its date. Raises InputError for a malformed ``as_of``, NotFound for an
     unknown dataset, one that did not exist yet at ``as_of``, or one with no batches.
+    ``near_threshold``: the estimated Jaccard similarity that makes two records near
+    copies (``ledger.similarity``).
     """
+    if not 0 < near_threshold <= 1:
+        raise InputError(
+            f"--near-threshold must be above 0 and at most 1, got {near_threshold:g}"
+        )
     now = datetime.now(UTC)
     if as_of is not None:
         when = parse_as_of(as_of)
@@ -798,9 +825,12 @@ def audit(
     license_rows = _run(store, LICENSES, params)
     licenses = _licenses(license_rows)
     contamination_row = _run(store, CONTAMINATION, params)[0]
+    near = near_contamination(store, dataset, cut, near_threshold)
     contamination = Contamination(
         cross_split_records=int(contamination_row["cross_split_records"]),
         duplicate_records=int(contamination_row["duplicate_records"]),
+        near_cross_split_records=near.cross_split_records,
+        near=near,
     )
     stakes_row = _run(store, STAKES, params)[0]
     stakes = Stakes(
@@ -850,6 +880,8 @@ def audit(
         licenses=licenses,
         synthetic=synthetic,
         contamination=contamination,
+        distribution=distribution(store, dataset, cut),
+        diversity=diversity(store, dataset, cut, lineage_seeds(lineage)),
         stakes=stakes,
         cadence={s: cadence[s] for s in SOURCES},
         cost={s: cost[s] for s in SOURCES},
@@ -866,6 +898,11 @@ def audit(
         expiring=[r for r in license_rows if r["expiring"]],
     )
     return report
+
+
+def lineage_seeds(lineage: dict[str, _Lineage]) -> dict[str, list[str]]:
+    """Each synthetic batch's real seed batches."""
+    return {bid: line.seeds for bid, line in lineage.items()}
 
 
 def _seq_key(batch_id: str) -> int:
@@ -1115,6 +1152,10 @@ def _findings(r: AuditReport) -> list[Finding]:
                 n,
             )
         )
+    cont = r.contamination
+    out.extend(_finding(*f) for f in _near_findings(cont.near, cont.cross_split_records))
+    out.extend(_finding(*f) for f in distribution_findings(r.distribution))
+    out.extend(_finding(*f) for f in collapse_findings(r.diversity))
     if r.contamination.cross_split_records:
         n = r.contamination.cross_split_records
         out.append(

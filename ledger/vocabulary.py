@@ -25,7 +25,9 @@ Use = Literal[
     "train", "evaluate", "synthetic_seed", "external_release", "redistribute", "commercial"
 ]
 Source = Literal["scraped", "licensed", "first_party", "synthetic"]  # report order
-Split = Literal["train", "validation", "test"]
+# reference: a sample of production traffic, the yardstick for distribution match;
+# benchmark: a public evaluation set registered to guard against. Neither is training data.
+Split = Literal["train", "validation", "test", "reference", "benchmark"]
 Context = Literal["internal", "customer_facing", "regulated"]
 Fate = Literal["grandfathered", "reconsent_required", "revoked"]
 
