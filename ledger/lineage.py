@@ -412,17 +412,27 @@ def lineage(
     subject: str | None = None,
     record: str | None = None,
     text: str | None = None,
+    near: bool = False,
 ) -> Lineage:
     """Look up one subject id, record hash (hex) or text; see the module docstring (a
     subject matches on the first eight bytes of its HMAC, a record on its full hash).
+    With ``near`` (a text only), records that are near copies of the text match too
+    (``ledger.similarity``: sharing an LSH band key, estimated Jaccard of about 0.8 up).
 
-    Raises InputError unless exactly one is given, or when a record hash is not 64 hex
-    digits. Nothing matching is not an error: the result is empty (``found`` False).
+    Raises InputError unless exactly one is given, when a record hash is not 64 hex
+    digits, or for ``near`` without a text. Nothing matching is not an error: the result
+    is empty (``found`` False).
     """
     by, digest = _query_hash(ledger, subject, record, text)
+    if near and by != "text":
+        raise InputError("--near finds near copies of a text: use it with --text")
     tables = _tables(ledger.store)
     matches = _matches(ledger.store, tables, by, digest)
-    result = Lineage(query={"by": by, "hash": digest.hex()})
+    query: dict[str, Any] = {"by": by, "hash": digest.hex()}
+    if near and text is not None:
+        matches = _with_near(ledger.store, tables, matches, text)
+        query["near"] = True
+    result = Lineage(query=query)
     if not matches:
         return result
     reach = _reach(tables, Counter(m.batch_seq for m in matches))
@@ -445,6 +455,20 @@ def lineage(
     result.models = reach.models
     result.erasures = erasures
     return result
+
+
+def _with_near(store: Store, tables: _Tables, exact: list[_Match], text: str) -> list[_Match]:
+    """``exact`` plus every sketched near copy of ``text``, in batch and record order."""
+    from ledger.similarity import near_record_rows  # loads numpy: only for --near
+
+    seen = {(m.batch_seq, m.ord) for m in exact}
+    erased = tables.erased
+    more = [
+        _Match(b, o, h, erased.get((b, o)))
+        for b, o, h in near_record_rows(store, text)
+        if (b, o) not in seen
+    ]
+    return sorted([*exact, *more], key=lambda m: (m.batch_seq, m.ord))
 
 
 # -- models -----------------------------------------------------------------------------
