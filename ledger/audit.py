@@ -762,9 +762,7 @@ def audit(
     copies (``ledger.similarity``).
     """
     if not 0 < near_threshold <= 1:
-        raise InputError(
-            f"--near-threshold must be above 0 and at most 1, got {near_threshold:g}"
-        )
+        raise InputError(f"--near-threshold must be above 0 and at most 1, got {near_threshold:g}")
     now = datetime.now(UTC)
     if as_of is not None:
         when = parse_as_of(as_of)

@@ -176,7 +176,7 @@ def _hash_range(
     text_field: str,
     subject_field: str | None,
     subject_key: bytes | None,
-    sketch: bool = False,
+    sketch: bool,
 ) -> tuple[Hashed | InputError, int]:
     """Worker task: read and hash bytes [start, end) of a JSONL file.
 
@@ -198,9 +198,7 @@ def _hash_range(
             items.append(line)
             locations.append(number)
     try:
-        hashed = hash_items(
-            items, locations, True, text_field, subject_field, subject_key, sketch
-        )
+        hashed = hash_items(items, locations, True, text_field, subject_field, subject_key, sketch)
     except InputError as exc:
         return exc, len(lines)
     leaves = hashed.leaves
@@ -333,7 +331,9 @@ def _hash_parallel(
         def submit() -> None:
             task = next(todo, None)
             if task is not None:
-                pending.append((task[1], pool.submit(_hash_range, str(path), *task, *args)))
+                start, end, first = task
+                job = pool.submit(_hash_range, str(path), start, end, first, *args)
+                pending.append((end, job))
 
         for _ in range(workers * 2):  # a bounded window of ranges in flight: flat memory
             submit()

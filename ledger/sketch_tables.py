@@ -125,8 +125,7 @@ def check_sketches(store: Store, batches: dict[int, dict[str, Any]]) -> None:
         sketch, profile = payload.get("sketch"), payload.get("profile")
         name = payload["batch_id"]
         if sketch is not None and (
-            counts.get(seq, 0) != payload["records"]
-            or digests[seq].hexdigest() != sketch["digest"]
+            counts.get(seq, 0) != payload["records"] or digests[seq].hexdigest() != sketch["digest"]
         ):
             problems.append((seq, f"batch {name}: record sketches do not match its entry"))
         if profile is not None:

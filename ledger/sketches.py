@@ -172,7 +172,9 @@ class _Spans:
         """The raw 32-bit polynomial hash of every word, in order."""
         e = self.word_end
         with np.errstate(over="ignore"):
-            return self.power[np.maximum(e - 1, 0)] * (self.prefix[e] - self.prefix[self.word_start])
+            return self.power[np.maximum(e - 1, 0)] * (
+                self.prefix[e] - self.prefix[self.word_start]
+            )
 
     def span_hashes(self, first: np.ndarray, last: np.ndarray) -> np.ndarray:
         """Mixed 64-bit hashes of the byte spans from word ``first`` to word ``last``."""
@@ -213,10 +215,10 @@ def bin_values(records: np.ndarray, hashes: np.ndarray, n: int) -> np.ndarray:
     (shingle, copy)), which keeps the Jaccard similarity and fills more bins."""
     copies = [hashes] + [splitmix64(hashes ^ _U64(c)) for c in range(1, COPIES)]
     items = np.concatenate(copies)
-    cells = ((items >> _U64(32)) * _U64(BINS)) >> _U64(32)  # below BINS: fits int64
-    cells += np.tile(records.astype(_U64) * _U64(BINS), COPIES)
+    slots = ((items >> _U64(32)) * _U64(BINS)) >> _U64(32)  # below BINS: fits int64
+    slots += np.tile(records.astype(_U64) * _U64(BINS), COPIES)
     flat = np.full(n * BINS, _EMPTY, dtype=_U64)
-    np.minimum.at(flat, cells.view(np.int64), items & _MASK32)
+    np.minimum.at(flat, slots.view(np.int64), items & _MASK32)
     # Empty cells, as flat indices, try their donors in turn (the same bins for any text).
     full = flat != _EMPTY
     out = flat.copy()

@@ -4,6 +4,7 @@ exact shingle sets and Jaccard similarity, and texts built at controlled similar
 
 from __future__ import annotations
 
+import itertools
 import random
 
 from ledger import sketches as S
@@ -85,14 +86,37 @@ def profile(texts: list[bytes]) -> list[int]:
         words = [poly32(w) for w in text.split(b" ")] if text else []
         for w in words:
             counts[((w * S._FIBONACCI) & M32) >> shift] += 1
-        for a, b in zip(words, words[1:], strict=False):
+        for a, b in itertools.pairwise(words):
             f = (a * S._BIGRAM_MULT + b) & M32
             counts[((f * S._FIBONACCI) & M32) >> shift] += 1
     return counts
 
 
 # -- realistic text at controlled similarity --------------------------------------------
-SYLLABLES = "ka lo mi ne ra ti su ve do ba re an or is el un qu th sh pr".split()
+SYLLABLES = [
+    *[
+        "ka",
+        "lo",
+        "mi",
+        "ne",
+        "ra",
+        "ti",
+        "su",
+        "ve",
+        "do",
+        "ba",
+        "re",
+        "an",
+        "or",
+        "is",
+        "el",
+        "un",
+        "qu",
+        "th",
+        "sh",
+        "pr",
+    ]
+]
 
 
 def vocabulary(rng: random.Random, size: int = 20000) -> list[str]:

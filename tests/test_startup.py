@@ -15,7 +15,7 @@ import typer.main
 from cli.main import app
 from ledger.ledger import Ledger
 
-HEAVY = {"duckdb", "pyarrow", "sqlmodel", "pydantic", "sqlalchemy"}
+HEAVY = {"duckdb", "pyarrow", "sqlmodel", "pydantic", "sqlalchemy", "numpy"}
 # Once a subcommand is parsed, typer (0.29) builds its parameter converters with pydantic,
 # so that one is typer's cost, not ours; the rest must still wait for a command that uses them.
 COMMAND_HEAVY = HEAVY - {"pydantic"}
