@@ -864,7 +864,27 @@ def build() -> list[Batch]:
     sec = security_incidents(texts, v2.records)
     par = paraphrases(texts, sec.records)
     zs = zero_shot(texts)
-    return [scraped, licensed, v1, v2, test, esc, sec, par, zs]
+    return [scraped, licensed, v1, v2, test, esc, sec, par, zs, production_sample(texts)]
+
+
+def production_sample(texts: Texts) -> Batch:
+    """A sample of February 2026 production tickets, registered --split reference: the
+    yardstick for distribution match (drawn like the first-party tickets; the erased
+    customer has none, so no erasure figure changes)."""
+    sample = tickets(
+        texts, "production-2026-02", 120, date(2026, 2, 1), 26, "LRK-PRD", 0, customer_pool()
+    )
+    return Batch(
+        file="first_party/production_sample_2026_02.jsonl",
+        source="first_party",
+        records=sample,
+        split="reference",
+        consent=CONSENT_V2,
+        subject_field="customer_id",
+        origin="helpdesk-export://larkspur/tickets?month=2026-02&sample=1in50",
+        collected_at="2026-02-28",
+        note="a sample of production traffic (reference): the yardstick for distribution match",
+    )
 
 
 # -- manifests and documents -------------------------------------------------------------
@@ -970,7 +990,10 @@ def expected_figures(batches: list[Batch]) -> dict[str, Any]:
     - cost per usable record = the source's batch costs / its active records;
     - lineage of the erased customer: the batches holding their records (direct), every
       batch derived from those (derived), and the model trained on the dataset.
+    - reference batches (production samples) are not training data: no figure counts them.
     """
+    every_batch = batches
+    batches = [b for b in batches if b.split not in ("reference", "benchmark")]
     by_file = {b.file: b for b in batches}
 
     def erased(b: Batch, r: dict[str, Any]) -> bool:
@@ -1138,9 +1161,9 @@ def expected_figures(batches: list[Batch]) -> dict[str, Any]:
                 "source": b.source,
                 "split": b.split,
                 "records": len(b.records),
-                "erased": erased_per_file[b.file],
+                "erased": erased_per_file.get(b.file, 0),
             }
-            for b in batches
+            for b in every_batch
         },
         "blend": blend,
         "provenance": provenance,
@@ -1254,7 +1277,7 @@ def readme(batches: list[Batch], fig: dict[str, Any]) -> str:
             under = "no seed data"
         rows.append(
             f"| `{b.file}` | {b.source} | {b.split} | {len(b.records)} | {under or '-'} | "
-            f"{b.cost:,.2f} | {b.note} |"
+            f"{'-' if b.cost is None else f'{b.cost:,.2f}'} | {b.note} |"
         )
     blend = fig["blend"]
     consent = fig["consent"]
