@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ledger import similarity_report
 from ledger.audit import LEVELS, SEVERITIES, SOURCES, AuditReport
 
 if TYPE_CHECKING:
@@ -345,8 +346,24 @@ def to_markdown(report: AuditReport) -> str:
         "",
         f"Validation/test records whose content is also in train: "
         f"{_n(r.contamination.cross_split_records)}. Duplicate records: "
-        f"{_n(r.contamination.duplicate_records)}.",
+        f"{_n(r.contamination.duplicate_records)}. " + similarity_report.near_sentence(r),
         "",
+        "## Distribution match",
+        "",
+        similarity_report.reference_sentence(r),
+        "",
+        _md_table(similarity_report.HEAD_DISTRIBUTION, similarity_report.distribution_rows(r)),
+        "",
+        *(
+            [
+                "## Synthetic diversity",
+                "",
+                _md_table(similarity_report.HEAD_DIVERSITY, similarity_report.diversity_rows(r)),
+                "",
+            ]
+            if r.diversity.batches
+            else []
+        ),
         "## Stakes",
         "",
         " ".join(_stakes_lines(r)),
@@ -445,9 +462,25 @@ def table(report: AuditReport) -> RenderableType:
     parts.append(
         Text(
             f"Contamination: {_n(r.contamination.cross_split_records)} validation/test records "
-            f"share content with train; duplicates: {_n(r.contamination.duplicate_records)}."
+            f"share content with train; duplicates: {_n(r.contamination.duplicate_records)}. "
+            + similarity_report.near_sentence(r)
         )
     )
+    parts.append(
+        grid(
+            similarity_report.reference_sentence(r),
+            similarity_report.HEAD_DISTRIBUTION,
+            similarity_report.distribution_rows(r),
+        )
+    )
+    if r.diversity.batches:
+        parts.append(
+            grid(
+                "Synthetic diversity (share of records with no earlier near copy)",
+                similarity_report.HEAD_DIVERSITY,
+                similarity_report.diversity_rows(r),
+            )
+        )
     parts.append(Text("Stakes: " + " ".join(_stakes_lines(r))))
     parts.append(Text("Erasure: " + " ".join(_erasure_lines(r))))
     return Group(*parts)
@@ -840,6 +873,9 @@ def to_html(report: AuditReport) -> str:
         f"<p>{_n(r.contamination.cross_split_records)} validation/test records share content "
         f"with the train split.</p><p>{_n(r.contamination.duplicate_records)} records repeat "
         "content already in the dataset.</p></div>",
+        "</section>",
+        similarity_report.html_cards(r),
+        '<section class="grid">',
         '<div class="card"><h2>Stakes and erasure</h2>'
         + "".join(f"<p>{_e(line)}</p>" for line in _stakes_lines(r))
         + "".join(f"<p>{_e(line)}</p>" for line in _erasure_lines(r))

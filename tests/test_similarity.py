@@ -350,3 +350,12 @@ def test_a_templated_synthetic_batch_collapses_and_a_diverse_one_does_not(
             "1.00; regenerate it from more varied prompts or seeds",
         )
     ]
+    # The report shows it: a chart of diversity per generation, the seeds' bar beside the
+    # batch's, on a 0..1 scale (310 px wide plots: 0.10 -> 31.00 px, 1.00 -> 310.00 px).
+    from ledger.reports import to_html, to_markdown
+
+    page = to_html(r)
+    assert "<h2>Synthetic diversity per generation</h2>" in page
+    assert '<rect x="150" y="10" width="310.00" height="22" fill="#7c3aed">' in page
+    assert '<rect x="150" y="42" width="31.00" height="22" fill="#7c3aed">' in page
+    assert "| b4 | 30 | 0.10 | 1.00 | 1.00 | yes |" in to_markdown(r)
