@@ -466,9 +466,10 @@ def table(report: AuditReport) -> RenderableType:
             + similarity_report.near_sentence(r)
         )
     )
+    parts.append(Text(similarity_report.reference_sentence(r)))
     parts.append(
         grid(
-            similarity_report.reference_sentence(r),
+            "Distribution match",
             similarity_report.HEAD_DISTRIBUTION,
             similarity_report.distribution_rows(r),
         )
@@ -476,7 +477,7 @@ def table(report: AuditReport) -> RenderableType:
     if r.diversity.batches:
         parts.append(
             grid(
-                "Synthetic diversity (share of records with no earlier near copy)",
+                "Synthetic diversity",
                 similarity_report.HEAD_DIVERSITY,
                 similarity_report.diversity_rows(r),
             )

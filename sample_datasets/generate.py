@@ -864,7 +864,50 @@ def build() -> list[Batch]:
     sec = security_incidents(texts, v2.records)
     par = paraphrases(texts, sec.records)
     zs = zero_shot(texts)
-    return [scraped, licensed, v1, v2, test, esc, sec, par, zs, production_sample(texts)]
+    templated = templated_disputes(texts)
+    return [scraped, licensed, v1, v2, test, esc, sec, par, zs, templated, production_sample(texts)]
+
+
+# Three long templates with one slot at the very end: every record is a near copy of the
+# first record of its template (word 5-gram Jaccard above 0.9).
+DISPUTE_TEMPLATES = [
+    "Hello support team, I am writing about a billing dispute on my account because the "
+    "invoice for this month shows a charge for the premium plan that we never agreed to "
+    "and our finance department cannot approve the payment until it is corrected. "
+    "Invoice reference {ref}.",
+    "Hi there, we were charged twice for the same subscription period and the duplicate "
+    "charge has not been refunded even though your agent promised a refund within five "
+    "business days, so please escalate this billing dispute to a supervisor today. "
+    "Case number {ref}.",
+    "Dear billing team, the discount that was part of our annual contract is missing from "
+    "the latest invoice and the total is now higher than the amount in the signed order "
+    "form, so we dispute the invoice and ask for a corrected copy. Order {ref}.",
+]
+
+
+def templated_disputes(texts: Texts) -> Batch:
+    """Synthetic billing disputes from three templates: the batch that collapses."""
+    rng = random.Random(f"{SEED}-templated")
+    records = []
+    for i in range(60):
+        template = DISPUTE_TEMPLATES[i % len(DISPUTE_TEMPLATES)]
+
+        def make(r: random.Random, template: str = template) -> str:
+            return template.format(ref=f"BD-{r.randint(10_000, 99_999)}")
+
+        records.append(
+            {"id": f"SYN-TPL-{i + 1:04d}", "text": texts.unique(rng, make), "label": "billing"}
+        )
+    return Batch(
+        file="synthetic/billing_disputes_templated.jsonl",
+        source="synthetic",
+        records=records,
+        derived_from=["first_party/tickets_2025.jsonl"],
+        generator="ticket-sim 0.4, billing-dispute prompt with three fixed templates",
+        collected_at="2026-02-16",
+        cost=5.0,
+        note="synthetic billing disputes from three templates: diversity collapses",
+    )
 
 
 def production_sample(texts: Texts) -> Batch:
@@ -1142,6 +1185,30 @@ def expected_figures(batches: list[Batch]) -> dict[str, Any]:
         "lineage": {"direct": direct, "derived": derived, "models": [MODEL]},
     }
 
+    def shingles(text: str) -> set[str]:
+        words = normalise_text(text).split(" ")
+        if len(words) < 5:
+            return {" ".join(words)}
+        return {" ".join(words[i : i + 5]) for i in range(len(words) - 4)}
+
+    def diversity(b: Batch) -> float:
+        """Share of the batch's active records with no earlier record of the batch at word
+        5-gram Jaccard >= 0.8 (the audit estimates the same from its sketches)."""
+        sets = [shingles(r[b.text_field]) for r in active[b.file]]
+        fresh = sum(
+            1
+            for i, x in enumerate(sets)
+            if not any(len(x & y) >= 0.8 * len(x | y) for y in sets[:i])
+        )
+        return fresh / len(sets)
+
+    # SYNTHETIC_COLLAPSE: diversity below half the mean of the real seeds'.
+    collapsed = [
+        b
+        for b in synthetic_batches
+        if seeds(b)
+        and diversity(b) < 0.5 * sum(diversity(by_file[f]) for f in seeds(b)) / len(seeds(b))
+    ]
     by_code = {
         "LICENSE_SCOPE": licenses["violations"][0]["records"],
         "CONSENT_NONCOMPLIANT": consent["noncompliant"],
@@ -1151,6 +1218,7 @@ def expected_figures(batches: list[Batch]) -> dict[str, Any]:
         "CONTAMINATION": contamination["cross_split_records"],
         "SYNTHETIC_DEPTH": sum(len(active[b.file]) for b in synthetic_batches if depth(b) >= 2),
         "DUPLICATES": contamination["duplicate_records"],
+        "SYNTHETIC_COLLAPSE": sum(len(active[b.file]) for b in collapsed),
     }
     return {
         "dataset": DATASET,

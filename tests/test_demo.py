@@ -166,6 +166,7 @@ def test_every_failure_mode_of_the_design_shows_up(demo: DemoResult) -> None:
         "CONSENT_NONCOMPLIANT",
         "SYNTHETIC_UNANCHORED",
         "SYNTHETIC_DEPTH",
+        "SYNTHETIC_COLLAPSE",
         "ERASURE_PENDING",
     } <= codes
 
@@ -253,3 +254,11 @@ def test_demo_distribution_match_ranks_the_sources_as_the_framework_predicts(
     assert match["first_party"] - max(match["scraped"], match["licensed"]) > 0.4
     assert match["scraped"] < 0.5
     assert reference not in [b["batch_id"] for b in dist["batches"]]
+
+
+def test_demo_one_synthetic_batch_collapses_and_the_others_do_not(demo: DemoResult) -> None:
+    assert demo.audit_json is not None
+    templated = demo.batches["synthetic/billing_disputes_templated.jsonl"].batch_id
+    collapsed = {b["batch_id"]: b["collapsed"] for b in demo.audit_json["diversity"]["batches"]}
+    assert [b for b, c in collapsed.items() if c] == [templated]
+    assert len(collapsed) == 5
