@@ -822,7 +822,7 @@ def test_cli_each_format_renders(tickets: Path, cli) -> None:  # type: ignore[no
     page = cli("audit", "tickets", "--format", "html")
     assert page.exit_code == 0
     assert page.stdout.startswith("<!DOCTYPE html>")
-    assert page.stdout.count("<svg") == 4
+    assert page.stdout.count("<svg") == 5  # four charts and synthetic diversity
 
 
 def test_cli_output_file(tickets: Path, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
