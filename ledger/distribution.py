@@ -21,14 +21,16 @@ erased records still count in them (an erasure changes a profile by a record's n
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from ledger.sketch_tables import profile_array
-from ledger.store import Store
 from ledger.vocabulary import SOURCES
+
+if TYPE_CHECKING:
+    from ledger.store import Store
 
 __all__ = [
     "DRIFT_MARGIN",

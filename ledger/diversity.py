@@ -20,12 +20,14 @@ parents.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from ledger.sketch_tables import BAND_COLUMNS
-from ledger.store import Store
+
+if TYPE_CHECKING:
+    from ledger.store import Store
 
 __all__ = [
     "COLLAPSE_FRACTION",

@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ledger.errors import IntegrityError
 from ledger.sketches import BANDS, PROFILE_BUCKETS, PROFILE_PARAMS, SKETCH_PARAMS
-from ledger.store import Store
+
+if TYPE_CHECKING:
+    from ledger.store import Store
 
 __all__ = [
     "BAND_COLUMNS",
