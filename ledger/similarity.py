@@ -69,8 +69,10 @@ def _band_rows(source: str, columns: str) -> str:
 
 
 # The dataset's active sketched records with their split, one row per band key; and the
-# band keys of every active record of a benchmark batch (any dataset) at the cut.
-_KEYS = f"""
+# band keys of every active record of a benchmark batch (any dataset) at the cut. Then
+# ``pairs``: validation/test records and the train batches holding a near copy, and
+# ``exact``: the same by content hash (for batches registered without sketches).
+_OPENING = f"""
     WITH dsb AS (
         SELECT seq, batch_id, split FROM batches
         WHERE dataset = $dataset AND seq <= $cut AND split NOT IN {NOT_TRAINING}
@@ -83,6 +85,7 @@ _KEYS = f"""
             WHERE e.batch_seq = s.batch_seq AND e.ord = s.ord AND e.seq <= $cut)
     ),
     keys AS ({_band_rows("act", "batch_seq, ord, batch_id, split")}),
+    train AS (SELECT * FROM keys WHERE split = 'train'),
     bench AS (
         SELECT s.*, b.batch_id
         FROM record_sketches s JOIN batches b ON s.batch_seq = b.seq
@@ -91,18 +94,66 @@ _KEYS = f"""
             SELECT 1 FROM erased_records e
             WHERE e.batch_seq = s.batch_seq AND e.ord = s.ord AND e.seq <= $cut)
     ),
-    bench_keys AS ({_band_rows("bench", "batch_id")}),
-    -- Validation/test records and the train batches they share >= $min_bands keys with.
+    bench_keys AS ({_band_rows("bench", "batch_id, batch_seq, ord")}),"""
+
+# With one shared key enough (the default), every query joins a record's keys with the
+# *distinct* keys of each other batch, or ranks each key's rows: its size stays in
+# proportion to the records, however many share a key (templated or boilerplate text).
+_ANY_KEY = {
+    "pairs": """
     pairs AS (
-        SELECT q.batch_seq, q.ord, q.batch_id, q.split, t.batch_id AS train_batch
+        SELECT DISTINCT q.batch_seq, q.ord, q.batch_id, q.split, t.batch_id AS train_batch
         FROM (SELECT * FROM keys WHERE split <> 'train') q
-        JOIN (SELECT DISTINCT band, key, batch_id, batch_seq, ord FROM keys
-              WHERE split = 'train') t
+        JOIN (SELECT DISTINCT band, key, batch_id FROM train) t
           ON q.band = t.band AND q.key = t.key
+    ),""",
+    # A record with an earlier near copy is not the first of some band key's rows; its
+    # "other" is the batch of that key's first row.
+    "later": """,
+    later AS (
+        SELECT DISTINCT batch_seq, ord, batch_id, other FROM (
+            SELECT batch_seq, ord, batch_id,
+                   first_value(batch_id) OVER w AS other, row_number() OVER w AS rank
+            FROM train
+            WINDOW w AS (PARTITION BY band, key ORDER BY batch_seq, ord))
+        WHERE rank > 1
+    )""",
+    "hits": """,
+    hits AS (
+        SELECT DISTINCT t.batch_seq, t.ord, t.batch_id, b.batch_id AS other
+        FROM train t JOIN (SELECT DISTINCT band, key, batch_id FROM bench_keys) b
+          ON t.band = b.band AND t.key = b.key
+    )""",
+}
+# With several shared keys required, pairs of records are counted: a key shared by k
+# records makes k**2 pairs, so this grows quadratically with heavy duplication.
+_SEVERAL_KEYS = {
+    "pairs": """
+    pairs AS (
+        SELECT DISTINCT q.batch_seq, q.ord, q.batch_id, q.split, t.batch_id AS train_batch
+        FROM (SELECT * FROM keys WHERE split <> 'train') q
+        JOIN train t ON q.band = t.band AND q.key = t.key
         GROUP BY q.batch_seq, q.ord, q.batch_id, q.split, t.batch_id, t.batch_seq, t.ord
         HAVING count(*) >= $min_bands
-    ),
-    -- The same by content hash, for records of batches registered without sketches.
+    ),""",
+    "later": """,
+    later AS (
+        SELECT DISTINCT b.batch_seq, b.ord, b.batch_id, a.batch_id AS other
+        FROM train a JOIN train b
+          ON a.band = b.band AND a.key = b.key
+         AND (a.batch_seq < b.batch_seq OR (a.batch_seq = b.batch_seq AND a.ord < b.ord))
+        GROUP BY b.batch_seq, b.ord, b.batch_id, a.batch_id, a.batch_seq, a.ord
+        HAVING count(*) >= $min_bands
+    )""",
+    "hits": """,
+    hits AS (
+        SELECT DISTINCT t.batch_seq, t.ord, t.batch_id, b.batch_id AS other
+        FROM train t JOIN bench_keys b ON t.band = b.band AND t.key = b.key
+        GROUP BY t.batch_seq, t.ord, t.batch_id, b.batch_id, b.batch_seq, b.ord
+        HAVING count(*) >= $min_bands
+    )""",
+}
+_EXACT = """
     exact AS (
         SELECT r.batch_seq, r.ord, q.batch_id, q.split, t.batch_id AS train_batch
         FROM records r JOIN dsb q ON r.batch_seq = q.seq AND q.split <> 'train'
@@ -118,64 +169,48 @@ _KEYS = f"""
     ),
     cross_split AS (SELECT * FROM pairs UNION SELECT * FROM exact)"""
 
-# Per validation/test batch: its records with a near copy in train, and those train batches.
-NEAR_CROSS_SPLIT = (
-    _KEYS
-    + """
+
+def _queries(parts: dict[str, str]) -> dict[str, str]:
+    head = _OPENING + parts["pairs"] + _EXACT
+    return {
+        # Per validation/test batch: records with a near copy in train, and those batches.
+        "cross_split": head
+        + """
     SELECT batch_id, any_value(split) AS split,
            count(DISTINCT (batch_seq, ord)) AS records,
            list(DISTINCT train_batch ORDER BY train_batch) AS others
     FROM cross_split GROUP BY batch_id, batch_seq ORDER BY batch_seq
-"""
-)
-
-# Per train batch: records with an earlier near copy in train (sharing >= $min_bands keys).
-NEAR_DUPLICATES = (
-    _KEYS
-    + """,
-    train AS (SELECT * FROM keys WHERE split = 'train'),
-    later AS (
-        SELECT b.batch_seq, b.ord, b.batch_id, a.batch_id AS other
-        FROM train a JOIN train b
-          ON a.band = b.band AND a.key = b.key
-         AND (a.batch_seq < b.batch_seq OR (a.batch_seq = b.batch_seq AND a.ord < b.ord))
-        GROUP BY b.batch_seq, b.ord, b.batch_id, a.batch_id, a.batch_seq, a.ord
-        HAVING count(*) >= $min_bands
-    )
+""",
+        # Per train batch: records with an earlier near copy in train.
+        "duplicates": head
+        + parts["later"]
+        + """
     SELECT batch_id, count(DISTINCT (batch_seq, ord)) AS records,
            list(DISTINCT other ORDER BY other) AS others
     FROM later GROUP BY batch_id, batch_seq ORDER BY batch_seq
-"""
-)
-
-# Per train batch: records with a near copy in a benchmark batch, and those batches.
-NEAR_BENCHMARK = (
-    _KEYS
-    + """,
-    hits AS (
-        SELECT t.batch_seq, t.ord, t.batch_id, b.batch_id AS other
-        FROM (SELECT * FROM keys WHERE split = 'train') t
-        JOIN (SELECT DISTINCT band, key, batch_id FROM bench_keys) b
-          ON t.band = b.band AND t.key = b.key
-        GROUP BY t.batch_seq, t.ord, t.batch_id, b.batch_id
-        HAVING count(*) >= $min_bands
-    )
+""",
+        # Per train batch: records with a near copy in a benchmark batch, and those.
+        "benchmark": head
+        + parts["hits"]
+        + """
     SELECT batch_id, count(DISTINCT (batch_seq, ord)) AS records,
            list(DISTINCT other ORDER BY other) AS others
     FROM hits GROUP BY batch_id, batch_seq ORDER BY batch_seq
-"""
-)
-
-# Totals: a record counts once however many batches it is near.
-NEAR_TOTALS = (
-    _KEYS
-    + """
+""",
+        # Totals: a record counts once however many batches it is near.
+        "totals": head
+        + """
     SELECT (SELECT count(DISTINCT (batch_seq, ord)) FROM cross_split) AS cross_split,
            (SELECT count(*) FROM act) AS sketched,
            (SELECT list(batch_id ORDER BY seq) FROM dsb
             WHERE seq NOT IN (SELECT DISTINCT batch_seq FROM record_sketches)) AS unsketched
-"""
-)
+""",
+    }
+
+
+NEAR_ANY_KEY = _queries(_ANY_KEY)
+NEAR_SEVERAL_KEYS = _queries(_SEVERAL_KEYS)
+
 
 # Records whose band keys share >= $min_bands with the given ten keys ($k0 .. $k9).
 NEAR_TEXT = (
@@ -229,16 +264,17 @@ def near_contamination(
     """The dataset's near-duplicate figures as the ledger stood at entry ``cut``."""
     min_bands = min_bands_for(threshold)
     params: dict[str, Any] = {"dataset": dataset, "cut": cut, "min_bands": min_bands}
-    totals = _run(store, NEAR_TOTALS, params)[0]
-    duplicates = _batches(_run(store, NEAR_DUPLICATES, params))
-    benchmark = _batches(_run(store, NEAR_BENCHMARK, params))
+    sql = NEAR_ANY_KEY if min_bands == 1 else NEAR_SEVERAL_KEYS
+    totals = _run(store, sql["totals"], params)[0]
+    duplicates = _batches(_run(store, sql["duplicates"], params))
+    benchmark = _batches(_run(store, sql["benchmark"], params))
     return NearContamination(
         threshold=threshold,
         min_bands=min_bands,
         sketched_records=int(totals["sketched"]),
         unsketched_batches=list(totals["unsketched"] or []),
         cross_split_records=int(totals["cross_split"]),
-        cross_split_batches=_batches(_run(store, NEAR_CROSS_SPLIT, params)),
+        cross_split_batches=_batches(_run(store, sql["cross_split"], params)),
         duplicate_records=sum(b.records for b in duplicates),
         duplicate_batches=duplicates,
         benchmark_records=sum(b.records for b in benchmark),
