@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint bench docs docs-check clean
+.PHONY: demo test test-slow test-go-reference lint bench docs docs-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,11 +15,20 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/provledger demo
 
+# One worker per core (pytest-xdist); every test has its own ledger home, so they can run
+# side by side.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" -n auto
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+# Go's reference code for signed notes and tiles (golang.org/x/mod/sumdb) checks what
+# provledger publishes; tests/test_go_reference.py is skipped where it is not installed.
+test-go-reference: $(STAMP)
+	command -v go >/dev/null && test -d /usr/share/gocode/src/golang.org/x/mod/sumdb \
+		|| apt-get install -y -q golang-go golang-golang-x-mod-dev
+	$(BIN)/python -m pytest -q tests/test_go_reference.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check ledger cli tests bench docs sample_datasets

@@ -2,38 +2,26 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cli.common import DEFAULT_WAIT, Home, Json, Wait, fail, open_ledger
+from cli.common import DEFAULT_WAIT, Home, Json, Wait, fail, open_ledger, print_rich
+from ledger.vocabulary import AuditFormat, Severity
+from ledger.wording import plural
 
 # Exit code when --fail-on finds a finding at or above its severity (1 is an error,
 # 2 a usage error).
 FAIL_ON_EXIT = 3
 
 
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-    html = "html"
-
-
-class Severity(StrEnum):
-    high = "high"
-    medium = "medium"
-    low = "low"
-
-
 def audit(
     dataset: Annotated[str, typer.Argument(help="The dataset to audit.")],
     format: Annotated[
-        Format,
+        AuditFormat,
         typer.Option("--format", "-f", help="table (terminal), json, markdown or html."),
-    ] = Format.table,
+    ] = AuditFormat.table,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Write the report to this file, not stdout."),
@@ -77,19 +65,17 @@ def audit(
 
       provledger audit support-ticket-classifier --format html --output audit.html
     """
-    fmt = Format.json if json else format
+    fmt = AuditFormat.json if json else format
     with open_ledger(home, read_only=True, wait=wait) as led:
         report = led.audit(dataset, as_of, near_threshold=near_threshold)
-    if output is None and fmt is Format.table:
-        from rich.console import Console
-
+    if output is None and fmt is AuditFormat.table:
         from ledger.reports import table
 
-        Console(soft_wrap=False).print(table(report))
+        print_rich(table(report))
     else:
         from ledger.reports import render
 
-        text = render(report, fmt.value)
+        text = render(report, fmt)
         if output is None:
             typer.echo(text, nl=False)
         else:
@@ -103,8 +89,7 @@ def audit(
         if failing:
             codes = ", ".join(dict.fromkeys(f.code for f in failing))
             typer.echo(
-                f"Failing: {len(failing)} finding{'s' if len(failing) != 1 else ''} at or "
-                f"above {fail_on.value} ({codes})",
+                f"Failing: {plural(len(failing), 'finding')} at or above {fail_on.value} ({codes})",
                 err=True,
             )
             raise typer.Exit(FAIL_ON_EXIT)

@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ledger.errors import DEFAULT_WAIT
+
 if TYPE_CHECKING:
+    from ledger.keys import PublicKey
     from ledger.ledger import Ledger
 
 Home = Annotated[
@@ -16,6 +19,7 @@ Home = Annotated[
     typer.Option(
         "--home",
         envvar="PROVLEDGER_HOME",
+        metavar="DIR",
         help="Ledger home folder (default ./.provledger).",
         show_default=False,
     ),
@@ -26,18 +30,46 @@ Wait = Annotated[
     typer.Option(
         "--wait",
         min=0,
+        metavar="SECONDS",
         help="Seconds to wait for another provledger process to release the ledger.",
     ),
 ]
-DEFAULT_WAIT = 30.0
+PubKeyPin = Annotated[
+    Path | None,
+    typer.Option(
+        "--pubkey",
+        help="Pin the signing key: a PEM copy of signing.pub kept outside the home. "
+        "Refuses a ledger signed with any other key.",
+    ),
+]
+VKeyPin = Annotated[
+    str | None,
+    typer.Option(
+        "--vkey",
+        help="Pin the signing key as a C2SP verifier key (name+keyid+base64), as "
+        "'provledger init --json' prints it (verifier_key).",
+    ),
+]
 
 
 def open_ledger(
-    home: Path | None, *, read_only: bool = False, wait: float = DEFAULT_WAIT
+    home: Path | None,
+    *,
+    read_only: bool = False,
+    wait: float = DEFAULT_WAIT,
+    pin: PublicKey | None = None,
+    verifying: bool = False,
 ) -> Ledger:
     from ledger.ledger import Ledger
 
-    return Ledger.open(home, read_only=read_only, wait=wait)
+    return Ledger.open(home, read_only=read_only, wait=wait, pin=pin, verifying=verifying)
+
+
+def load_pin(pubkey: Path | None, vkey: str | None) -> PublicKey | None:
+    """The pinned signing key from --pubkey or --vkey (at most one; None without)."""
+    from ledger.pins import pinned_key
+
+    return pinned_key(pubkey, vkey)
 
 
 def emit_json(value: Any) -> None:
@@ -49,7 +81,29 @@ def emit_json(value: Any) -> None:
     )
 
 
+def print_rich(renderable: Any) -> None:
+    """Print rich tables at the terminal's width; when stdout is not a terminal (a pipe, a
+    file), as wide as the widest line needs, so nothing is broken mid-word at 80 columns."""
+    from rich.console import Console  # rich loads only in commands that print tables
+
+    console = Console(soft_wrap=False)
+    if not console.is_terminal:
+        unbounded = console.options.update_width(100_000)
+        console.width = max(console.width, console.measure(renderable, options=unbounded).maximum)
+    console.print(renderable)
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``Error: message`` to stderr and return the Exit to raise."""
     typer.echo(f"Error: {message}", err=True)
     return typer.Exit(code)
+
+
+def read_note_file(path: Path) -> str:
+    """The text of a signed note file the user named, or a clean error naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"cannot read checkpoint {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise fail(f"{path}: not a signed checkpoint note (not UTF-8 text)") from None

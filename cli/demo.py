@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import Json, emit_json
+from cli.common import Json, emit_json, print_rich
 
 
 def demo(
@@ -27,7 +27,8 @@ def demo(
     Registers every file of sample_datasets/ (scraped, licensed, first-party and synthetic
     support-ticket data), registers a model, answers a deletion request (lineage, erase,
     signed receipt), verifies the ledger and prints the audit, in which every failure mode
-    shows up with the figures sample_datasets/README.md predicts. It never uses
+    shows up with the figures sample_datasets/README.md predicts, then publishes and prints
+    the model's EU training-content summary and California AB 2013 page. It never uses
     ./.provledger or PROVLEDGER_HOME.
     """
     import shutil
@@ -57,21 +58,27 @@ def demo(
                 "verified": bool(result.verify and result.verify.ok),
                 "report": str(result.report_path),
                 "audit": result.audit_json,
+                "disclosures": {t: d.as_dict() for t, d in result.disclosures.items()},
             }
         )
         return
-    from rich.console import Console
-
     from ledger.reports import table
 
     typer.echo("")
-    Console(soft_wrap=False).print(table(result.audit))
+    print_rich(table(result.audit))
     typer.echo("")
     typer.echo(f"HTML report:     {result.report_path}")
     typer.echo(f"Erasure receipt: {result.receipt_path}")
+    for template, path in result.disclosure_paths.items():
+        typer.echo(f"{template + ':':<16} {path} (also .html, .json)")
     typer.echo(f"Ledger home:     {result.home}")
     typer.echo(
         f"Explore it with --home {result.home}: e.g. 'provledger log', "
         f"'provledger audit {result.dataset} --format markdown', "
         f"'provledger lineage --subject {result.subject}'"
     )
+    from ledger.disclose import render
+
+    for doc in result.disclosures.values():
+        typer.echo("")
+        typer.echo(render(doc, "markdown"), nl=False)

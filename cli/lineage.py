@@ -10,7 +10,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli.common import DEFAULT_WAIT, Home, Json, Wait, emit_json, fail, open_ledger
+from cli.common import (
+    DEFAULT_WAIT,
+    Home,
+    Json,
+    PubKeyPin,
+    VKeyPin,
+    Wait,
+    emit_json,
+    fail,
+    load_pin,
+    open_ledger,
+)
+from ledger.exports import StandardExport
+from ledger.wording import plural
 
 if TYPE_CHECKING:
     from ledger.lineage import Lineage
@@ -45,11 +58,6 @@ def _ids(values: list[str]) -> str:
     return ", ".join(values) or "-"
 
 
-def _n(count: int, noun: str) -> str:
-    plural = noun + ("es" if noun.endswith("ch") else "s")
-    return f"{count} {noun if count == 1 else plural}"
-
-
 def lineage(
     subject: SubjectOption = None,
     record: Annotated[
@@ -82,8 +90,9 @@ def lineage(
     """
     with open_ledger(home, read_only=True, wait=wait) as led:
         result = led.lineage(subject=_subject(subject), record=record, text=text, near=near)
+        checked = led.read_check()
     if json:
-        emit_json(result.as_dict())
+        emit_json(result.as_dict() | {"checked": checked})
     else:
         _show_lineage(result)
 
@@ -101,10 +110,10 @@ def _show_lineage(result: Lineage) -> None:
     direct = [b for b in result.batches if b["relation"] == "direct"]
     derived = [b for b in result.batches if b["relation"] == "derived"]
     typer.echo(
-        f"{_n(len(result.records), 'record')} {'match' if len(result.records) > 1 else 'matches'} "
-        f"{what}, in {_n(len(direct), 'batch')}; "
-        f"reached: {_n(len(derived), 'derived batch')}, {_n(len(result.datasets), 'dataset')}, "
-        f"{_n(len(result.models), 'model')}."
+        f"{plural(len(result.records), 'record')} "
+        f"{'match' if len(result.records) > 1 else 'matches'} {what}, "
+        f"in {plural(len(direct), 'batch')}; reached: {plural(len(derived), 'derived batch')}, "
+        f"{plural(len(result.datasets), 'dataset')}, {plural(len(result.models), 'model')}."
     )
     typer.echo("records (batch:ord, record hash)")
     width = max(len(f"{r['batch_id']}:{r['ord']}") for r in result.records)
@@ -187,8 +196,9 @@ def erase(
                    "nothing changed.")  # fmt: skip
     else:
         typer.echo(
-            f"Erasure {result.request_ref} recorded at seq {result.seq}: {result.records} "
-            f"records in {len(result.batches)} batches ({_ids(result.batches)})."
+            f"Erasure {result.request_ref} recorded at seq {result.seq}: "
+            f"{plural(result.records, 'record')} in {plural(len(result.batches), 'batch')} "
+            f"({_ids(result.batches)})."
         )
         typer.echo(
             f"Rebuild or review: derived batches {_ids(result.derived_batches)}; "
@@ -210,16 +220,21 @@ def _write_json(path: Path, value: Any) -> None:
 def verify_receipt(
     file: Annotated[Path, typer.Argument(help="A receipt written by 'erase --receipt'.")],
     home: Home = None,
+    pubkey: PubKeyPin = None,
+    vkey: VKeyPin = None,
     json: Json = False,
     wait: Wait = DEFAULT_WAIT,
 ) -> None:
     """Check an erasure receipt: its Ed25519 signature against this ledger's public key,
-    and that the ledger holds its erasure entry with the same hash. Exits 1 if not."""
+    and that the ledger holds its erasure entry with the same hash. Exits 1 if not.
+
+    Pin the key (--pubkey/--vkey) when whoever holds the home could have replaced it."""
     try:
         document = file.read_bytes()
     except OSError as exc:
         raise fail(f"cannot read {file}: {exc.strerror}") from None
-    with open_ledger(home, read_only=True, wait=wait) as led:
+    pin = load_pin(pubkey, vkey)
+    with open_ledger(home, read_only=True, wait=wait, pin=pin) as led:
         result = led.verify_receipt(document, source=str(file))
     if json:
         emit_json(result.as_dict())
@@ -230,31 +245,74 @@ def verify_receipt(
     )
 
 
+ExportFormat = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        help="parquet (the active record manifest), croissant (Croissant 1.1 JSON-LD with "
+        "RAI fields), openlineage (RunEvents as JSON lines), prov (W3C PROV-JSON), prov-n "
+        "(PROV-N text) or prov-svg (a Graphviz picture).",
+    ),
+]
+
+
 def export(
     dataset: Annotated[str, typer.Argument(help="Dataset name.")],
     output: Annotated[
         Path,
-        typer.Option("--output", "-o", metavar="FILE.parquet", help="Parquet file to write."),
+        typer.Option("--output", "-o", metavar="FILE", help="File to write."),
     ],
+    format: ExportFormat = "parquet",
+    emit: Annotated[
+        str | None,
+        typer.Option(
+            "--emit",
+            metavar="URL",
+            help="With --format openlineage: also POST each event to this OpenLineage "
+            "endpoint (URL/api/v1/lineage, e.g. a Marquez server).",
+        ),
+    ] = None,
     home: Home = None,
     json: Json = False,
     wait: Wait = DEFAULT_WAIT,
 ) -> None:
-    """Write the dataset's active record manifest (batch_id, record_hash, content_hash)
-    as Parquet, erased records left out: purge a copy of the data with an anti-join."""
+    """Export a dataset, erased records always left out. The default, parquet, writes the
+    active record manifest (batch_id, record_hash, content_hash): purge a copy of the data
+    with an anti-join. The standard formats describe the dataset's provenance for other
+    tools (counts, Merkle roots and the signed checkpoint; no record hashes); see
+    docs/exports.md.
+
+    Example:
+
+      provledger export support-ticket-classifier --format croissant -o croissant.json
+    """
     with open_ledger(home, read_only=True, wait=wait) as led:
-        result = led.export(dataset, output)
+        result = led.export(dataset, output, format=format, emit=emit)
+        checked = led.read_check()
     if json:
-        emit_json(result.as_dict())
+        emit_json(result.as_dict() | {"checked": checked})
+        return
+    if not isinstance(result, StandardExport):
+        typer.echo(
+            f"Wrote {plural(result.records, 'active record')} of dataset {result.dataset} to "
+            f"{result.output} ({plural(result.erased_left_out, 'erased record')} left out)"
+        )
         return
     typer.echo(
-        f"Wrote {result.records} active records of dataset {result.dataset} to "
-        f"{result.output} ({result.erased_left_out} erased records left out)"
+        f"Wrote {format} export of dataset {result.dataset} to {result.output} "
+        f"({result.bytes:,} bytes, {result.records} active records, "
+        f"{result.erased_left_out} erased records left out)"
     )
+    if result.emitted is not None:
+        typer.echo(f"Posted {result.emitted} OpenLineage events to {emit}")
 
 
 def check(
-    file: Annotated[Path, typer.Argument(help="A rebuilt data file (JSONL, CSV or Parquet).")],
+    file: Annotated[
+        Path, typer.Argument(help="A rebuilt data file (any format 'register' reads).")
+    ],
     dataset: Annotated[str, typer.Option("--dataset", help="The dataset it was rebuilt for.")],
     text_field: Annotated[
         str | None,
@@ -268,8 +326,9 @@ def check(
     the lines of any it does and exit 1."""
     with open_ledger(home, read_only=True, wait=wait) as led:
         result = led.check(file, dataset, text_field=text_field)
+        checked = led.read_check()
     if json:
-        emit_json(result.as_dict())
+        emit_json(result.as_dict() | {"checked": checked})
     elif result.ok:
         typer.echo(
             f"OK: {file} holds none of the {result.erased_records} erased records of dataset "
@@ -316,5 +375,11 @@ def model_list(home: Home = None, json: Json = False, wait: Wait = DEFAULT_WAIT)
         return
     if not models:
         typer.echo("No models registered.")
+        return
+    name = max(len("model"), *(len(m["name"]) for m in models))
+    when = max(len("recorded at"), *(len(m["recorded_at"]) for m in models))
+    typer.echo(f"{'seq':>6}  {'recorded at':<{when}}  {'model':<{name}}  datasets")
     for m in models:
-        typer.echo(f"{m['seq']:>6}  {m['recorded_at']}  {m['name']}  {_ids(m['datasets'])}")
+        typer.echo(
+            f"{m['seq']:>6}  {m['recorded_at']:<{when}}  {m['name']:<{name}}  {_ids(m['datasets'])}"
+        )

@@ -14,12 +14,30 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from cli.common import DEFAULT_WAIT, Home, Json, Wait, emit_json, fail, open_ledger
+from cli.common import (
+    DEFAULT_WAIT,
+    Home,
+    Json,
+    PubKeyPin,
+    VKeyPin,
+    Wait,
+    emit_json,
+    fail,
+    load_pin,
+    open_ledger,
+)
+from cli.placeholders import name_placeholders
 from ledger.errors import LedgerError
+from ledger.wording import plural
 
 
 class LedgerGroup(TyperGroup):
-    """Turns library errors into one clean line on stderr, for every subcommand."""
+    """Turns library errors into one clean line on stderr, for every subcommand, and
+    names every placeholder in help with a word (cli/placeholders.py)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        name_placeholders(self)
 
     def main(self, args: Any = None, *rest: Any, **options: Any) -> Any:
         # Python hands invalid UTF-8 in argv over as lone surrogates, which no file name,
@@ -31,7 +49,8 @@ class LedgerGroup(TyperGroup):
                 sys.exit(1)
         return super().main(args, *rest, **options)
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    # ``ctx`` is typed Any: the base class declares typer's vendored (private) click Context.
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except LedgerError as exc:
@@ -92,7 +111,12 @@ def init(home: Home = None, json: Json = False) -> None:
     from ledger.ledger import Ledger
 
     with Ledger.init(home) as led:
-        result = {"home": str(led.home), "key_id": led.public.key_id, "origin": led.origin}
+        result = {
+            "home": str(led.home),
+            "key_id": led.public.key_id,
+            "origin": led.origin,
+            "verifier_key": led.verifier_key,
+        }
     if json:
         emit_json(result)
     else:
@@ -107,8 +131,13 @@ def log(home: Home = None, json: Json = False, wait: Wait = DEFAULT_WAIT) -> Non
     if json:
         emit_json([e.as_dict() for e in entries])
         return
+    kind = max((len(e.kind) for e in entries), default=0)
+    subject = max((len(e.subject or "-") for e in entries), default=0)
     for e in entries:
-        typer.echo(f"{e.seq:>6}  {e.recorded_at}  {e.kind:<24} {e.subject}  {e.entry_hash[:16]}")
+        typer.echo(
+            f"{e.seq:>6}  {e.recorded_at}  {e.kind:<{kind}}  {e.subject or '-':<{subject}}  "
+            f"{e.entry_hash[:16]}"
+        )
 
 
 @app.command()
@@ -121,12 +150,26 @@ def verify(
             help="A checkpoint note saved earlier: prove the ledger only grew since.",
         ),
     ] = None,
+    pubkey: PubKeyPin = None,
+    vkey: VKeyPin = None,
+    restore_note: Annotated[
+        bool,
+        typer.Option(
+            "--restore-note",
+            help="The home's checkpoint.note is gone on purpose (e.g. restored from a "
+            "backup): once everything verifies, record a note-restored entry and write a "
+            "new note.",
+        ),
+    ] = False,
     json: Json = False,
     wait: Wait = DEFAULT_WAIT,
 ) -> None:
-    """Recompute every entry hash, chain link, signature and batch Merkle root.
+    """Recompute every entry hash, chain link, signature, batch Merkle root, projection
+    row and the catalog; check the note kept in the home and any --checkpoint.
 
     Exits 0 only when everything holds; otherwise names the first bad seq and exits 1.
+    Against someone who holds the home, pin the key (--pubkey/--vkey) or pass a note kept
+    elsewhere (--checkpoint): without them a re-signed ledger verifies.
     """
     note = None
     if checkpoint is not None:
@@ -136,17 +179,23 @@ def verify(
             raise fail(f"cannot read checkpoint {checkpoint}: {exc.strerror}") from None
         except UnicodeDecodeError:
             raise fail(f"{checkpoint}: not a signed checkpoint note (not UTF-8 text)") from None
-    with open_ledger(home, read_only=True, wait=wait) as led:
-        report = led.verify(note, source=str(checkpoint) if checkpoint else "checkpoint")
+    pin = load_pin(pubkey, vkey)
+    with open_ledger(home, read_only=not restore_note, wait=wait, pin=pin, verifying=True) as led:
+        report = led.verify(
+            note, source=str(checkpoint) if checkpoint else "checkpoint", restore_note=restore_note
+        )
     if json:
         emit_json(report.as_dict())
     elif report.ok:
         typer.echo(
-            f"OK: {report.entries} entries, {report.batches} batches, {report.records} records; "
+            f"OK: {plural(report.entries, 'entry')}, {plural(report.batches, 'batch')}, "
+            f"{plural(report.records, 'record')}; "
             f"log root {report.root}"
         )
         for c in report.checkpoints:
             typer.echo(f"OK: consistent with checkpoint {c['source']} (size {c['size']})")
+        if report.restored_note_at is not None:
+            typer.echo(f"Restored the checkpoint note (recorded at seq {report.restored_note_at})")
     if not report.ok:
         where = f" at seq {report.first_bad_seq}" if report.first_bad_seq is not None else ""
         raise fail(f"verification failed{where}: {report.problem}")
@@ -218,6 +267,17 @@ from cli.registry import consent_app, dataset_app, license_app  # noqa: E402
 app.add_typer(license_app, name="license")
 app.add_typer(consent_app, name="consent")
 app.add_typer(dataset_app, name="dataset")
+
+from cli.transparency import consistency, key, publish  # noqa: E402
+
+app.command()(key)
+app.command()(consistency)
+app.command()(publish)
+
+from cli.disclose import disclose, profile_app  # noqa: E402
+
+app.add_typer(profile_app, name="profile")
+app.command()(disclose)
 
 
 def run() -> None:

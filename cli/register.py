@@ -8,11 +8,26 @@ from typing import Annotated
 
 import typer
 
-from cli.common import DEFAULT_WAIT, Home, Json, Wait, emit_json, open_ledger
+from cli.common import (
+    DEFAULT_WAIT,
+    Home,
+    Json,
+    Wait,
+    emit_json,
+    fail,
+    open_ledger,
+    read_note_file,
+)
 
 
 def register(
-    file: Annotated[Path, typer.Argument(help="JSONL (.jsonl, .jsonl.gz), CSV or Parquet file.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSONL (.jsonl, .jsonl.gz), CSV (.csv, .csv.gz), a JSON array (.json), "
+            "Parquet, or a folder of Parquet shards (one batch, in file-name order)."
+        ),
+    ],
     dataset: Annotated[
         str, typer.Option("--dataset", help="Dataset the batch joins (must exist).")
     ],
@@ -68,6 +83,56 @@ def register(
             "profile, for near-duplicate, distribution and diversity figures.",
         ),
     ] = True,
+    channel: Annotated[
+        str | None,
+        typer.Option(
+            "--channel",
+            help="How it was acquired: public_dataset | own_crawl | third_party_crawl | "
+            "rightsholder_license | data_broker | user_data_this_service | "
+            "user_data_other_service | synthetic | other. Default: own_crawl (scraped), "
+            "rightsholder_license (licensed), user_data_this_service (first_party), "
+            "synthetic (synthetic).",
+        ),
+    ] = None,
+    modality: Annotated[
+        str | None,
+        typer.Option(
+            "--modality",
+            help="text | image | audio | video | tabular | code | other (default text).",
+        ),
+    ] = None,
+    language: Annotated[
+        list[str] | None,
+        typer.Option("--language", help="BCP 47 language tag of the content; repeat for several."),
+    ] = None,
+    crawler: Annotated[
+        str | None,
+        typer.Option("--crawler", help="User agent of the crawler that collected it (crawls)."),
+    ] = None,
+    opt_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--opt-out",
+            help="JSON file of the opt-out checks made at collection (crawls): checked_at, "
+            "robots_txt {sha256, agents, verdict}, tdmrep {reserved, policy}, "
+            "ai_preference {train_ai}. See docs/disclosures.md.",
+        ),
+    ] = None,
+    generator_model: Annotated[
+        str | None,
+        typer.Option("--generator-model", help="Model that generated it (synthetic)."),
+    ] = None,
+    generator_terms: Annotated[
+        str | None,
+        typer.Option("--generator-terms", help="Terms of use of that model (synthetic)."),
+    ] = None,
+    processing: Annotated[
+        str | None,
+        typer.Option("--processing", help="How it was cleaned or processed, and why."),
+    ] = None,
+    hours: Annotated[
+        float | None, typer.Option("--hours", help="Hours of content (audio and video).")
+    ] = None,
     home: Home = None,
     json: Json = False,
     wait: Wait = DEFAULT_WAIT,
@@ -96,6 +161,15 @@ def register(
         generator=generator,
         cost=cost,
         sketches=sketches,
+        channel=channel,
+        modality=modality,
+        languages=list(language or []),
+        crawler=crawler,
+        opt_out=opt_out,
+        generator_model=generator_model,
+        generator_terms=generator_terms,
+        processing=processing,
+        hours=hours,
     )
     show_progress = not json and sys.stderr.isatty()
     with open_ledger(home, wait=wait) as led:
@@ -129,25 +203,84 @@ def register(
 
 
 def prove(
-    batch_id: Annotated[str, typer.Argument(help="Batch id, as printed by register (e.g. b7).")],
-    record_hash: Annotated[str, typer.Argument(help="The record's SHA-256 hash (hex).")],
+    batch_id: Annotated[
+        str | None, typer.Argument(help="Batch id, as printed by register (e.g. b7).")
+    ] = None,
+    record_hash: Annotated[
+        str | None, typer.Argument(help="The record's SHA-256 hash (hex).")
+    ] = None,
+    index: Annotated[
+        int | None,
+        typer.Option(
+            "--index",
+            min=0,
+            help="Leaf index to prove when the batch holds the record more than once "
+            "(default: the first; every index is listed).",
+        ),
+    ] = None,
+    entry: Annotated[
+        int | None,
+        typer.Option(
+            "--entry", min=1, help="Prove that log entry SEQ is in the log at a checkpoint."
+        ),
+    ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            help="With --entry: the signed note to prove against (default: the latest).",
+        ),
+    ] = None,
     home: Home = None,
     json: Json = False,
     wait: Wait = DEFAULT_WAIT,
 ) -> None:
-    """Print an RFC 9162 inclusion proof that a record belongs to a batch.
+    """Print an RFC 9162 inclusion proof: of a record in a batch, or (--entry) of a log
+    entry in the log at a checkpoint's size.
 
-    Any RFC 9162 (Certificate Transparency v2) implementation can check it: leaf =
-    SHA-256(0x00 || record hash bytes), path in RFC order, root = the batch's Merkle root.
+    Any RFC 9162 (Certificate Transparency v2) implementation can check either. For a
+    record: leaf = SHA-256(0x00 || record hash bytes), root = the batch's Merkle root. For
+    an entry: leaf = SHA-256(0x00 || entry hash bytes), leaf index = seq - 1, root = the
+    note's root; the entry hash is the SHA-256 of the printed canonical entry. Tie a record
+    to a signed checkpoint with both: 'prove BATCH HASH' then 'prove --entry SEQ' of the
+    batch's batch-registered entry.
     """
+    if entry is not None:
+        if batch_id is not None or index is not None:
+            raise fail("give either --entry SEQ or BATCH_ID RECORD_HASH, not both")
+        note = read_note_file(checkpoint) if checkpoint is not None else None
+        with open_ledger(home, read_only=True, wait=wait) as led:
+            entry_proof = led.prove_entry(entry, note, source=str(checkpoint))
+        if json:
+            emit_json(entry_proof.as_dict())
+            return
+        e = entry_proof.entry
+        typer.echo(f"entry       seq {e['seq']} ({e['kind']})")
+        typer.echo(f"entry hash  {e['entry_hash']}")
+        typer.echo(f"leaf index  {entry_proof.leaf_index} of {entry_proof.tree_size}")
+        typer.echo(f"root        {entry_proof.root}")
+        for i, node in enumerate(entry_proof.path):
+            typer.echo(f"path[{i}]     {node}")
+        typer.echo(f"canonical   {entry_proof.canonical_entry}")
+        typer.echo("checkpoint:")
+        typer.echo(entry_proof.note, nl=False)
+        return
+    if checkpoint is not None:
+        raise fail("--checkpoint goes with --entry SEQ")
+    if batch_id is None or record_hash is None:
+        raise fail("give BATCH_ID RECORD_HASH, or --entry SEQ")
     with open_ledger(home, read_only=True, wait=wait) as led:
-        proof = led.prove(batch_id, record_hash)
+        proof = led.prove(batch_id, record_hash, index)
+        checked = led.read_check()
     if json:
-        emit_json(proof.as_dict())
+        emit_json(proof.as_dict() | {"checked": checked})
         return
     typer.echo(f"batch       {proof.batch_id}")
     typer.echo(f"record      {proof.record_hash}")
     typer.echo(f"leaf index  {proof.leaf_index} of {proof.tree_size}")
+    if len(proof.occurrences) > 1:
+        at = ", ".join(str(i) for i in proof.occurrences)
+        typer.echo(f"occurs at   leaf index {at} (choose one with --index)")
     typer.echo(f"root        {proof.root}")
     for i, node in enumerate(proof.path):
         typer.echo(f"path[{i}]     {node}")

@@ -9,8 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.common import DEFAULT_WAIT, Home, Json, Wait, emit_json, open_ledger
+from cli.common import DEFAULT_WAIT, Home, Json, Wait, emit_json, open_ledger, print_rich
 from ledger.vocabulary import CONTEXTS, USES
+from ledger.wording import cell
 
 _USE_HELP = " | ".join(USES)
 _CONTEXT_HELP = " | ".join(CONTEXTS)
@@ -50,14 +51,10 @@ dataset_app = typer.Typer(
 )
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or "-"
-    if isinstance(value, dict):
+def _cell(value: Any) -> str:
+    if isinstance(value, dict):  # a consent version's fates of earlier versions
         return ", ".join(f"v{k}: {v}" for k, v in value.items()) or "-"
-    return str(value)
+    return cell(value)
 
 
 def _changed(row: dict[str, Any]) -> str | None:
@@ -66,15 +63,14 @@ def _changed(row: dict[str, Any]) -> str | None:
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", show_lines=False)
     for i, column in enumerate(columns):
         table.add_column(column, overflow="fold", no_wrap=i == 0)
     for row in rows:
-        table.add_row(*(_text(v) for v in row))
-    Console().print(table)
+        table.add_row(*(_cell(v) for v in row))
+    print_rich(table)
 
 
 # -- license ------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Re-run the commands shown in the docs and rewrite their output, so it cannot drift.
 
-    python docs/build_tour.py            # rewrite README.md and docs/lineage.md in place
+    python docs/build_tour.py            # rewrite every document in DOCS in place
     python docs/build_tour.py --check    # exit 1 (with a diff) if a committed output is stale
     python docs/build_tour.py FILE.md    # just these files
 
@@ -42,7 +42,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = [ROOT / "README.md", ROOT / "docs" / "lineage.md"]
+DOCS = [
+    ROOT / "README.md",
+    ROOT / "docs" / "tour.md",
+    ROOT / "docs" / "registration.md",
+    ROOT / "docs" / "lineage.md",
+]
 MARKER = "<!-- run -->"
 HOME = ".provledger"
 # Wide enough that tables do not wrap, fixed so the output does not depend on the terminal.

@@ -12,6 +12,7 @@ from typing import Any
 __all__ = [
     "BehindCheckpoint",
     "CanonicalError",
+    "CatalogError",
     "Conflict",
     "HomeError",
     "InputError",

@@ -14,6 +14,7 @@ prove plain takes the strict orjson/``json`` parser and the exact encoder.
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -23,7 +24,14 @@ import rfc8785
 
 from ledger.errors import CanonicalError, InputError
 
-__all__ = ["MAX_SAFE_INTEGER", "canonical_json", "parse_canonical", "parse_json", "require_utf8"]
+__all__ = [
+    "MAX_SAFE_INTEGER",
+    "big_integer_message",
+    "canonical_json",
+    "parse_canonical",
+    "parse_json",
+    "require_utf8",
+]
 
 MAX_SAFE_INTEGER = 2**53 - 1
 _encode_sorted = msgspec.json.Encoder(order="sorted").encode
@@ -95,8 +103,12 @@ def require_utf8(value: object, field: str, *, show: bool = True) -> None:
 def canonical_json(value: Any) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of a JSON value.
 
-    Raises CanonicalError for what JCS cannot represent: NaN or infinite floats, integers
-    outside +-(2**53 - 1), lone surrogates, non-string keys, or non-JSON types.
+    An integer outside +-(2**53 - 1) is taken as the double it equals when its digits are
+    exactly what RFC 8785 writes for that double (``10000000000000000`` is 1e16 written by
+    any JCS tool), so such a record hashes as every JCS implementation hashes it. Raises
+    CanonicalError for what JCS cannot represent: NaN or infinite floats, any other integer
+    outside +-(2**53 - 1) (``BigIntegerError``), lone surrogates, non-string keys, or
+    non-JSON types.
     """
     try:
         fast, _ = _walk(value)
@@ -108,11 +120,10 @@ def canonical_json(value: Any) -> bytes:
         except (UnicodeEncodeError, RecursionError):
             pass  # a lone surrogate, or very deep nesting: the exact encoder decides
     try:
-        return rfc8785.dumps(value)
-    except rfc8785.IntegerDomainError:
-        raise CanonicalError(
-            "integer outside +-(2**53 - 1): RFC 8785 numbers are IEEE-754 doubles"
-        ) from None
+        try:
+            return rfc8785.dumps(value)
+        except rfc8785.IntegerDomainError:
+            return rfc8785.dumps(_big_integers_as_doubles(value))
     except rfc8785.FloatDomainError:
         raise CanonicalError("NaN and Infinity have no JSON representation") from None
     except rfc8785.CanonicalizationError as exc:
@@ -121,6 +132,40 @@ def canonical_json(value: Any) -> bytes:
         raise CanonicalError("cannot be canonicalised: lone surrogate in an object key") from None
     except RecursionError:
         raise CanonicalError(_TOO_DEEP) from None
+
+
+def big_integer_message(value: int) -> str:
+    """Why ``value`` (outside +-(2**53 - 1)) is refused and what to do instead."""
+    digits = str(value)
+    shown = digits if len(digits) <= 40 else f"of {len(digits)} digits"
+    return (
+        f"integer {shown} is outside +-(2**53 - 1) and is not exactly an IEEE-754 double "
+        "as RFC 8785 writes one, so other JCS tools would hash a different number: "
+        "store it as a string (for example a CSV column, or a JSON string) to keep every digit"
+    )
+
+
+def _as_double(value: int) -> float:
+    """The double an integer outside the safe range stands for, when the integer's digits
+    are exactly RFC 8785's form of that double; else CanonicalError."""
+    try:
+        double = float(value)
+    except OverflowError:
+        double = math.inf
+    if math.isfinite(double) and rfc8785.dumps(double) == str(value).encode():
+        return double
+    raise CanonicalError(big_integer_message(value))
+
+
+def _big_integers_as_doubles(value: Any) -> Any:
+    kind = type(value)
+    if kind is int:
+        return value if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else _as_double(value)
+    if kind is list:
+        return [_big_integers_as_doubles(v) for v in value]
+    if kind is dict:
+        return {k: _big_integers_as_doubles(v) for k, v in value.items()}
+    return value
 
 
 def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -20,16 +20,59 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from ledger.errors import InputError
 from ledger.keys import PublicKey, Signer
 
-__all__ = ["Checkpoint", "parse_note", "write_atomic"]
+__all__ = [
+    "Checkpoint",
+    "note_key_hash",
+    "parse_note",
+    "parse_verifier_key",
+    "verifier_key",
+    "write_atomic",
+]
 
 _DASH = "\u2014"
 
 
-def _key_hash(name: str, public: PublicKey) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n\x01" + public.raw).digest()[:4]
+# C2SP signed-note signature type of Ed25519 keys.
+_ED25519 = b"\x01"
+
+
+def note_key_hash(name: str, public: PublicKey) -> bytes:
+    """The signed-note key id: first 4 bytes of SHA-256(name || 0x0A || 0x01 || key)."""
+    return hashlib.sha256(name.encode() + b"\n" + _ED25519 + public.raw).digest()[:4]
+
+
+def verifier_key(name: str, public: PublicKey) -> str:
+    """The C2SP signed-note verifier key: ``<name>+<hex key id>+<base64(0x01 || key)>``,
+    the one string an outside note verifier needs (Go's ``note.NewVerifier`` reads it)."""
+    encoded = base64.b64encode(_ED25519 + public.raw).decode()
+    return f"{name}+{note_key_hash(name, public).hex()}+{encoded}"
+
+
+def parse_verifier_key(text: str) -> tuple[str, PublicKey]:
+    """The name and Ed25519 public key of a C2SP verifier key; InputError when it is
+    malformed, not Ed25519, or its key id does not match its name and key."""
+    # A key name holds no '+' (C2SP signed-note); the base64 key may.
+    name, _, rest = text.strip().partition("+")
+    key_id, _, rest = rest.partition("+")
+    try:
+        blob = base64.b64decode(rest, validate=True)
+        want = bytes.fromhex(key_id)
+    except ValueError:
+        blob, want = b"", b""
+    if not name or len(blob) != 33 or blob[:1] != _ED25519 or len(want) != 4:
+        raise InputError(
+            "not an Ed25519 verifier key (name+keyid+base64 of 0x01 and the 32-byte key)",
+            field="vkey",
+        )
+    public = PublicKey(Ed25519PublicKey.from_public_bytes(blob[1:]))
+    if note_key_hash(name, public) != want:
+        raise InputError("verifier key id does not match its name and key", field="vkey")
+    return name, public
 
 
 @dataclass(frozen=True)
@@ -46,20 +89,23 @@ class Checkpoint:
     def sign(self, signer: Signer) -> str:
         """The signed note text."""
         body = self.body()
-        sig = _key_hash(self.origin, signer.public) + signer.sign(body.encode())
+        sig = note_key_hash(self.origin, signer.public) + signer.sign(body.encode())
         return f"{body}\n{_DASH} {self.origin} {base64.b64encode(sig).decode()}\n"
 
 
-def parse_note(text: str, public: PublicKey, *, source: str = "checkpoint") -> Checkpoint:
+def parse_note(
+    text: str, public: PublicKey, *, source: str = "checkpoint", origin: str | None = None
+) -> Checkpoint:
     """Parse a signed note and check its signature against ``public``.
 
-    Raises InputError naming ``source`` when the note is malformed or its signature fails.
+    Raises InputError naming ``source`` when the note is malformed, its signature fails, or
+    (when ``origin`` is given) it names another log.
     """
     body, sep, sigs = text.partition("\n\n")
     lines = body.split("\n")
     if not sep or len(lines) < 3:
         raise InputError("not a signed checkpoint note", file=source)
-    origin, size_text, root_text = lines[0], lines[1], lines[2]
+    size_text, root_text = lines[1], lines[2]
     try:
         size = int(size_text)
         root = base64.b64decode(root_text, validate=True)
@@ -67,12 +113,16 @@ def parse_note(text: str, public: PublicKey, *, source: str = "checkpoint") -> C
         raise InputError("checkpoint size or root is malformed", file=source) from None
     if size < 0 or len(root) != 32:
         raise InputError("checkpoint size or root is malformed", file=source)
-    checkpoint = Checkpoint(origin, size, root)
+    if origin is not None and lines[0] != origin:
+        raise InputError(
+            f"note is from log '{lines[0]}', not from this ledger's log '{origin}'", file=source
+        )
+    checkpoint = Checkpoint(lines[0], size, root)
     signed_body = (body + "\n").encode()
-    want = _key_hash(origin, public)
+    want = note_key_hash(checkpoint.origin, public)
     for line in sigs.splitlines():
         parts = line.split(" ")
-        if len(parts) != 3 or parts[0] != _DASH or parts[1] != origin:
+        if len(parts) != 3 or parts[0] != _DASH or parts[1] != checkpoint.origin:
             continue
         try:
             blob = base64.b64decode(parts[2], validate=True)

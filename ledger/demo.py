@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ledger.errors import InputError, IntegrityError
 
 if TYPE_CHECKING:
+    from ledger.disclosure import Disclosure
     from ledger.ingest import RegisterResult
     from ledger.ledger import Ledger
     from ledger.verify import VerifyReport
@@ -52,6 +53,9 @@ class DemoResult:
     audit: Any = None
     audit_json: dict[str, Any] | None = None
     report_path: Path | None = None
+    # template -> the published disclosure of the model, and where its Markdown page is
+    disclosures: dict[str, Disclosure] = field(default_factory=dict)
+    disclosure_paths: dict[str, Path] = field(default_factory=dict)
 
 
 def load_plan(sample: str | os.PathLike[str] | None = None) -> dict[str, Any]:
@@ -104,6 +108,14 @@ def _register_batches(
             derived_from=parents,
             generator=item.get("generator"),
             cost=item.get("cost"),
+            channel=item.get("channel"),
+            modality=item.get("modality"),
+            languages=list(item.get("languages", [])),
+            crawler=item.get("crawler"),
+            opt_out=item.get("opt_out"),
+            generator_model=item.get("generator_model"),
+            generator_terms=item.get("generator_terms"),
+            processing=item.get("processing"),
         )
         result = led.register(folder / item["file"], spec)
         results[item["file"]] = result
@@ -211,4 +223,37 @@ def run_demo(
         report.parent.mkdir(mode=0o700, exist_ok=True)
         report.write_text(to_html(result.audit), encoding="utf-8")
         result.report_path = report
+        if plan.get("profile"):
+            _publish_disclosures(led, folder, plan, result, emit)
     return result
+
+
+DISCLOSURE_NAMES = {
+    "eu-gpai-summary": "EU training-content summary",
+    "ca-ab2013": "California AB 2013 page",
+}
+
+
+def _publish_disclosures(
+    led: Ledger, folder: Path, plan: dict[str, Any], result: DemoResult, say: Say
+) -> None:
+    """Set the organisation profile, then publish both disclosures of the model and write
+    each as Markdown, HTML and JSON into ``home/reports/``."""
+    from ledger.disclose import disclose, render
+
+    profile = led.set_profile(folder / plan["profile"])
+    say(f"Set the organisation profile of {profile['profile']['provider']['name']}")
+    model = plan["model"]
+    for template, name in DISCLOSURE_NAMES.items():
+        doc, entry = disclose(led, model, template)
+        assert entry is not None
+        for fmt, ext in (("markdown", "md"), ("html", "html"), ("json", "json")):
+            path = led.home / REPORTS_DIR / f"{model}.{template}.{ext}"
+            path.write_text(render(doc, fmt), encoding="utf-8")
+        result.disclosures[template] = doc
+        result.disclosure_paths[template] = led.home / REPORTS_DIR / f"{model}.{template}.md"
+        missing = len(doc.missing)
+        say(
+            f"Published the {name} of {model} (entry seq {entry.seq}): "
+            f"{missing} value{'' if missing == 1 else 's'} still to declare"
+        )

@@ -37,7 +37,6 @@ __all__ = [
     "Distribution",
     "coverage",
     "distribution",
-    "distribution_findings",
     "match",
 ]
 
@@ -176,21 +175,3 @@ def distribution(store: Store, dataset: str, cut: int) -> Distribution:
         ],
         drift=drift,
     )
-
-
-def distribution_findings(d: Distribution) -> list[tuple[str, str, int]]:
-    """DISTRIBUTION_DRIFT as (code, message, records=0) when the newest reference matches
-    the training blend worse than the previous one by more than the margin."""
-    if d.drift is None or not d.drift.drifted:
-        return []
-    x = d.drift
-    return [
-        (
-            "DISTRIBUTION_DRIFT",
-            f"production traffic has moved away from the training data: the blend matches "
-            f"the newest reference {x.newest_reference} at {x.newest_match:.2f}, the previous "
-            f"reference {x.previous_reference} at {x.previous_match:.2f} (more than "
-            f"{x.margin:.2f} worse); first-party data from current traffic is worth more now",
-            0,
-        )
-    ]

@@ -33,7 +33,6 @@ __all__ = [
     "COLLAPSE_FRACTION",
     "COLLAPSE_STEP",
     "Diversity",
-    "collapse_findings",
     "diversity",
 ]
 
@@ -193,17 +192,3 @@ SKETCHED_RECORDS = """
 def _records(store: Store, cut: int, batch: str) -> int:
     row = store.row(SKETCHED_RECORDS, {"batch": batch, "cut": cut})
     return int(row[0]) if row else 0
-
-
-def collapse_findings(d: Diversity) -> list[tuple[str, str, int]]:
-    """SYNTHETIC_COLLAPSE as (code, message, records), one per collapsed batch."""
-    return [
-        (
-            "SYNTHETIC_COLLAPSE",
-            f"synthetic batch {b.batch_id} has collapsed: {b.reason}; regenerate it from "
-            "more varied prompts or seeds",
-            b.records,
-        )
-        for b in d.batches
-        if b.collapsed
-    ]

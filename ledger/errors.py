@@ -12,7 +12,8 @@ The CLI catches ``LedgerError`` only, prints ``Error: <message>`` and exits 1.
     ├── NotFound                a license, consent version, dataset, batch or record is unknown
     ├── Conflict                the request would duplicate something already in the ledger
     └── IntegrityError          the ledger does not verify (seq names the first bad entry)
-        ├── BehindCheckpoint    the database holds fewer entries than its signed checkpoint
+        ├── BehindCheckpoint    the database is behind or beside its signed note, or lost it
+        ├── CatalogError        the database's catalog is not what the migrations create
         └── RootMismatch        a Merkle root or proof does not match (expected, calculated)
 """
 
@@ -35,6 +36,11 @@ class HomeError(LedgerError):
 
 class LedgerBusy(HomeError):
     """Another process held the ledger's write lock for longer than the wait allowed."""
+
+
+# Seconds a command waits for another process's lock before LedgerBusy (``--wait``). Kept
+# here, beside the error it bounds, so the command line reads it without loading DuckDB.
+DEFAULT_WAIT = 30.0
 
 
 class KeyFileError(LedgerError):
@@ -103,6 +109,11 @@ class IntegrityError(LedgerError):
 class BehindCheckpoint(IntegrityError):
     """The database holds fewer entries than the signed checkpoint kept beside it: it lost
     acknowledged commits (for example a torn write-ahead log)."""
+
+
+class CatalogError(IntegrityError):
+    """The database holds a table, view, macro, trigger or index the migrations did not
+    create, or lacks or changed one they did: a read could be answered by it."""
 
 
 class RootMismatch(IntegrityError):

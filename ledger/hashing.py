@@ -1,6 +1,7 @@
 """Record, content and subject hashes. Pure functions over bytes and text; no I/O.
 
-- ``record_hash`` = SHA-256 of the RFC 8785 canonical JSON of the record.
+- ``record_hash`` = SHA-256 of the RFC 8785 canonical JSON of the record (computed by
+  ``ledger.ingest`` over the canonical bytes its parser produces).
 - ``content_hash`` = SHA-256 of the normalised text: Unicode NFKC, case-folded, every run
   of whitespace collapsed to one space, leading and trailing whitespace removed. Two texts
   that differ only in case, spacing or compatibility forms hash the same, which is what
@@ -15,9 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import unicodedata
-from typing import Any
 
-from ledger.canonical import canonical_json
 from ledger.errors import InputError
 
 __all__ = [
@@ -27,8 +26,6 @@ __all__ = [
     "normalise_text",
     "normalised_utf8",
     "parse_hash",
-    "record_hash",
-    "sha256",
     "subject_hash",
 ]
 
@@ -43,16 +40,6 @@ def parse_hash(text: str, field: str) -> bytes:
     if len(digest) != 32:
         raise InputError("expected a SHA-256 hash as 64 hex digits", field=field)
     return digest
-
-
-def sha256(data: bytes) -> bytes:
-    """SHA-256 digest of ``data``."""
-    return hashlib.sha256(data).digest()
-
-
-def record_hash(record: Any) -> bytes:
-    """SHA-256 of the record's RFC 8785 canonical JSON (raises CanonicalError)."""
-    return hashlib.sha256(canonical_json(record)).digest()
 
 
 # ASCII control characters: str.split() whitespace among them (\t \n \v \f \r \x1c-\x1f).

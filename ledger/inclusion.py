@@ -30,16 +30,21 @@ class InclusionProof:
     tree_size: int
     path: list[str]
     root: str
+    occurrences: list[int]
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def prove(store: Store, batch_id: str, record_hash_hex: str) -> InclusionProof:
-    """Build (and check) the inclusion proof of a record in a batch.
+def prove(
+    store: Store, batch_id: str, record_hash_hex: str, index: int | None = None
+) -> InclusionProof:
+    """Build (and check) the inclusion proof of a record in a batch, at leaf ``index`` or,
+    when None, at its first occurrence. ``occurrences`` lists every leaf index holding the
+    record (a file may hold the same record more than once).
 
-    Raises NotFound for an unknown batch or a record the batch does not hold, InputError
-    for a malformed hash.
+    Raises NotFound for an unknown batch, a record the batch does not hold, or an index
+    that does not hold it; InputError for a malformed hash.
     """
     record = parse_hash(record_hash_hex, "record_hash")
     row = store.row(BATCH_ROOT, [batch_id])
@@ -47,12 +52,21 @@ def prove(store: Store, batch_id: str, record_hash_hex: str) -> InclusionProof:
         raise NotFound(f"unknown batch '{batch_id}'")
     seq, root_hex, size = row
     hashes = [r[0] for r in store.rows(BATCH_LEAVES, [seq])]
-    try:
-        index = hashes.index(record)
-    except ValueError:
-        raise NotFound(f"batch {batch_id} holds no record with hash {record_hash_hex}") from None
+    occurrences = [i for i, h in enumerate(hashes) if h == record]
+    if not occurrences:
+        raise NotFound(f"batch {batch_id} holds no record with hash {record_hash_hex}")
+    if index is None:
+        index = occurrences[0]
+    elif index not in occurrences:
+        at = ", ".join(str(i) for i in occurrences)
+        raise NotFound(
+            f"batch {batch_id} does not hold record {record.hex()} at leaf index {index}; "
+            f"it holds it at leaf index {at}"
+        )
     leaves = [leaf_hash(h) for h in hashes]
     path = inclusion_proof(leaves, index)
     root = bytes.fromhex(root_hex)
     verify_inclusion(leaves[index], index, size, path, root)
-    return InclusionProof(batch_id, record.hex(), index, size, [p.hex() for p in path], root_hex)
+    return InclusionProof(
+        batch_id, record.hex(), index, size, [p.hex() for p in path], root_hex, occurrences
+    )

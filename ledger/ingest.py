@@ -13,14 +13,16 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ledger.batch_metadata import TOKENIZER, metadata_for
 from ledger.canonical import canonical_json, parse_canonical, require_utf8
+from ledger.entry_kinds import EntryKind
 from ledger.errors import Conflict, InputError, NotFound
 from ledger.hashing import SubjectHasher, normalised_utf8
 from ledger.merkle import LEAF_PREFIX, MerkleBuilder, compact_range
@@ -31,6 +33,7 @@ from ledger.vocabulary import SOURCES, SPLITS
 
 if TYPE_CHECKING:
     from ledger.ledger import Ledger
+    from ledger.readers.memory_reader import InMemory
 
 __all__ = ["BatchSpec", "RegisterResult", "register"]
 
@@ -47,22 +50,49 @@ Progress = Callable[[int, int | None], None]
 
 @dataclass
 class BatchSpec:
-    """What a registration says about its batch (the CLI flags of ``register``)."""
+    """What a registration says about its batch (the CLI flags of ``register``).
+
+    The obvious Python types are accepted and normalised here, once: ``derived_from`` and
+    ``languages`` take one string or a sequence of them, ``collected_at`` an ISO-8601
+    string, a ``date`` or a ``datetime``. Registering never changes the spec it is given.
+    """
 
     dataset: str
     source: str
     license: str | None = None
     consent: str | None = None
     origin: str | None = None
-    collected_at: str | None = None
+    collected_at: str | date | None = None
     split: str = "train"
     text_field: str = "text"
     subject_field: str | None = None
-    derived_from: list[str] = field(default_factory=list)
+    derived_from: Sequence[str] = field(default_factory=list)
     generator: str | None = None
     cost: float | None = None
+    # Declared metadata (see ledger.batch_metadata): channel defaults per source type,
+    # modality to text; opt_out is a dict or the path of a JSON file.
+    channel: str | None = None
+    modality: str | None = None
+    languages: Sequence[str] = field(default_factory=list)
+    crawler: str | None = None
+    opt_out: dict[str, Any] | str | os.PathLike[str] | None = None
+    generator_model: str | None = None
+    generator_terms: str | None = None
+    processing: str | None = None
+    hours: float | None = None
     # Near-duplicate signatures and the n-gram profile (ledger.sketches); on by default.
     sketches: bool = True
+
+    def __post_init__(self) -> None:
+        # A single string is one batch id (or language), never a sequence of characters.
+        self.derived_from = _strings(self.derived_from)
+        self.languages = _strings(self.languages)
+        if isinstance(self.collected_at, date):  # datetime is a date too
+            self.collected_at = self.collected_at.isoformat()
+
+
+def _strings(value: str | Sequence[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
 
 
 @dataclass
@@ -78,6 +108,9 @@ class RegisterResult:
     split: str
     file: str | None
     format: str
+    channel: str = "other"
+    bytes: int = 0
+    words: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,6 +126,9 @@ class Hashed:
     content_hashes: bytes
     subject_hashes: bytes | None
     leaves: bytes
+    # UTF-8 bytes and whitespace-separated words of the text fields (ledger.batch_metadata).
+    text_bytes: int = 0
+    words: int = 0
     # Set by worker processes: the aligned Merkle subtrees over these leaves, valid when
     # the chunk's first record is record ``first_index`` of the batch.
     first_index: int = -1
@@ -121,6 +157,8 @@ def hash_items(
     leaves: list[bytes] = []
     texts: list[bytes] = []
     keyed: SubjectHasher | None = None
+    text_bytes = 0
+    words = 0
     if subject_field is not None:
         if subject_key is None:
             raise ValueError("subject_key is required with subject_field")
@@ -136,6 +174,7 @@ def hash_items(
         if type(text) is not str:
             what = "is missing" if text is None else "is not a string"
             raise InputError(f"text field {what}", line=line, field=text_field)
+        text_bytes += len(text) if text.isascii() else len(text.encode("utf-8"))
         digest = sha(canonical).digest()
         rh.append(digest)
         leaves.append(sha(LEAF_PREFIX + digest).digest())
@@ -143,6 +182,9 @@ def hash_items(
         ch.append(sha(normal).digest())
         if sketch:
             texts.append(normal)
+        # Words of the normalised text, whose whitespace is single spaces: counting them is
+        # one C-speed scan, where str.split() would build a string per word.
+        words += normal.count(b" ") + 1 if normal else 0
         if keyed is not None:
             subject = record.get(subject_field)
             if subject is None or subject == "" or type(subject) not in (str, int):
@@ -160,6 +202,8 @@ def hash_items(
         b"".join(ch),
         b"".join(sh) if keyed is not None else None,
         b"".join(leaves),
+        text_bytes,
+        words,
     )
     if sketch:
         sketched = sketch_texts(texts)
@@ -223,13 +267,27 @@ def _chunks(path: Path, fmt: str) -> Iterator[Chunk]:
         from ledger.readers.jsonl_reader import read_lines
 
         return read_lines(path, gz=fmt == "jsonl.gz")
-    if fmt == "csv":
+    if fmt in ("csv", "csv.gz"):
         from ledger.readers.csv_reader import read_csv
 
-        return read_csv(path)
+        return read_csv(path, gz=fmt == "csv.gz")
+    if fmt == "json":
+        from ledger.readers.json_array_reader import read_json_array
+
+        return read_json_array(path)
+    if fmt == "parquet-dir":
+        from ledger.readers.parquet_reader import read_parquet_dir
+
+        return read_parquet_dir(path)
     from ledger.readers.parquet_reader import read_parquet
 
     return read_parquet(path)
+
+
+def _require_input(path: Path) -> None:
+    """A file, or a folder (of Parquet shards); else InputError."""
+    if not (path.is_file() or path.is_dir()):
+        raise InputError("no such file", file=path)
 
 
 def iter_record_hashes(
@@ -239,46 +297,42 @@ def iter_record_hashes(
     by chunk: (line or row numbers, the chunk's 32-byte record hashes concatenated). For
     checking a file against the ledger without registering it. Raises InputError."""
     file = Path(path)
-    if not file.is_file():
-        raise InputError("no such file", file=file)
+    _require_input(file)
     for chunk in _chunks(file, detect_format(file)):
         try:
             hashed = hash_items(chunk.items, chunk.locations, chunk.raw, text_field, None, None)
         except InputError as exc:
-            raise exc.located(file=file) from None
+            raise exc.located(file=chunk.file or file) from None
         yield chunk.locations, hashed.record_hashes
 
 
 def _hashed_chunks(
-    data: Path | Any,
+    data: Path | InMemory,
     fmt: str,
     spec: BatchSpec,
     subject_key: bytes | None,
     progress: Progress | None,
 ) -> Iterator[Hashed]:
     """Hashes of the whole input, chunk by chunk, in record order."""
-    name = str(data) if isinstance(data, Path) else "<arrow table>"
+    name = str(data) if isinstance(data, Path) else data.name
     args = (spec.text_field, spec.subject_field, subject_key, spec.sketches)
     if isinstance(data, Path) and fmt == "jsonl" and data.stat().st_size >= PARALLEL_MIN_BYTES:
         yield from _hash_parallel(data, args, progress)
         return
-    # Plain JSONL reports bytes of the file, an Arrow table its rows; CSV, Parquet and
-    # gzip files report records with the total unknown.
+    # Plain JSONL reports bytes of the file, an Arrow table, DataFrame or Dataset its rows;
+    # other files and streams report records with the total unknown.
     in_bytes = fmt == "jsonl"
     if isinstance(data, Path):
         chunks: Iterable[Chunk] = _chunks(data, fmt)
         total: int | None = data.stat().st_size if in_bytes else None
     else:
-        from ledger.readers.parquet_reader import read_table
-
-        chunks = read_table(data)
-        total = data.num_rows
+        chunks, total = data.chunks, data.total
     done = 0
     for chunk in chunks:
         try:
             hashed = hash_items(chunk.items, chunk.locations, chunk.raw, *args)
         except InputError as exc:
-            raise exc.located(file=name) from None
+            raise exc.located(file=chunk.file or name) from None
         if progress is not None:
             done += sum(len(i) + 1 for i in chunk.items) if in_bytes else len(chunk.items)
             progress(min(done, total) if total is not None else done, total)
@@ -375,12 +429,15 @@ INSERT_BATCH = """
 INSERT_PARENT = "INSERT INTO batch_parents VALUES (?, ?, ?)"
 
 
-def _check_spec(ledger: Ledger, spec: BatchSpec) -> None:
-    """Apply the registration rules before reading a byte of the file."""
+def _check_spec(ledger: Ledger, spec: BatchSpec) -> tuple[BatchSpec, dict[str, Any]]:
+    """Apply the registration rules before reading a byte of the file; return the spec as
+    it will be recorded (a copy: the caller's is never changed) and the batch's declared
+    metadata as it will be signed."""
     from ledger import registry
 
     for name, value in asdict(spec).items():
-        require_utf8(value, name)
+        if name != "opt_out":
+            require_utf8(value, name)
     store = ledger.store
     registry.require_dataset(store, spec.dataset)
     if spec.source not in SOURCES:
@@ -416,12 +473,24 @@ def _check_spec(ledger: Ledger, spec: BatchSpec) -> None:
         raise InputError("cost must not be negative", field="cost")
     if spec.cost is not None and not math.isfinite(spec.cost):
         raise InputError(f"cost must be a finite number, got {spec.cost}", field="cost")
-    # From 2**53 JCS writes an integral float as digits that parse back as an integer it
-    # cannot represent, so the entry could never be verified again.
+    # From 2**53 a double no longer holds every integer, so a cost that large cannot be
+    # kept exactly (and is surely a mistake).
     if spec.cost is not None and spec.cost >= 2**53:
         raise InputError(f"cost must be below 2**53, got {spec.cost:g}", field="cost")
     if spec.collected_at is not None:
-        spec.collected_at = _iso_utc(spec.collected_at)
+        spec = replace(spec, collected_at=_iso_utc(str(spec.collected_at)))
+    return spec, metadata_for(
+        source=spec.source,
+        channel=spec.channel,
+        modality=spec.modality,
+        languages=list(spec.languages),
+        crawler=spec.crawler,
+        opt_out=spec.opt_out,
+        generator_model=spec.generator_model,
+        generator_terms=spec.generator_terms,
+        processing=spec.processing,
+        hours=spec.hours,
+    )
 
 
 def _iso_utc(text: str) -> str:
@@ -481,25 +550,30 @@ def register(
     spec: BatchSpec,
     progress: Progress | None = None,
 ) -> RegisterResult:
-    """Register one batch: a file path (JSONL, JSONL.gz, CSV, Parquet) or a pyarrow Table.
+    """Register one batch from a file path (JSONL, JSONL.gz, CSV, CSV.gz, a JSON array,
+    Parquet, or a folder of Parquet shards) or an in-memory input (a pyarrow Table or
+    RecordBatchReader, a pandas DataFrame, a Hugging Face ``datasets.Dataset``, or an
+    iterable of dicts, streamed: see ``ledger.readers.memory_reader``).
 
     All or nothing: records, batch row and entry commit together. Raises InputError for
     bad input (naming file, line, field), NotFound for unknown references, and Conflict
     when the dataset already holds a batch with the same Merkle root.
     """
     path: Path | None = None
+    source: Path | InMemory
     if isinstance(data, str | os.PathLike):
         path = Path(data)
         require_utf8(str(path), "file")
-        if not path.is_file():
-            raise InputError("no such file", file=path)
+        _require_input(path)
         fmt = detect_format(path)
-        source: Path | Any = path
+        source = path
     else:
-        if not hasattr(data, "to_batches"):
-            raise InputError("expected a file path or a pyarrow.Table")
-        fmt, source = "arrow", data
-    _check_spec(ledger, spec)
+        # Imports pyarrow: only for in-memory inputs, which already hold Arrow or Python data.
+        from ledger.readers.memory_reader import in_memory
+
+        source = in_memory(data)
+        fmt = source.format
+    spec, metadata = _check_spec(ledger, spec)
     subject_key = ledger.subject_key if spec.subject_field else None
     store = ledger.store
     # While worker processes hash, DuckDB's own threads would only compete with them
@@ -514,6 +588,7 @@ def register(
         content_digest = hashlib.sha256()
         subject_digest = hashlib.sha256()
         sketches = SketchWriter(store, app.seq) if spec.sketches else None
+        text_bytes = words = 0
         for hashed in _hashed_chunks(source, fmt, spec, subject_key, progress):
             if hashed.count:
                 store.insert_arrow("records", _records_table(app.seq, builder.size, hashed))
@@ -522,9 +597,14 @@ def register(
                 _fold(builder, hashed)
                 content_digest.update(hashed.content_hashes)
                 subject_digest.update(hashed.subject_hashes or b"")
+                text_bytes += hashed.text_bytes
+                words += hashed.words
         count = builder.size
         if count == 0:
-            raise InputError("no records: the file is empty", file=path or "<arrow table>")
+            raise InputError(
+                "no records: the file is empty",
+                file=source if isinstance(source, Path) else source.name,
+            )
         root = builder.root().hex()
         earlier = store.row(SAME_CONTENT, [spec.dataset, root])
         if earlier is not None:
@@ -558,9 +638,12 @@ def register(
         payload |= {
             "derived_from": list(spec.derived_from),
             "file": path.name if path else None,
+            "path": str(path) if path else None,
             "format": fmt,
             "content_digest": content_digest.hexdigest(),
             "subject_digest": subject_digest.hexdigest() if spec.subject_field else None,
+            "metadata": metadata
+            | {"bytes": text_bytes, "words": words, "tokens": words, "tokenizer": TOKENIZER},
         }
         if sketches is not None:
             payload |= sketches.finish()
@@ -569,7 +652,7 @@ def register(
         # The workers are done: sorting the batch's lookup keys may use every core.
         with store.limits(threads=os.cpu_count() or 1, memory=WRITE_MEMORY):
             index_batch(store, app.seq)
-        entry = app.write_entry("batch-registered", payload)
+        entry = app.write_entry(EntryKind.batch_registered, payload)
     return RegisterResult(
         batch_id=batch_id,
         dataset=spec.dataset,
@@ -580,4 +663,7 @@ def register(
         split=spec.split,
         file=str(path) if path else None,
         format=fmt,
+        channel=metadata["channel"],
+        bytes=text_bytes,
+        words=words,
     )

@@ -5,6 +5,10 @@
 - ``signing.pub``: the matching public key (SubjectPublicKeyInfo PEM); verification needs
   only this file, never the passphrase.
 - ``subject.key``: 32 random bytes keying HMAC-SHA256 over data subject ids. Mode 0600.
+  It may live outside the home: ``PROVLEDGER_SUBJECT_KEY`` names its path (``init`` creates
+  it there when the file does not exist yet). The ledger's first entry records a key check
+  value (``subject_key_check``, a truncated HMAC of a fixed label), so a different key is
+  refused instead of silently matching nothing.
 
 Secret key files whose mode lets group or others read them are refused: a ledger whose
 keys others can read cannot prove who wrote it.
@@ -13,6 +17,7 @@ keys others can read cannot prove who wrote it.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import secrets
 import stat
@@ -27,18 +32,26 @@ from ledger.errors import KeyFileError
 
 __all__ = [
     "PASSPHRASE_ENV",
+    "SUBJECT_KEY_ENV",
     "PublicKey",
     "Signer",
     "create_keys",
     "load_public_key",
+    "load_public_key_file",
     "load_signer",
     "load_subject_key",
+    "subject_key_check",
+    "subject_key_path",
 ]
 
 PASSPHRASE_ENV = "PROVLEDGER_KEY_PASSPHRASE"
 SIGNING_KEY = "signing.key"
 PUBLIC_KEY = "signing.pub"
 SUBJECT_KEY = "subject.key"
+SUBJECT_KEY_ENV = "PROVLEDGER_SUBJECT_KEY"
+# The key check value is an HMAC of this label: it identifies the key, and reveals nothing
+# of it nor of any subject id.
+SUBJECT_KEY_CHECK_LABEL = b"provledger subject key check v1"
 
 
 def _write_secret(path: Path, data: bytes) -> None:
@@ -81,6 +94,13 @@ class PublicKey:
         return self.key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
     @property
+    def pem(self) -> str:
+        """SubjectPublicKeyInfo PEM, as in ``signing.pub``."""
+        return self.key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode("ascii")
+
+    @property
     def key_id(self) -> str:
         return hashlib.sha256(self.raw).hexdigest()[:16]
 
@@ -110,8 +130,21 @@ class Signer:
         return f"Signer(key_id={self.public.key_id})"
 
 
+def subject_key_path(home: Path) -> Path:
+    """Where the subject key lives: $PROVLEDGER_SUBJECT_KEY, else ``home/subject.key``."""
+    outside = os.environ.get(SUBJECT_KEY_ENV)
+    return Path(outside) if outside else home / SUBJECT_KEY
+
+
+def subject_key_check(key: bytes) -> str:
+    """The key check value of a subject key: 16 hex digits of HMAC-SHA256(key, label)."""
+    return hmac.new(key, SUBJECT_KEY_CHECK_LABEL, hashlib.sha256).hexdigest()[:16]
+
+
 def create_keys(home: Path) -> PublicKey:
-    """Write a new signing key pair and subject key into ``home`` (which must exist)."""
+    """Write a new signing key pair into ``home`` (which must exist), and a new subject key
+    at ``subject_key_path(home)`` unless a key file is already there (a subject key kept
+    outside the home, shared by ledgers that must key subject ids alike)."""
     private = Ed25519PrivateKey.generate()
     passphrase = _passphrase()
     encryption: serialization.KeySerializationEncryption = (
@@ -125,7 +158,11 @@ def create_keys(home: Path) -> PublicKey:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
         ),
     )
-    _write_secret(home / SUBJECT_KEY, secrets.token_bytes(32))
+    subject = subject_key_path(home)
+    if subject.parent != home and subject.exists():
+        _load_subject_key_file(subject)  # refuse a loose or malformed one now
+    else:
+        _write_secret(subject, secrets.token_bytes(32))
     public = private.public_key()
     (home / PUBLIC_KEY).write_bytes(
         public.public_bytes(
@@ -175,9 +212,26 @@ def load_public_key(home: Path) -> PublicKey:
     return PublicKey(key)
 
 
+def load_public_key_file(path: Path) -> PublicKey:
+    """Load an Ed25519 public key from a PEM file (a copy of ``signing.pub`` kept elsewhere),
+    to pin the key a ledger must be signed with."""
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except OSError as exc:
+        raise KeyFileError(f"cannot read public key {path}: {exc.strerror}", path) from None
+    except ValueError:
+        raise KeyFileError(f"{path} is not a PEM public key", path) from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise KeyFileError(f"public key {path} is not an Ed25519 key", path)
+    return PublicKey(key)
+
+
 def load_subject_key(home: Path) -> bytes:
-    """Load the 32-byte subject HMAC key."""
-    path = home / SUBJECT_KEY
+    """Load the 32-byte subject HMAC key (from $PROVLEDGER_SUBJECT_KEY when it is set)."""
+    return _load_subject_key_file(subject_key_path(home))
+
+
+def _load_subject_key_file(path: Path) -> bytes:
     data = _read_secret(path)
     if len(data) != 32:
         raise KeyFileError(f"subject key {path} is {len(data)} bytes, expected 32", path)

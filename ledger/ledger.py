@@ -8,30 +8,56 @@ the CLI has, as typed Python calls.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from ledger import keys
-from ledger.checkpoint import Checkpoint, parse_note, write_atomic
-from ledger.errors import BehindCheckpoint, HomeError
+from ledger.catalog import describe_differences, fingerprint
+from ledger.checkpoint import Checkpoint, note_key_hash, parse_note, verifier_key, write_atomic
+from ledger.entry_kinds import EntryKind
+from ledger.errors import HomeError, KeyFileError, NotFound
 from ledger.merkle import leaf_hash, root_from_leaf_hashes
+from ledger.precheck import Checked, check_catalog, check_note, expected_catalog
+from ledger.projections import unsigned_digest
 from ledger.store import DEFAULT_WAIT, Appender, Entry, Store
 from ledger.verify import VerifyReport, verify_ledger
 
 if TYPE_CHECKING:
     from ledger.audit import AuditReport
+    from ledger.entry_proofs import ConsistencyProof, EntryProof
+    from ledger.exports import StandardExport
     from ledger.inclusion import InclusionProof
     from ledger.ingest import BatchSpec, Progress, RegisterResult
+    from ledger.tiles import PublishResult
 
-__all__ = ["DB_FILE", "HOME_ENV", "NOTE_FILE", "Ledger", "resolve_home"]
+__all__ = ["DB_FILE", "HOME_ENV", "LAST_VERIFY_FILE", "NOTE_FILE", "Ledger", "resolve_home"]
 
 HOME_ENV = "PROVLEDGER_HOME"
 DB_FILE = "ledger.duckdb"
 NOTE_FILE = "checkpoint.note"
+LAST_VERIFY_FILE = "last-verify.json"
+
+
+def _check_home_mode(path: Path) -> None:
+    """Refuse a home that group or others may write: whoever can write it can swap the
+    keys, the note and the database."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o022:
+        raise HomeError(
+            f"ledger home {path} has mode {mode:04o}: group or others may write it, and "
+            f"whoever can write it can replace its keys and database (chmod 700 {path})",
+            path,
+        )
 
 
 def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
@@ -51,6 +77,8 @@ class Ledger:
         self.public = public
         self._signer: keys.Signer | None = None
         self._subject_key: bytes | None = None
+        self._recorded: dict[str, Any] = {}
+        self.checked: Checked | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
     @classmethod
@@ -67,13 +95,15 @@ class Ledger:
                 path,
             )
         created_dir = not path.exists()
+        if not created_dir:
+            _check_home_mode(path)
         try:
             path.mkdir(mode=0o700, parents=True, exist_ok=True)
             public = keys.create_keys(path)
             store = Store.create(path / DB_FILE)
             ledger = cls(path, store, public)
             ledger._append(
-                "ledger-created",
+                EntryKind.ledger_created,
                 {
                     "origin": ledger.origin,
                     "public_key": public.raw.hex(),
@@ -81,8 +111,11 @@ class Ledger:
                     "hash": "sha256",
                     "canonical_json": "RFC 8785",
                     "merkle": "RFC 9162",
+                    "catalog": fingerprint(store.catalog()),
+                    "subject_key_check": keys.subject_key_check(ledger.subject_key),
                 },
             )
+            ledger._open_checks(verifying=False)
             return ledger
         except BaseException:
             if created_dir:
@@ -102,12 +135,18 @@ class Ledger:
         *,
         read_only: bool = False,
         wait: float = DEFAULT_WAIT,
+        pin: keys.PublicKey | None = None,
+        verifying: bool = False,
     ) -> Ledger:
-        """Open an existing ledger home.
+        """Open an existing ledger home, after the pre-check (``ledger.precheck``).
 
-        Raises HomeError if there is none, LedgerBusy if another writer holds it past
-        ``wait`` seconds, and BehindCheckpoint if the database holds fewer entries than the
-        signed checkpoint kept beside it (acknowledged commits were lost).
+        Raises HomeError if there is none or group or others may write it, LedgerBusy if
+        another writer holds it past ``wait`` seconds, KeyFileError when ``pin`` is given
+        and the ledger's key is another, CatalogError when the database's catalog is not
+        what the migrations create, and BehindCheckpoint if the database is behind or
+        beside the signed checkpoint kept beside it, or lost it. With ``verifying`` a
+        missing note or one that differs from the database is left for ``verify`` to report
+        (with the first bad seq); a shorter database is still refused at once.
         """
         path = resolve_home(home)
         if not (path / DB_FILE).exists():
@@ -115,15 +154,54 @@ class Ledger:
                 f"no ledger at {path}: run 'provledger init' (or pass --home / set {HOME_ENV})",
                 path,
             )
+        _check_home_mode(path)
         public = keys.load_public_key(path)
-        store = Store.open(path / DB_FILE, read_only=read_only, wait=wait)
+        if pin is not None and pin.raw != public.raw:
+            raise KeyFileError(
+                f"the ledger at {path} is signed with key {public.key_id}, not the pinned key "
+                f"{pin.key_id}: its key files were replaced, or this is another ledger",
+                path / keys.PUBLIC_KEY,
+            )
+        store = Store.open(path / DB_FILE, read_only=read_only, wait=wait, migrate=False)
         ledger = cls(path, store, public)
         try:
-            ledger._check_not_behind()
+            ledger._open_checks(verifying=verifying)
         except BaseException:
             store.close()
             raise
         return ledger
+
+    def _open_checks(self, *, verifying: bool) -> None:
+        """The pre-check; applies pending migrations (recording them) on a writable store."""
+        catalog, self._recorded = check_catalog(self.store, self.public)
+        if not self.store.read_only and self.store.pending_migrations():
+            self._check_note(verifying=verifying)  # migrate only a whole ledger
+            applied = self.store.migrate()
+            catalog, _ = check_catalog(self.store, self.public)
+            try:
+                check: str | None = keys.subject_key_check(self.subject_key)
+            except KeyFileError:  # a ledger without its subject key can still be upgraded
+                check = None
+            payload: dict[str, Any] = {
+                "migrations": applied,
+                "catalog": catalog,
+                "subject_key_check": check,
+                "unsigned_digest": unsigned_digest(self.store),
+            }
+            self._append(EntryKind.schema_migrated, payload)
+            self._recorded = payload
+        count, head = self._check_note(verifying=verifying)
+        note = self._external_checkpoint()
+        self.checked = Checked(count, head, catalog, note.size if note else None)
+
+    def _check_note(self, *, verifying: bool) -> tuple[int, str]:
+        return check_note(
+            self.store,
+            self._external_checkpoint(),
+            str(self.home / NOTE_FILE),
+            allow_missing=verifying,
+            allow_beside=verifying,
+        )
 
     def close(self) -> None:
         self.store.close()
@@ -140,6 +218,11 @@ class Ledger:
         return f"provledger/{self.public.key_id}"
 
     @property
+    def verifier_key(self) -> str:
+        """The C2SP verifier key of the signing key (``verify --vkey`` pins it)."""
+        return verifier_key(self.origin, self.public)
+
+    @property
     def signer(self) -> keys.Signer:
         if self._signer is None:
             self._signer = keys.load_signer(self.home)
@@ -149,8 +232,19 @@ class Ledger:
 
     @property
     def subject_key(self) -> bytes:
+        """The subject HMAC key; KeyFileError when it is not the key the ledger recorded."""
         if self._subject_key is None:
-            self._subject_key = keys.load_subject_key(self.home)
+            key = keys.load_subject_key(self.home)
+            recorded = self._recorded.get("subject_key_check")
+            if recorded is not None and keys.subject_key_check(key) != recorded:
+                path = keys.subject_key_path(self.home)
+                raise KeyFileError(
+                    f"subject key {path} is not the key this ledger was created with (its "
+                    "key check value differs): with it, subject look-ups and erasures would "
+                    "match nothing. Restore the original subject key from its backup",
+                    path,
+                )
+            self._subject_key = key
         return self._subject_key
 
     # -- the log -------------------------------------------------------------------------
@@ -178,25 +272,20 @@ class Ledger:
             self.origin, len(hashes), root_from_leaf_hashes(leaf_hash(h) for h in hashes)
         )
 
+    def stored_note(self) -> tuple[str, str]:
+        """The latest signed note kept beside the database (it covers every entry) and its
+        path. Raises NotFound when there is none."""
+        path = self.home / NOTE_FILE
+        try:
+            return path.read_text(encoding="utf-8"), str(path)
+        except FileNotFoundError:
+            raise NotFound(f"no stored checkpoint note at {path}: pass --checkpoint FILE") from None
+
     def _external_checkpoint(self) -> Checkpoint | None:
         path = self.home / NOTE_FILE
         if not path.exists():
             return None
         return parse_note(path.read_text(encoding="utf-8"), self.public, source=str(path))
-
-    def _check_not_behind(self) -> None:
-        note = self._external_checkpoint()
-        if note is None:
-            return
-        count = self.store.entry_count()
-        if count < note.size:
-            raise BehindCheckpoint(
-                f"ledger database holds {count} entries but the signed checkpoint "
-                f"{self.home / NOTE_FILE} records {note.size}: acknowledged commits were lost "
-                "(for example a torn write-ahead log). Refusing to continue on the shorter "
-                "ledger; restore the database from a backup and run 'provledger verify'",
-                count + 1,
-            )
 
     def entries(self, *, after: int = 0) -> list[Entry]:
         """Every entry in seq order."""
@@ -206,7 +295,7 @@ class Ledger:
         """Record a checkpoint entry for the log as it stands and return its signed note,
         to hand to someone outside who can later check the ledger only grew."""
         current = self.current_checkpoint()
-        self._append("checkpoint", {"size": current.size, "root": current.root.hex()})
+        self._append(EntryKind.checkpoint, {"size": current.size, "root": current.root.hex()})
         return current.sign(self.signer)
 
     def register(
@@ -218,7 +307,9 @@ class Ledger:
         progress: Progress | None = None,
         **fields: Any,
     ) -> RegisterResult:
-        """Register one batch from a file path or a pyarrow Table.
+        """Register one batch from a file path (or a folder of Parquet shards), a pyarrow
+        Table or RecordBatchReader, a pandas DataFrame, a Hugging Face ``datasets.Dataset``
+        or an iterable of dicts (streamed).
 
         Give the batch's details as a ``BatchSpec`` or as keywords (``dataset=``,
         ``source=``, ``license=``, ``consent=``, ``subject_field=`` ...). See
@@ -228,11 +319,52 @@ class Ledger:
 
         return register(self, data, spec or BatchSpec(**fields), progress)
 
-    def prove(self, batch_id: str, record_hash: str) -> InclusionProof:
-        """RFC 9162 inclusion proof of a record (hex hash) in a batch."""
+    def prove(self, batch_id: str, record_hash: str, index: int | None = None) -> InclusionProof:
+        """RFC 9162 inclusion proof of a record (hex hash) in a batch, at leaf ``index``
+        (default: its first occurrence)."""
         from ledger.inclusion import prove
 
-        return prove(self.store, batch_id, record_hash)
+        return prove(self.store, batch_id, record_hash, index)
+
+    def prove_entry(
+        self, seq: int, checkpoint_note: str | None = None, *, source: str = "checkpoint"
+    ) -> EntryProof:
+        """RFC 9162 inclusion proof of entry ``seq`` in the log at a note's size (default:
+        the latest stored note). See ``ledger.entry_proofs``."""
+        from ledger.entry_proofs import prove_entry
+
+        return prove_entry(self, seq, checkpoint_note, source=source)
+
+    def prove_consistency(
+        self, old_note: str, new_note: str, *, old_source: str, new_source: str
+    ) -> ConsistencyProof:
+        """RFC 9162 consistency proof between two notes of this log, both checked."""
+        from ledger.entry_proofs import prove_consistency
+
+        return prove_consistency(
+            self, old_note, new_note, old_source=old_source, new_source=new_source
+        )
+
+    def key_info(self) -> dict[str, Any]:
+        """The public verification material: PEM and raw public key, key ids, and the
+        C2SP signed-note verifier key. Never anything private."""
+        return {
+            "origin": self.origin,
+            "key_id": self.public.key_id,
+            "public_key_pem": self.public.pem,
+            "public_key_hex": self.public.raw.hex(),
+            "public_key_base64": base64.b64encode(self.public.raw).decode(),
+            "note_key_name": self.origin,
+            "note_key_id": note_key_hash(self.origin, self.public).hex(),
+            "verifier_key": verifier_key(self.origin, self.public),
+        }
+
+    def publish(self, directory: str | os.PathLike[str]) -> PublishResult:
+        """Write (or extend) the log as C2SP tlog-tiles in ``directory``. See
+        ``ledger.tiles``."""
+        from ledger.tiles import publish
+
+        return publish(self, Path(directory))
 
     # -- registries: licenses, consent policy versions, datasets (see ledger.registry) ---
     def add_license(self, manifest: dict[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
@@ -290,11 +422,57 @@ class Ledger:
         """Audit a dataset as the ledger stands (or stood at ``as_of``, ISO-8601). Raises
         NotFound for an unknown dataset or one with no batches; see ``ledger.audit``.
         ``near_threshold``: estimated Jaccard for near copies (default 0.8)."""
-        from ledger.audit import audit
+        from ledger.audit import ReadCheck, audit
 
         if near_threshold is None:
-            return audit(self.store, dataset, as_of)
-        return audit(self.store, dataset, as_of, near_threshold=near_threshold)
+            report = audit(self.store, dataset, as_of)
+        else:
+            report = audit(self.store, dataset, as_of, near_threshold=near_threshold)
+        report.checked = ReadCheck.model_validate(self.read_check())
+        return report
+
+    # -- organisation profile and disclosures (see ledger.profile, ledger.disclose) -----
+    if TYPE_CHECKING:
+        from ledger.disclosure import Disclosure
+        from ledger.store import Entry as _Entry
+
+    def set_profile(self, manifest: dict[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
+        """Record the organisation profile (provider, contact, intended purpose, ...) from a
+        manifest dict or JSON file. Raises InputError, or Conflict when nothing changed."""
+        from ledger.profile import set_profile
+
+        return set_profile(self, manifest)
+
+    def profile(self) -> dict[str, Any] | None:
+        """The current organisation profile with the seq that set it, or None."""
+        from ledger.profile import get_profile
+
+        found = get_profile(self.store)
+        return None if found is None else {"seq": found[0], "profile": found[1]}
+
+    def disclose(
+        self,
+        subject: str,
+        template: str,
+        *,
+        publish: bool = True,
+        as_of_seq: int | None = None,
+    ) -> tuple[Disclosure, _Entry | None]:
+        """The disclosure of a model (or, for 'ca-ab2013', a dataset) on a template, and the
+        signed disclosure-published entry when ``publish``. ``as_of_seq`` regenerates it as
+        the ledger stood then (never published). See ``ledger.disclose``."""
+        from ledger import disclose
+
+        if as_of_seq is not None:
+            return disclose.generate(self.store, subject, template, cut=as_of_seq), None
+        return disclose.disclose(self, subject, template, publish=publish)
+
+    def disclosure_diff(self, subject: str, template: str, since: str) -> dict[str, Any]:
+        """What changed since the last disclosure of ``template`` published at or before
+        ``since`` (a seq or an ISO-8601 date or time). See ``ledger.disclose.diff_since``."""
+        from ledger.disclose import diff_since
+
+        return diff_since(self.store, subject, template, since)
 
     # -- lineage and erasure (rules and errors in ledger.lineage) ----------------------------
     if TYPE_CHECKING:
@@ -347,11 +525,19 @@ class Ledger:
 
         return verify_receipt(self, document, source=source)
 
-    def export(self, dataset: str, output: str | os.PathLike[str]) -> ExportResult:
-        """Write the dataset's active record manifest (erased records left out) as Parquet."""
-        from ledger.lineage import export
+    def export(
+        self,
+        dataset: str,
+        output: str | os.PathLike[str],
+        *,
+        format: str = "parquet",
+        emit: str | None = None,
+    ) -> ExportResult | StandardExport:
+        """Export the dataset, erased records left out: by default its active record
+        manifest as Parquet; or Croissant, OpenLineage, PROV (see ``ledger.exports``)."""
+        from ledger.exports import export
 
-        return export(self, dataset, output)
+        return export(self, dataset, output, format, emit=emit)
 
     def check(
         self, path: str | os.PathLike[str], dataset: str, *, text_field: str | None = None
@@ -362,15 +548,95 @@ class Ledger:
         return check(self, path, dataset, text_field=text_field)
 
     def verify(
-        self, checkpoint_note: str | None = None, *, source: str = "checkpoint"
+        self,
+        checkpoint_note: str | None = None,
+        *,
+        source: str = "checkpoint",
+        restore_note: bool = False,
     ) -> VerifyReport:
         """Recompute every hash, link, signature, Merkle root and projection row; with a
         note, also prove the ledger is a consistent extension of it. Problems are in the
-        report; a malformed or foreign note raises InputError."""
+        report; a malformed or foreign note raises InputError.
+
+        A ledger of more than one entry without its note in the home fails, unless
+        ``restore_note`` (on a writable ledger): then, once everything else verified, a
+        ``note-restored`` entry records the restore and a new note is written. A pass is
+        recorded in ``last-verify.json`` in the home (time, seq, log root).
+        """
         checkpoints: list[tuple[str, Checkpoint]] = []
         external = self._external_checkpoint()
         if external is not None:
             checkpoints.append((str(self.home / NOTE_FILE), external))
         if checkpoint_note is not None:
             checkpoints.append((source, parse_note(checkpoint_note, self.public, source=source)))
-        return verify_ledger(self.store, self.public, checkpoints)
+        report = verify_ledger(self.store, self.public, checkpoints)
+        if report.ok:
+            # The open compared the catalog with its signed fingerprint; a full verify holds
+            # it to what the migrations create, whoever signed that fingerprint.
+            found = self.store.catalog()
+            expected = expected_catalog(tuple(self.store.applied_migrations()))
+            if found != expected:
+                report.ok = False
+                report.problem = (
+                    "the catalog is not what the ledger's migrations create: "
+                    + describe_differences(found, expected)
+                )
+        if report.ok and external is None and report.entries > 1:
+            if restore_note and not self.store.read_only:
+                entry = self._append(
+                    EntryKind.note_restored, {"size": report.entries, "root": report.root}
+                )
+                report.restored_note_at = entry.seq
+            else:
+                report.ok = False
+                report.problem = (
+                    f"the signed checkpoint note {self.home / NOTE_FILE} is missing, so a "
+                    "shortened ledger cannot be told from a whole one; verify against a note "
+                    "kept elsewhere (--checkpoint FILE), and to restore the note on purpose "
+                    "run 'provledger verify --restore-note'"
+                )
+        if report.ok:
+            self._record_verify(report)
+        return report
+
+    def _record_verify(self, report: VerifyReport) -> None:
+        record = {"at": _now(), "seq": report.entries, "root": report.root}
+        # A home this user cannot write still verifies; the record is a convenience.
+        with contextlib.suppress(OSError):
+            write_atomic(self.home / LAST_VERIFY_FILE, orjson.dumps(record).decode() + "\n")
+
+    def last_verify(self) -> dict[str, Any] | None:
+        """The last full verify that passed, as recorded in the home (or None), with
+        ``covers_head``: whether it covered every entry the log holds now."""
+        try:
+            record = orjson.loads((self.home / LAST_VERIFY_FILE).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return None
+        if not isinstance(record, dict) or not isinstance(record.get("seq"), int):
+            return None
+        seq = record["seq"]
+        current = self.current_checkpoint(seq) if seq > 0 else None
+        matches = current is not None and current.root.hex() == record.get("root")
+        head = self.checked.checked_through_seq if self.checked else None
+        return {
+            "at": record.get("at"),
+            "seq": seq,
+            "matches_log": matches,
+            "covers_head": matches and seq == head,
+        }
+
+    def read_check(self) -> dict[str, Any]:
+        """What the pre-check at open established, and the last full verify, for a read
+        command's ``--json`` (``checked``)."""
+        assert self.checked is not None
+        return {
+            "checked_through_seq": self.checked.checked_through_seq,
+            "head_hash": self.checked.head_hash,
+            "catalog": self.checked.catalog,
+            "note_size": self.checked.note_size,
+            "last_full_verify": self.last_verify(),
+        }
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -29,8 +29,8 @@ maps narrow a lookup to one row group, at about 5 bytes a key. Registration appe
 batch's keys, sorted, to ``lookup_keys_recent`` (``index_batch``) and folds that table into
 ``lookup_keys`` once it holds more than a quarter as many keys (and ``MERGE_MIN_KEYS``), so
 a lookup never scans more than that unsorted. The key tables are an index derived from
-``records``, rewritten by the merge, so they carry no append-only guard and ``verify`` does
-not read them; ``erase`` reads ``records`` itself and never depends on them.
+``records``, rewritten by the merge (which puts their guard triggers back), and ``verify``
+rebuilds them from ``records`` and compares; ``erase`` reads ``records`` itself.
 
 A record lookup checks each hit against the full 32-byte record hash. A subject lookup
 matches on the first eight bytes of the HMAC, so it need not read the subject hash column
@@ -49,8 +49,10 @@ from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 from ledger.canonical import canonical_json, parse_json, require_utf8
+from ledger.entry_kinds import EntryKind
 from ledger.errors import CanonicalError, Conflict, InputError, NotFound
 from ledger.hashing import content_hash, normalise_subject, parse_hash, subject_hash
+from ledger.migrations import guard_statements
 
 if TYPE_CHECKING:
     from ledger.ledger import Ledger
@@ -125,6 +127,9 @@ MERGE_KEYS = (
     "ALTER TABLE lookup_keys_merged RENAME TO lookup_keys",
     "DROP TABLE lookup_keys_recent",
     f"CREATE TABLE lookup_keys_recent ({KEY_COLUMNS})",
+    # Dropping a table drops its guard triggers: put them back on the new tables.
+    *guard_statements("lookup_keys"),
+    *guard_statements("lookup_keys_recent"),
 )
 # Where the records whose hash starts with these bytes sit, per kind.
 KEY_HITS = {
@@ -512,7 +517,7 @@ def register_model(ledger: Ledger, name: str, datasets: list[str]) -> dict[str, 
         for dataset in chosen:
             store.execute(INSERT_MODEL_DATASET, [app.seq, name, dataset])
         entry = app.write_entry(
-            "model-registered", {"name": name, "datasets": chosen, "as_of_seq": app.seq - 1}
+            EntryKind.model_registered, {"name": name, "datasets": chosen, "as_of_seq": app.seq - 1}
         )
     return {
         "name": name,
@@ -668,11 +673,13 @@ def erase(ledger: Ledger, subject: str, request_ref: str) -> Erasure:
             },
         )
         entry = app.write_entry(
-            "erasure-requested",
+            EntryKind.erasure_requested,
             {
                 "request_ref": request_ref,
                 "subject_hash": digest.hex(),
                 "record_hashes": [bytes(m.record_hash).hex() for m in active],
+                # Where each erased copy sits ([batch id, ord]), so verify checks the rows.
+                "positions": [[tables.batches[m.batch_seq]["batch_id"], m.ord] for m in active],
                 "batches": [b["batch_id"] for b in reach.batches if b["relation"] == "direct"],
                 "derived_batches": [
                     b["batch_id"] for b in reach.batches if b["relation"] == "derived"
@@ -819,7 +826,11 @@ def verify_receipt(
             file=source,
         )
     entry = ledger.store.entry(doc["seq"])
-    if entry is None or entry.kind != "erasure-requested" or entry.entry_hash != doc["entry_hash"]:
+    if (
+        entry is None
+        or entry.kind != EntryKind.erasure_requested
+        or entry.entry_hash != doc["entry_hash"]
+    ):
         raise InputError(
             f"the ledger holds no erasure entry at seq {doc['seq']} with hash {doc['entry_hash']}",
             file=source,

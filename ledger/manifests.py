@@ -22,7 +22,7 @@ from sqlmodel import SQLModel
 
 from ledger.canonical import parse_json
 from ledger.errors import CanonicalError, InputError
-from ledger.vocabulary import CONTEXTS, FATES, USES, Context, Fate, Use
+from ledger.vocabulary import CONTEXTS, FATES, USES, ContextName, FateName, UseName
 
 if TYPE_CHECKING:
     from pydantic import ValidationInfo
@@ -32,6 +32,7 @@ __all__ = [
     "Dataset",
     "License",
     "Manifest",
+    "Profile",
     "load_manifest",
     "normalise_spdx",
     "validate",
@@ -132,7 +133,7 @@ class License(_Strict):
     version: Version = Field(description="Integer version, 1 or more.")
     title: Text = Field(description="Human-readable name of the license or contract.")
     licensor: Text = Field(description="Who granted the license.")
-    grants: list[Use] = Field(min_length=1, description="The uses the license allows.")
+    grants: list[UseName] = Field(min_length=1, description="The uses the license allows.")
     effective_from: IsoDate = Field(description="First day the license applies (YYYY-MM-DD).")
     expires_on: IsoDate | None = Field(default=None, description="Last day of the grant, or null.")
     spdx: str | None = Field(
@@ -182,11 +183,11 @@ class ConsentVersion(_Strict):
     policy: Name = Field(description="Policy identifier, e.g. 'support-tos'.")
     version: Version = Field(description="Integer version; 1 first, then 2, 3, ...")
     effective_from: IsoDate = Field(description="Day this version takes effect (YYYY-MM-DD).")
-    permits: list[Use] = Field(description="The uses data subjects consented to.")
+    permits: list[UseName] = Field(description="The uses data subjects consented to.")
     retention_days: Annotated[int, Field(ge=1, le=MAX_INT32)] | None = Field(
         default=None, description="How long records may be kept after collection, or null."
     )
-    prior_versions: dict[str, Fate] = Field(
+    prior_versions: dict[str, FateName] = Field(
         default_factory=dict,
         validate_default=True,  # a missing field must still name the versions it lacks
         description=(
@@ -237,13 +238,75 @@ class Dataset(_Strict):
 
     name: Name = Field(description="Letters, digits, '.', '_' and '-' only.")
     owner: Text = Field(description="Accountable person or team.")
-    context: Context = Field(description="Where models trained on it are used.")
-    uses: list[Use] = Field(min_length=1, description="Intended uses.")
+    context: ContextName = Field(description="Where models trained on it are used.")
+    uses: list[UseName] = Field(min_length=1, description="Intended uses.")
 
     @field_validator("uses")
     @classmethod
     def _uses_unique(cls, value: list[str]) -> list[str]:
         return _no_duplicates(value)
+
+
+class ProviderInfo(_Strict):
+    name: Text = Field(description="The provider's legal name, as published.")
+    contact: Text = Field(description="Contact point for the public (address, e-mail or URL).")
+
+
+class ModelInfo(_Strict):
+    version: Text | None = Field(default=None, description="Version name of the release.")
+    placed_on_market: IsoDate | None = Field(
+        default=None, description="Date placed on the market (YYYY-MM-DD), or null."
+    )
+    based_on: list[Text] | None = Field(
+        default=None,
+        description="Models it is based on or depends on ([] for none; null: not declared).",
+    )
+
+
+class CrawlerInfo(_Strict):
+    purpose: Text = Field(description="What the crawler collects data for.")
+    behaviour: Text | None = Field(
+        default=None, description="How it behaves: rate limits, paywalls, login walls, ..."
+    )
+
+
+class DatasetInfo(_Strict):
+    purpose: Text | None = Field(
+        default=None, description="How the dataset furthers the system's intended purpose."
+    )
+    collection_ongoing: bool | None = Field(
+        default=None, description="Whether collection of the dataset is still ongoing."
+    )
+
+
+class Profile(_Strict):
+    """The organisation profile: what disclosures need and only people can say (provider,
+    contact, intended purpose, measures taken). Set with 'provledger profile set FILE.json';
+    the latest one as of a disclosure's ledger seq is the one it uses."""
+
+    provider: ProviderInfo
+    intended_purpose: Text = Field(description="The intended purpose of the AI systems.")
+    models: dict[str, ModelInfo] = Field(
+        default_factory=dict, description="Per registered model: version, market date, bases."
+    )
+    crawlers: dict[str, CrawlerInfo] = Field(
+        default_factory=dict, description="Per crawler name (as given to --crawler)."
+    )
+    datasets: dict[str, DatasetInfo] = Field(default_factory=dict, description="Per dataset name.")
+    optout_measures: Text | None = Field(
+        default=None, description="Measures taken to honour text-and-data-mining opt-outs."
+    )
+    illegal_content_measures: Text | None = Field(
+        default=None, description="Measures taken to remove illegal content from the data."
+    )
+    ip_statement: Text | None = Field(
+        default=None,
+        description="Whether the data includes trademarked or patented material (AB 2013).",
+    )
+    aggregate_consumer_information: bool | None = Field(
+        default=None,
+        description="Whether the data includes aggregate consumer information (AB 2013).",
+    )
 
 
 # -- turning validation errors into one clear line ---------------------------------------

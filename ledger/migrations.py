@@ -6,8 +6,10 @@ The ledger tables (``APPEND_ONLY_TABLES``): ``entries`` and the projections of e
 payloads, each written in the same transaction as its entry and keyed by that entry's
 ``seq``, so ``--as-of`` is a filter on seq and ``verify`` can rebuild them. No code path
 updates or deletes their rows; triggers refuse both as a guard rail. The lineage lookup
-keys (m003) are an index derived from ``records``, not ledger data: ``ledger.lineage``
-rewrites them when it folds new keys in, and nothing relies on them for correctness.
+keys (m003) are an index derived from ``records``: ``ledger.lineage`` rewrites them when it
+folds new keys in (dropping and recreating the tables and their guards, m004), and
+``verify`` rebuilds them from ``records`` and compares, because ``lineage`` answers from
+them. The catalog these migrations create is pinned (``ledger.catalog``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable
 
 import duckdb
 
-__all__ = ["APPEND_ONLY_TABLES", "MIGRATIONS"]
+__all__ = ["APPEND_ONLY_TABLES", "LOOKUP_KEY_TABLES", "MIGRATIONS", "guard_statements"]
 
 # The tables of m001, which m002 guards; later migrations guard their own.
 _INITIAL_TABLES = (
@@ -33,6 +35,19 @@ _INITIAL_TABLES = (
     "erased_records",
 )
 APPEND_ONLY_TABLES = (*_INITIAL_TABLES, "record_sketches", "batch_profiles")
+# Derived from `records` and rewritten only by lineage's merge (which drops and recreates
+# the tables, then their guards); verify rebuilds them from `records` and compares.
+LOOKUP_KEY_TABLES = ("lookup_keys", "lookup_keys_recent")
+
+
+def guard_statements(table: str) -> list[str]:
+    """The statements creating ``table``'s guard triggers, which refuse UPDATE and DELETE."""
+    return [
+        f"CREATE TRIGGER {table}_no_{event.lower()} AFTER {event} ON {table} "
+        f"FOR EACH STATEMENT INSERT INTO guard_sink "
+        f"SELECT error('ledger is append-only: {event} on {table} refused')"
+        for event in ("UPDATE", "DELETE")
+    ]
 
 
 def m001_initial(con: duckdb.DuckDBPyConnection) -> None:
@@ -96,12 +111,8 @@ def m002_append_only_guards(con: duckdb.DuckDBPyConnection) -> None:
     # a statement to run; the insert into guard_sink never happens because error() throws.
     con.execute("CREATE TABLE guard_sink (never VARCHAR)")
     for table in _INITIAL_TABLES:
-        for event in ("UPDATE", "DELETE"):
-            con.execute(
-                f"CREATE TRIGGER {table}_no_{event.lower()} AFTER {event} ON {table} "
-                f"FOR EACH STATEMENT INSERT INTO guard_sink "
-                f"SELECT error('ledger is append-only: {event} on {table} refused')"
-            )
+        for statement in guard_statements(table):
+            con.execute(statement)
 
 
 def m003_lineage_lookup_keys(con: duckdb.DuckDBPyConnection) -> None:
@@ -128,7 +139,15 @@ def m003_lineage_lookup_keys(con: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
-def m004_sketches(con: duckdb.DuckDBPyConnection) -> None:
+def m004_lookup_key_guards(con: duckdb.DuckDBPyConnection) -> None:
+    # The lookup keys answer `lineage`, so they get the same guard rail as the ledger
+    # tables; `verify` rebuilds them from `records` and compares (ledger.projections).
+    for table in LOOKUP_KEY_TABLES:
+        for statement in guard_statements(table):
+            con.execute(statement)
+
+
+def m005_sketches(con: duckdb.DuckDBPyConnection) -> None:
     # Near-duplicate band keys per record and the n-gram profile per batch (see
     # ledger/sketch_tables.py); signed through digests in the batch entry, so append-only
     # ledger tables with the same guard triggers as m002's.
@@ -141,17 +160,14 @@ def m004_sketches(con: duckdb.DuckDBPyConnection) -> None:
         "records BIGINT NOT NULL, features BIGINT NOT NULL)"
     )
     for table in ("record_sketches", "batch_profiles"):
-        for event in ("UPDATE", "DELETE"):
-            con.execute(
-                f"CREATE TRIGGER {table}_no_{event.lower()} AFTER {event} ON {table} "
-                f"FOR EACH STATEMENT INSERT INTO guard_sink "
-                f"SELECT error('ledger is append-only: {event} on {table} refused')"
-            )
+        for statement in guard_statements(table):
+            con.execute(statement)
 
 
 MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_append_only_guards", m002_append_only_guards),
     ("m003_lineage_lookup_keys", m003_lineage_lookup_keys),
-    ("m004_sketches", m004_sketches),
+    ("m004_lookup_key_guards", m004_lookup_key_guards),
+    ("m005_sketches", m005_sketches),
 ]

@@ -9,16 +9,19 @@ row inserted, changed or removed behind the ledger's back is caught at its seq.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from ledger.entry_kinds import EntryKind
 from ledger.errors import IntegrityError
 from ledger.store import Store
 
-__all__ = ["check_projections"]
+__all__ = ["check_projections", "unsigned_digest"]
 
 Payload = dict[str, Any]
 
@@ -58,50 +61,50 @@ def _consent_rows(p: Payload) -> list[tuple[Any, ...]]:
 # table -> (entry kinds that write it, stored rows as tuples, rows a payload implies)
 CHECKS: dict[str, tuple[tuple[str, ...], str, Callable[[Payload], list[tuple[Any, ...]]]]] = {
     "batches": (
-        ("batch-registered",),
+        (EntryKind.batch_registered,),
         "SELECT seq, batch_id, dataset, source, license, consent, origin, collected_at, split, "
         "cost, generator, text_field, subject_field, records, merkle_root FROM batches",
         _batch_rows,
     ),
     "batch_parents": (
-        ("batch-registered",),
+        (EntryKind.batch_registered,),
         "SELECT seq, batch_id, parent_id FROM batch_parents",
         lambda p: [(p["batch_id"], parent) for parent in p["derived_from"]],
     ),
     "licenses": (
-        ("license-added",),
+        (EntryKind.license_added,),
         "SELECT seq, id, version, title, licensor, grants, effective_from, expires_on, spdx, "
         "document_sha256 FROM licenses",
         _license_rows,
     ),
     "consent_versions": (
-        ("consent-version-added",),
+        (EntryKind.consent_version_added,),
         "SELECT seq, policy, version, effective_from, permits, retention_days, "
         "prior_versions::JSON FROM consent_versions",
         _consent_rows,
     ),
     "dataset_states": (
-        ("dataset-created", "dataset-context-changed"),
+        (EntryKind.dataset_created, EntryKind.dataset_context_changed),
         "SELECT seq, dataset, owner, context, uses FROM dataset_states",
         lambda p: [(p["dataset"], p["owner"], p["context"], p["uses"])],
     ),
     "models": (
-        ("model-registered",),
+        (EntryKind.model_registered,),
         "SELECT seq, name FROM models",
         lambda p: [(p["name"],)],
     ),
     "model_datasets": (
-        ("model-registered",),
+        (EntryKind.model_registered,),
         "SELECT seq, model, dataset FROM model_datasets",
         lambda p: [(p["name"], d) for d in p["datasets"]],
     ),
     "erasures": (
-        ("erasure-requested",),
+        (EntryKind.erasure_requested,),
         "SELECT seq, request_ref, hex(subject_hash), records FROM erasures",
         lambda p: [(p["request_ref"], p["subject_hash"].upper(), len(p["record_hashes"]))],
     ),
     "erased_records": (
-        ("erasure-requested",),
+        (EntryKind.erasure_requested,),
         "SELECT seq, hex(record_hash) FROM erased_records",
         lambda p: [(h.upper(),) for h in p["record_hashes"]],
     ),
@@ -113,6 +116,90 @@ ERASED_NOT_RECORDED = """
     LEFT JOIN records r ON r.batch_seq = e.batch_seq AND r.ord = e.ord
     WHERE r.record_hash IS DISTINCT FROM e.record_hash
 """
+
+
+# Columns that entries written before m004 did not sign: batches' file name and format and
+# erased records' (batch, ord). The schema-migrated entry signs a digest of them as they
+# stood (``unsigned_digest``); later entries sign the values themselves.
+UNSIGNED_ROWS = (
+    "SELECT 'b', seq, NULL, NULL, file_name, file_format FROM batches WHERE seq < $before "
+    "UNION ALL "
+    "SELECT 'e', seq, batch_seq, ord, lower(hex(record_hash)), NULL FROM erased_records "
+    "WHERE seq < $before ORDER BY 1, 2, 3, 4, 5"
+)
+BATCH_FILES = "SELECT seq, file_name, file_format FROM batches"
+ERASED_ROWS = (
+    "SELECT e.seq, b.batch_id, e.ord, lower(hex(e.record_hash)) "
+    "FROM erased_records e LEFT JOIN batches b ON b.seq = e.batch_seq"
+)
+# The lookup keys rebuilt from `records` (as lineage.BATCH_KEYS writes them) against the
+# stored ones, both ways: a key missing, added or redirected is counted.
+LOOKUP_KEYS_DIFFER = """
+    WITH stored AS (
+        SELECT kind, prefix, batch_seq, ord, prefix2 FROM lookup_keys
+        UNION ALL
+        SELECT kind, prefix, batch_seq, ord, prefix2 FROM lookup_keys_recent
+    ), rebuilt AS (
+        SELECT 0::TINYINT AS kind, record_hash[1:4]::BIT::INTEGER AS prefix, batch_seq, ord,
+               NULL::INTEGER AS prefix2
+        FROM records
+        UNION ALL
+        SELECT 1::TINYINT, subject_hash[1:4]::BIT::INTEGER, batch_seq, ord,
+               subject_hash[5:8]::BIT::INTEGER
+        FROM records WHERE subject_hash IS NOT NULL
+    )
+    SELECT min(batch_seq) FROM (
+        (SELECT * FROM stored EXCEPT ALL SELECT * FROM rebuilt)
+        UNION ALL
+        (SELECT * FROM rebuilt EXCEPT ALL SELECT * FROM stored)
+    )
+"""
+
+
+def unsigned_digest(store: Store, before: int = 2**62) -> str:
+    """Hex SHA-256 over the rows of the columns older entries did not sign (see
+    UNSIGNED_ROWS), for rows written before seq ``before``."""
+    digest = hashlib.sha256()
+    for row in store.rows(UNSIGNED_ROWS, {"before": before}):
+        digest.update(json.dumps(list(row)).encode("utf-8") + b"\n")
+    return digest.hexdigest()
+
+
+def _check_signed_columns(
+    store: Store, entries: dict[int, tuple[str, Payload]], problems: list[tuple[int, str]]
+) -> None:
+    """Batch file names and formats, and erased records' (batch, ord), against the payloads
+    that sign them (or, for older entries, the digest a schema-migrated entry signed)."""
+    for seq, file_name, file_format in store.rows(BATCH_FILES):
+        kind, p = entries.get(seq, ("", {}))
+        if kind != EntryKind.batch_registered:
+            continue  # reported by the batches check
+        base = os.path.basename(file_name) if file_name is not None else None
+        if (
+            file_format != p.get("format")
+            or base != p.get("file")
+            or ("path" in p and file_name != p["path"])
+        ):
+            problems.append((seq, "batches file name or format does not match its entry"))
+    erased: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    for seq, batch_id, ord_, record_hash in store.rows(ERASED_ROWS):
+        erased[seq].append((batch_id, ord_, record_hash))
+    for seq, (kind, p) in entries.items():
+        if kind == EntryKind.erasure_requested and "positions" in p:
+            want = [(b, o, h) for (b, o), h in zip(p["positions"], p["record_hashes"], strict=True)]
+            if sorted(erased.get(seq, [])) != sorted(want):
+                problems.append((seq, "erased_records rows do not match the entry that wrote them"))
+        if (
+            kind == EntryKind.schema_migrated
+            and p.get("unsigned_digest") is not None
+            and unsigned_digest(store, before=seq) != p["unsigned_digest"]
+        ):
+            problems.append(
+                (seq, "batch file names or erased records written before this entry changed")
+            )
+    differ = store.row(LOOKUP_KEYS_DIFFER)
+    if differ is not None and differ[0] is not None:
+        problems.append((differ[0], "lineage lookup keys do not match the records they index"))
 
 
 def _plain(value: Any) -> Any:
@@ -146,6 +233,7 @@ def check_projections(store: Store, entries: dict[int, tuple[str, Payload]]) -> 
                 problems.append((seq, f"{table} rows do not match the entry that wrote them"))
         for seq in stored:
             problems.append((seq, f"{table} holds rows that no {' or '.join(kinds)} entry wrote"))
+    _check_signed_columns(store, entries, problems)
     orphan = store.row(ERASED_NOT_RECORDED)
     if orphan is not None and orphan[0] is not None:
         problems.append((orphan[0], "erased_records names a record not stored with that hash"))

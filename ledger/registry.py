@@ -13,9 +13,9 @@ functions that build one: checking a reference needs no model, and SQLModel cost
 
 Lookups for other modules: ``require_license(store, "id@version")``,
 ``require_consent(store, "policy@version")`` and ``require_dataset(store, name)`` check
-that the ledger holds it and raise ``NotFound`` when not; ``get_license``,
-``get_consent`` and ``get_dataset`` do the same and return the model. ``parse_ref``
-splits an ``id@version`` reference strictly.
+that the ledger holds it and raise ``NotFound`` when not. ``parse_ref`` splits an
+``id@version`` reference strictly. Past states are the audit's business (its ``--as-of``
+cut); these read the ledger as it stands.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ledger.canonical import canonical_json
+from ledger.entry_kinds import EntryKind
 from ledger.errors import Conflict, InputError, NotFound
 
 if TYPE_CHECKING:
@@ -37,10 +38,6 @@ __all__ = [
     "add_consent",
     "add_license",
     "create_dataset",
-    "dataset_history",
-    "get_consent",
-    "get_dataset",
-    "get_license",
     "list_consent",
     "list_datasets",
     "list_licenses",
@@ -69,29 +66,27 @@ def parse_ref(text: str, what: str = "license") -> tuple[str, int]:
 
 
 # -- SQL (run through Store) --------------------------------------------------------------
-_AS_OF_ALL = 2**62  # a seq cut above every seq: "now"
-
 # Projection rows: one per entry, keyed by the entry's seq.
 INSERT_LICENSE = "INSERT INTO licenses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 INSERT_CONSENT = "INSERT INTO consent_versions VALUES (?, ?, ?, ?, ?, ?, ?)"
 INSERT_DATASET_STATE = "INSERT INTO dataset_states VALUES (?, ?, ?, ?, ?)"
 
-# Every license version recorded up to a seq, with when it was recorded.
+# Every license version recorded (of one id, or of all), with when it was recorded.
 LICENSES = """
     SELECT l.seq, e.recorded_at, l.id, l.version, l.title, l.licensor, l.grants,
            l.effective_from, l.expires_on, l.spdx, l.document_sha256
     FROM licenses l JOIN entries e ON e.seq = l.seq
-    WHERE l.seq <= $as_of AND ($id IS NULL OR l.id = $id)
+    WHERE $id IS NULL OR l.id = $id
     ORDER BY l.id, l.version
 """
 
-# Every consent version up to a seq, and the next version of its policy if there is one.
+# Every consent version, and the next version of its policy if there is one.
 CONSENT_VERSIONS = """
     SELECT c.seq, e.recorded_at, c.policy, c.version, c.effective_from, c.permits,
            c.retention_days, c.prior_versions,
            lead(c.version) OVER (PARTITION BY c.policy ORDER BY c.version) AS superseded_by
     FROM consent_versions c JOIN entries e ON e.seq = c.seq
-    WHERE c.seq <= $as_of AND ($policy IS NULL OR c.policy = $policy)
+    WHERE $policy IS NULL OR c.policy = $policy
     ORDER BY c.policy, c.version
 """
 
@@ -102,7 +97,7 @@ DATASETS = """
         SELECT s.seq, e.recorded_at, s.dataset, s.owner, s.context, s.uses,
                lag(s.context) OVER (PARTITION BY s.dataset ORDER BY s.seq) AS prev_context
         FROM dataset_states s JOIN entries e ON e.seq = s.seq
-        WHERE s.seq <= $as_of AND ($dataset IS NULL OR s.dataset = $dataset)
+        WHERE $dataset IS NULL OR s.dataset = $dataset
     )
     SELECT dataset,
            arg_max(owner, seq) AS owner,
@@ -119,18 +114,6 @@ DATASETS = """
     GROUP BY dataset
     ORDER BY dataset
 """
-
-# Every state of one dataset, oldest first.
-DATASET_HISTORY = """
-    SELECT s.seq, e.recorded_at, e.kind, s.owner, s.context, s.uses
-    FROM dataset_states s JOIN entries e ON e.seq = s.seq
-    WHERE s.dataset = ? AND s.seq <= ?
-    ORDER BY s.seq
-"""
-
-
-def _cut(as_of: int | None) -> int:
-    return _AS_OF_ALL if as_of is None else as_of
 
 
 # -- licenses -------------------------------------------------------------------------------
@@ -161,8 +144,8 @@ def _license_view(lic: License, seq: int, recorded_at: str) -> dict[str, Any]:
     }
 
 
-def _license_rows(store: Store, id: str | None, as_of: int | None) -> list[dict[str, Any]]:
-    return store.dicts(LICENSES, {"as_of": _cut(as_of), "id": id})
+def _license_rows(store: Store, id: str | None) -> list[dict[str, Any]]:
+    return store.dicts(LICENSES, {"id": id})
 
 
 def add_license(ledger: Ledger, manifest: Manifest) -> dict[str, Any]:
@@ -177,7 +160,7 @@ def add_license(ledger: Ledger, manifest: Manifest) -> dict[str, Any]:
     lic = load_manifest(License, manifest)
     store = ledger.store
     with ledger.appending() as app:
-        for row in _license_rows(store, lic.id, None):
+        for row in _license_rows(store, lic.id):
             if row["version"] == lic.version:
                 raise Conflict(
                     f"license '{lic.ref}' is already in the ledger (seq {row['seq']}): "
@@ -198,21 +181,21 @@ def add_license(ledger: Ledger, manifest: Manifest) -> dict[str, Any]:
                 lic.document_sha256,
             ],
         )
-        entry = app.write_entry("license-added", lic.model_dump(mode="json"))
+        entry = app.write_entry(EntryKind.license_added, lic.model_dump(mode="json"))
     return _license_view(lic, entry.seq, entry.recorded_at)
 
 
-def list_licenses(store: Store, *, as_of: int | None = None) -> list[dict[str, Any]]:
-    """Every license version (as of a seq, default now), by id then version."""
+def list_licenses(store: Store) -> list[dict[str, Any]]:
+    """Every license version by id then version."""
     return [
         _license_view(_license_from_row(r), r["seq"], r["recorded_at"])
-        for r in _license_rows(store, None, as_of)
+        for r in _license_rows(store, None)
     ]
 
 
-def _license_row(store: Store, ref: str, as_of: int | None) -> dict[str, Any]:
+def _license_row(store: Store, ref: str) -> dict[str, Any]:
     id, version = parse_ref(ref, "license")
-    return _pick_version(_license_rows(store, id, as_of), id, version, ref, "license", "license")
+    return _pick_version(_license_rows(store, id), id, version, ref, "license", "license")
 
 
 def _pick_version(
@@ -233,17 +216,11 @@ def _pick_version(
     )
 
 
-def require_license(store: Store, ref: str, *, as_of: int | None = None) -> None:
-    """Check that the ledger (as of a seq) holds the license ``ref`` ('id@version'),
+def require_license(store: Store, ref: str) -> None:
+    """Check that the ledger holds the license ``ref`` ('id@version'),
     building no model. Raises InputError when ``ref`` is malformed and NotFound when the
     ledger does not hold it."""
-    _license_row(store, ref, as_of)
-
-
-def get_license(store: Store, ref: str, *, as_of: int | None = None) -> License:
-    """The license ``ref`` ('id@version'). Raises InputError when ``ref`` is malformed and
-    NotFound when the ledger (as of a seq) does not hold it."""
-    return _license_from_row(_license_row(store, ref, as_of))
+    _license_row(store, ref)
 
 
 # -- consent policy versions ------------------------------------------------------------
@@ -273,8 +250,8 @@ def _consent_view(
     }
 
 
-def _consent_rows(store: Store, policy: str | None, as_of: int | None) -> list[dict[str, Any]]:
-    return store.dicts(CONSENT_VERSIONS, {"as_of": _cut(as_of), "policy": policy})
+def _consent_rows(store: Store, policy: str | None) -> list[dict[str, Any]]:
+    return store.dicts(CONSENT_VERSIONS, {"policy": policy})
 
 
 def add_consent(ledger: Ledger, manifest: Manifest) -> dict[str, Any]:
@@ -290,7 +267,7 @@ def add_consent(ledger: Ledger, manifest: Manifest) -> dict[str, Any]:
     consent = load_manifest(ConsentVersion, manifest)
     store = ledger.store
     with ledger.appending() as app:
-        _check_consent_order(consent, _consent_rows(store, consent.policy, None))
+        _check_consent_order(consent, _consent_rows(store, consent.policy))
         store.execute(
             INSERT_CONSENT,
             [
@@ -303,7 +280,7 @@ def add_consent(ledger: Ledger, manifest: Manifest) -> dict[str, Any]:
                 canonical_json(consent.prior_versions).decode("utf-8"),
             ],
         )
-        entry = app.write_entry("consent-version-added", consent.model_dump(mode="json"))
+        entry = app.write_entry(EntryKind.consent_version_added, consent.model_dump(mode="json"))
     return _consent_view(consent, entry.seq, entry.recorded_at, None)
 
 
@@ -334,32 +311,26 @@ def _check_consent_order(consent: ConsentVersion, earlier: list[dict[str, Any]])
         )
 
 
-def list_consent(store: Store, *, as_of: int | None = None) -> list[dict[str, Any]]:
-    """Every consent policy version (as of a seq, default now), by policy then version,
+def list_consent(store: Store) -> list[dict[str, Any]]:
+    """Every consent policy version by policy then version,
     each with the version that superseded it (or None)."""
     return [
         _consent_view(_consent_from_row(r), r["seq"], r["recorded_at"], r["superseded_by"])
-        for r in _consent_rows(store, None, as_of)
+        for r in _consent_rows(store, None)
     ]
 
 
-def _consent_row(store: Store, ref: str, as_of: int | None) -> dict[str, Any]:
+def _consent_row(store: Store, ref: str) -> dict[str, Any]:
     policy, version = parse_ref(ref, "consent")
-    rows = _consent_rows(store, policy, as_of)
+    rows = _consent_rows(store, policy)
     return _pick_version(rows, policy, version, ref, "consent version", "consent")
 
 
-def require_consent(store: Store, ref: str, *, as_of: int | None = None) -> None:
-    """Check that the ledger (as of a seq) holds the consent version ``ref``
+def require_consent(store: Store, ref: str) -> None:
+    """Check that the ledger holds the consent version ``ref``
     ('policy@version'), building no model. Raises InputError when ``ref`` is malformed and
     NotFound when the ledger does not hold it."""
-    _consent_row(store, ref, as_of)
-
-
-def get_consent(store: Store, ref: str, *, as_of: int | None = None) -> ConsentVersion:
-    """The consent version ``ref`` ('policy@version'). Raises InputError when ``ref`` is
-    malformed and NotFound when the ledger (as of a seq) does not hold it."""
-    return _consent_from_row(_consent_row(store, ref, as_of))
+    _consent_row(store, ref)
 
 
 # -- datasets -------------------------------------------------------------------------------
@@ -379,8 +350,8 @@ def _dataset_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _dataset_rows(store: Store, name: str | None, as_of: int | None) -> list[dict[str, Any]]:
-    return store.dicts(DATASETS, {"as_of": _cut(as_of), "dataset": name})
+def _dataset_rows(store: Store, name: str | None) -> list[dict[str, Any]]:
+    return store.dicts(DATASETS, {"dataset": name})
 
 
 def _as_list(uses: Any) -> Any:
@@ -425,14 +396,14 @@ def create_dataset(
     )
     store = ledger.store
     with ledger.appending() as app:
-        existing = _dataset_rows(store, spec.name, None)
+        existing = _dataset_rows(store, spec.name)
         if existing:
             raise Conflict(
                 f"dataset '{spec.name}' already exists (created at seq "
                 f"{existing[0]['created_seq']}): change it with 'provledger dataset set-context'"
             )
-        _write_state(app, "dataset-created", spec)
-    return _dataset_view(_dataset_rows(store, spec.name, None)[0])
+        _write_state(app, EntryKind.dataset_created, spec)
+    return _dataset_view(_dataset_rows(store, spec.name)[0])
 
 
 def set_context(
@@ -450,7 +421,7 @@ def set_context(
 
     store = ledger.store
     with ledger.appending() as app:
-        rows = _dataset_rows(store, name, None)
+        rows = _dataset_rows(store, name)
         if not rows:
             raise _unknown_dataset(name)
         current = rows[0]
@@ -469,44 +440,24 @@ def set_context(
                 f"{', '.join(current['uses'])}: nothing changed"
             )
         previous = {"context": current["context"], "uses": list(current["uses"])}
-        _write_state(app, "dataset-context-changed", spec, previous=previous)
-    return _dataset_view(_dataset_rows(store, spec.name, None)[0])
+        _write_state(app, EntryKind.dataset_context_changed, spec, previous=previous)
+    return _dataset_view(_dataset_rows(store, spec.name)[0])
 
 
-def list_datasets(store: Store, *, as_of: int | None = None) -> list[dict[str, Any]]:
-    """Every dataset's state as of a seq (default now), by name: owner, context, uses,
+def list_datasets(store: Store) -> list[dict[str, Any]]:
+    """Every dataset's state, by name: owner, context, uses,
     number of states, when created and when its context last changed (None if never)."""
-    return [_dataset_view(r) for r in _dataset_rows(store, None, as_of)]
+    return [_dataset_view(r) for r in _dataset_rows(store, None)]
 
 
-def _dataset_row(store: Store, name: str, as_of: int | None) -> dict[str, Any]:
-    rows = _dataset_rows(store, name, as_of)
+def _dataset_row(store: Store, name: str) -> dict[str, Any]:
+    rows = _dataset_rows(store, name)
     if not rows:
         raise _unknown_dataset(name)
     return rows[0]
 
 
-def require_dataset(store: Store, name: str, *, as_of: int | None = None) -> None:
-    """Check that the dataset exists as of a seq (default now), building no model. Raises
+def require_dataset(store: Store, name: str) -> None:
+    """Check that the dataset exists, building no model. Raises
     NotFound when unknown."""
-    _dataset_row(store, name, as_of)
-
-
-def get_dataset(store: Store, name: str, *, as_of: int | None = None) -> Dataset:
-    """The dataset's state as of a seq (default now). Raises NotFound when unknown."""
-    # Imported here, not at the top: sqlmodel costs ~230 ms to import.
-    from ledger.manifests import Dataset
-
-    row = _dataset_row(store, name, as_of)
-    return Dataset.model_construct(
-        name=row["dataset"], owner=row["owner"], context=row["context"], uses=list(row["uses"])
-    )
-
-
-def dataset_history(store: Store, name: str, *, as_of: int | None = None) -> list[dict[str, Any]]:
-    """Every state of a dataset, oldest first, each with the entry kind that set it.
-    Raises NotFound when unknown."""
-    rows = store.dicts(DATASET_HISTORY, [name, _cut(as_of)])
-    if not rows:
-        raise _unknown_dataset(name)
-    return [{**r, "uses": list(r["uses"])} for r in rows]
+    _dataset_row(store, name)

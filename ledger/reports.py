@@ -15,7 +15,9 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ledger import similarity_report
-from ledger.audit import LEVELS, SEVERITIES, SOURCES, AuditReport
+from ledger.audit import AuditReport, Level
+from ledger.vocabulary import AUDIT_FORMATS, AuditFormat, Severity, Source
+from ledger.wording import cell, certainty, count, percent, plural
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -30,48 +32,47 @@ __all__ = [
     "to_text",
 ]
 
-FORMATS = ("table", "json", "markdown", "html")
+# The formats ``render`` writes (``provledger audit --format``), declared once in the vocabulary.
+FORMATS = AUDIT_FORMATS
 
 SOURCE_LABELS = {
-    "scraped": "Scraped",
-    "licensed": "Licensed",
-    "first_party": "First party",
-    "synthetic": "Synthetic",
+    Source.scraped: "Scraped",
+    Source.licensed: "Licensed",
+    Source.first_party: "First party",
+    Source.synthetic: "Synthetic",
 }
 SOURCE_COLOURS = {
-    "scraped": "#d9734e",
-    "licensed": "#3d5a80",
-    "first_party": "#4f9d78",
-    "synthetic": "#8e6cc4",
+    Source.scraped: "#d9734e",
+    Source.licensed: "#3d5a80",
+    Source.first_party: "#4f9d78",
+    Source.synthetic: "#8e6cc4",
 }
-LEVEL_COLOURS = {"provable": "#2a9d8f", "documented": "#e9b949", "unknown": "#b8bcc4"}
+LEVEL_COLOURS = {Level.provable: "#2a9d8f", Level.documented: "#e9b949", Level.unknown: "#b8bcc4"}
 # Darker shades of the same hues, for text on white.
-LEVEL_TEXT_COLOURS = {"provable": "#1d7a6f", "documented": "#a26a00", "unknown": "#7a808a"}
-SEVERITY_COLOURS = {"high": "#c8323b", "medium": "#e8890c", "low": "#5b7fa6"}
-RICH_SEVERITY = {"high": "bold red", "medium": "yellow", "low": "cyan"}
-RICH_LEVEL = {"provable": "green", "documented": "yellow", "unknown": "dim"}
+LEVEL_TEXT_COLOURS = {
+    Level.provable: "#1d7a6f",
+    Level.documented: "#a26a00",
+    Level.unknown: "#7a808a",
+}
+SEVERITY_COLOURS = {Severity.high: "#c8323b", Severity.medium: "#e8890c", Severity.low: "#5b7fa6"}
+RICH_SEVERITY = {Severity.high: "bold red", Severity.medium: "yellow", Severity.low: "cyan"}
+RICH_LEVEL = {Level.provable: "green", Level.documented: "yellow", Level.unknown: "dim"}
 
 
-def render(report: AuditReport, fmt: str, *, width: int = 110) -> str:
+def render(report: AuditReport, fmt: str, *, width: int | None = None) -> str:
     """The report as text in ``fmt`` (one of FORMATS); ``table`` is plain text."""
-    if fmt == "json":
+    if fmt == AuditFormat.json:
         return to_json(report)
-    if fmt == "markdown":
+    if fmt == AuditFormat.markdown:
         return to_markdown(report)
-    if fmt == "html":
+    if fmt == AuditFormat.html:
         return to_html(report)
-    if fmt == "table":
+    if fmt == AuditFormat.table:
         return to_text(report, width=width)
     raise ValueError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
 
 
 # -- shared formatting ----------------------------------------------------------------------
-def _n(value: int) -> str:
-    return f"{value:,}"
-
-
-def _pct(share: float) -> str:
-    return f"{share * 100:.1f}%"
 
 
 def _money(value: float | None) -> str:
@@ -82,20 +83,12 @@ def _per_record(value: float | None) -> str:
     return "-" if value is None else f"{value:,.4f}"
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or "-"
-    return str(value)
-
-
 def _day(value: str | None) -> str:
     return "-" if value is None else value[:10]
 
 
 def _severity_counts(report: AuditReport) -> dict[str, int]:
-    counts = dict.fromkeys(SEVERITIES, 0)
+    counts: dict[str, int] = dict.fromkeys(Severity, 0)
     for f in report.findings:
         counts[f.severity] += 1
     return counts
@@ -103,10 +96,10 @@ def _severity_counts(report: AuditReport) -> dict[str, int]:
 
 def _headline(report: AuditReport) -> str:
     counts = _severity_counts(report)
-    found = ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts[s]) or "none"
+    found = ", ".join(f"{counts[s]} {s}" for s in Severity if counts[s]) or "none"
     return (
-        f"{_n(report.records)} active records · provenance certainty "
-        f"{report.provenance.certainty:.2f} · findings: {found}"
+        f"{plural(report.records, 'active record')} · provenance certainty "
+        f"{certainty(report.provenance.certainty)} · findings: {found}"
     )
 
 
@@ -120,14 +113,14 @@ def _cut_line(report: AuditReport) -> str:
 
 def _rows_blend(report: AuditReport) -> list[list[str]]:
     return [
-        [s, _n(b.records), _pct(b.share), str(b.batches)]
-        for s, b in ((s, report.blend[s]) for s in SOURCES)
+        [s, count(b.records), percent(b.share, 1), str(b.batches)]
+        for s, b in ((s, report.blend[s]) for s in Source)
     ]
 
 
 def _rows_batches(report: AuditReport) -> list[list[str]]:
     return [
-        [b.batch_id, b.source, b.split, _n(b.records), b.level, b.reason]
+        [b.batch_id, b.source, b.split, count(b.records), b.level, b.reason]
         for b in report.provenance.batches
     ]
 
@@ -137,13 +130,13 @@ def _rows_consent(report: AuditReport) -> list[list[str]]:
         [
             ref,
             v.status,
-            _n(v.records),
-            _text(v.fate),
-            _text(v.missing_uses),
-            _text(v.retention_days),
-            _n(v.retention_exceeded),
-            _n(v.noncompliant),
-            _text(v.batches),
+            count(v.records),
+            cell(v.fate),
+            cell(v.missing_uses),
+            cell(v.retention_days),
+            count(v.retention_exceeded),
+            count(v.noncompliant),
+            cell(v.batches),
         ]
         for ref, v in report.consent.by_version.items()
     ]
@@ -155,12 +148,12 @@ def _rows_licenses(report: AuditReport) -> list[list[str]]:
     return [
         [
             u.license,
-            _text(u.grants),
-            _text(missing.get(u.license)),
+            cell(u.grants),
+            cell(missing.get(u.license)),
             (u.expires_on or "-") + (" (expired)" if u.license in expired else ""),
             "yes" if u.document else "no",
-            _n(u.records),
-            _text(u.batches),
+            count(u.records),
+            cell(u.batches),
         ]
         for u in report.licenses.used
     ]
@@ -168,22 +161,22 @@ def _rows_licenses(report: AuditReport) -> list[list[str]]:
 
 def _rows_synthetic(report: AuditReport) -> list[list[str]]:
     return [
-        [b.batch_id, _n(b.records), str(b.depth), _text(b.seeds), "yes" if b.anchored else "no"]
+        [b.batch_id, count(b.records), str(b.depth), cell(b.seeds), "yes" if b.anchored else "no"]
         for b in report.synthetic.batches
     ]
 
 
 def _rows_cadence_cost(report: AuditReport) -> list[list[str]]:
     rows = []
-    for s in SOURCES:
+    for s in Source:
         c, k = report.cadence[s], report.cost[s]
         rows.append(
             [
                 s,
                 _day(c.newest_collected_at),
-                _text(c.age_days),
+                cell(c.age_days),
                 _money(k.cost),
-                _n(k.usable_records),
+                count(k.usable_records),
                 _per_record(k.cost_per_usable_record),
                 str(k.uncosted_batches),
             ]
@@ -232,12 +225,12 @@ def _stakes_lines(report: AuditReport) -> list[str]:
         lines.append(
             f"Previously {st.previous_context} (uses {', '.join(st.previous_uses or [])})."
         )
-    lines.append(f"Scraped records: {_n(st.scraped_records)}.")
+    lines.append(f"Scraped records: {count(st.scraped_records)}.")
     since = st.since_context_set
     if since.batches:
         lines.append(
             f"Registered since the context was set: {len(since.batches)} batches "
-            f"({', '.join(since.batches)}), {_n(since.records)} records."
+            f"({', '.join(since.batches)}), {count(since.records)} records."
         )
     else:
         lines.append("No batch was registered since the context was set.")
@@ -249,15 +242,16 @@ def _erasure_lines(report: AuditReport) -> list[str]:
     if not e.erased_records:
         return ["No erasure reaches this dataset."]
     refs = f" ({', '.join(e.request_refs)})" if e.request_refs else ""
-    rebuild = ", ".join(f"{b.batch_id} ({_n(b.erased_records)})" for b in e.rebuild)
+    rebuild = ", ".join(f"{b.batch_id} ({count(b.erased_records)})" for b in e.rebuild)
     return [
-        f"{e.requests} request(s){refs} erased {_n(e.erased_records)} records; rebuild: {rebuild}."
+        f"{plural(e.requests, 'request')}{refs} erased {plural(e.erased_records, 'record')}; "
+        f"rebuild: {rebuild}."
     ]
 
 
 # -- JSON -----------------------------------------------------------------------------------
 def to_json(report: AuditReport) -> str:
-    """The report as indented JSON, keys as the README's audit section lists them."""
+    """The report as indented JSON, keys as docs/audit.md lists them."""
     import orjson
 
     return orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode() + "\n"
@@ -280,104 +274,95 @@ def _md_table(head: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 def to_markdown(report: AuditReport) -> str:
     """The report as GitHub-flavoured Markdown."""
     r = report
-    out = [
-        f"# Audit: {r.dataset}",
-        "",
-        _cut_line(r),
-        "",
-        f"**{_headline(r)}**",
-        "",
-        "## Findings",
-        "",
+    sections = [
+        ("Findings", _md_findings(r)),
+        ("Recommendations", _md_recommendations(r)),
+        ("Blend", _md_table(HEAD_BLEND, _rows_blend(r))),
+        ("Provenance certainty", _md_provenance(r)),
+        ("Consent drift", _md_consent(r)),
+        ("License scope", _md_licenses(r)),
+        ("Synthetic anchoring", _md_synthetic(r)),
+        ("Contamination and duplicates", _md_contamination(r)),
+        ("Distribution match", _md_distribution(r)),
+        *([("Synthetic diversity", _md_diversity(r))] if r.diversity.batches else []),
+        ("Stakes", " ".join(_stakes_lines(r))),
+        ("Cadence and cost", _md_table(HEAD_CADENCE_COST, _rows_cadence_cost(r))),
+        ("Erasure", " ".join(_erasure_lines(r))),
     ]
-    if r.findings:
-        out.append(
-            _md_table(
-                ["severity", "code", "records", "finding"],
-                ([f.severity, f.code, _n(f.records), f.message] for f in r.findings),
-            )
-        )
-    else:
-        out.append("No findings.")
-    out += ["", "## Recommendations", ""]
-    for rec in r.recommendations:
-        label = "Decision" if rec.kind == "decision" else "Revisit"
-        out.append(f"- **{label}** (`{rec.code}`): {rec.message}")
-    out += ["", "## Blend", "", _md_table(HEAD_BLEND, _rows_blend(r))]
-    levels = ", ".join(f"{lvl} {_n(r.provenance.levels[lvl])}" for lvl in LEVELS)
-    out += [
-        "",
-        "## Provenance certainty",
-        "",
-        f"Certainty **{r.provenance.certainty:.4f}** (records: {levels}).",
-        "",
-        _md_table(HEAD_BATCHES, _rows_batches(r)),
-    ]
+    out = [f"# Audit: {r.dataset}", "", _cut_line(r), "", f"**{_headline(r)}**"]
+    for title, body in sections:
+        out += ["", f"## {title}", "", body]
+    return "\n".join(out) + "\n"
+
+
+def _md_findings(r: AuditReport) -> str:
+    if not r.findings:
+        return "No findings."
+    return _md_table(
+        ["severity", "code", "records", "finding"],
+        ([f.severity, f.code, count(f.records), f.message] for f in r.findings),
+    )
+
+
+def _md_recommendations(r: AuditReport) -> str:
+    return "\n".join(
+        f"- **{'Decision' if rec.kind == 'decision' else 'Revisit'}** (`{rec.code}`): {rec.message}"
+        for rec in r.recommendations
+    )
+
+
+def _md_provenance(r: AuditReport) -> str:
+    levels = ", ".join(f"{lvl} {count(r.provenance.levels[lvl])}" for lvl in Level)
+    return (
+        f"Certainty **{certainty(r.provenance.certainty, 4)}** (records: {levels}).\n\n"
+        + _md_table(HEAD_BATCHES, _rows_batches(r))
+    )
+
+
+def _md_consent(r: AuditReport) -> str:
     c = r.consent
-    out += [
-        "",
-        "## Consent drift",
-        "",
-        f"First-party records: {_n(c.records)}; current {_n(c.current)}, superseded "
-        f"{_n(c.superseded)}, noncompliant {_n(c.noncompliant)}.",
-        "",
-    ]
-    if c.by_version:
-        out.append(_md_table(HEAD_CONSENT, _rows_consent(r)))
-    out += ["", "## License scope", ""]
-    if r.licenses.used:
-        out.append(_md_table(HEAD_LICENSES, _rows_licenses(r)))
-    else:
-        out.append("No batch is registered under a license.")
+    summary = (
+        f"First-party records: {count(c.records)}; current {count(c.current)}, superseded "
+        f"{count(c.superseded)}, noncompliant {count(c.noncompliant)}.\n"
+    )
+    # Without a table the section still ends in a blank line, as it always has.
+    return summary + ("\n" + _md_table(HEAD_CONSENT, _rows_consent(r)) if c.by_version else "")
+
+
+def _md_licenses(r: AuditReport) -> str:
+    if not r.licenses.used:
+        return "No batch is registered under a license."
+    return _md_table(HEAD_LICENSES, _rows_licenses(r))
+
+
+def _md_synthetic(r: AuditReport) -> str:
     s = r.synthetic
-    out += [
-        "",
-        "## Synthetic anchoring",
-        "",
-        f"Synthetic records: {_n(s.records)} ({_pct(s.share)}); unanchored batches: "
-        f"{_text(s.unanchored_batches)}; maximum generation depth {s.max_generation_depth}.",
-        "",
-    ]
-    if s.batches:
-        out.append(_md_table(HEAD_SYNTHETIC, _rows_synthetic(r)))
-    out += [
-        "",
-        "## Contamination and duplicates",
-        "",
+    summary = (
+        f"Synthetic records: {count(s.records)} ({percent(s.share, 1)}); unanchored batches: "
+        f"{cell(s.unanchored_batches)}; maximum generation depth {s.max_generation_depth}.\n"
+    )
+    # Without a table the section still ends in a blank line, as it always has.
+    return summary + ("\n" + _md_table(HEAD_SYNTHETIC, _rows_synthetic(r)) if s.batches else "")
+
+
+def _md_contamination(r: AuditReport) -> str:
+    return (
         f"Validation/test records whose content is also in train: "
-        f"{_n(r.contamination.cross_split_records)}. Duplicate records: "
-        f"{_n(r.contamination.duplicate_records)}. " + similarity_report.near_sentence(r),
-        "",
-        "## Distribution match",
-        "",
-        similarity_report.reference_sentence(r),
-        "",
-        _md_table(similarity_report.HEAD_DISTRIBUTION, similarity_report.distribution_rows(r)),
-        "",
-        *(
-            [
-                "## Synthetic diversity",
-                "",
-                _md_table(similarity_report.HEAD_DIVERSITY, similarity_report.diversity_rows(r)),
-                "",
-            ]
-            if r.diversity.batches
-            else []
-        ),
-        "## Stakes",
-        "",
-        " ".join(_stakes_lines(r)),
-        "",
-        "## Cadence and cost",
-        "",
-        _md_table(HEAD_CADENCE_COST, _rows_cadence_cost(r)),
-        "",
-        "## Erasure",
-        "",
-        " ".join(_erasure_lines(r)),
-        "",
-    ]
-    return "\n".join(out)
+        f"{count(r.contamination.cross_split_records)}. Duplicate records: "
+        f"{count(r.contamination.duplicate_records)}. " + similarity_report.near_sentence(r)
+    )
+
+
+def _md_distribution(r: AuditReport) -> str:
+    return (
+        similarity_report.reference_sentence(r)
+        + "\n\n"
+        + _md_table(similarity_report.HEAD_DISTRIBUTION, similarity_report.distribution_rows(r))
+    )
+
+
+def _md_diversity(r: AuditReport) -> str:
+    return _md_table(similarity_report.HEAD_DIVERSITY, similarity_report.diversity_rows(r))
 
 
 # -- rich tables ----------------------------------------------------------------------------
@@ -409,7 +394,7 @@ def table(report: AuditReport) -> RenderableType:
         findings.add_column(h, overflow="fold")
     for f in r.findings:
         findings.add_row(
-            Text(f.severity, style=RICH_SEVERITY[f.severity]), f.code, _n(f.records), f.message
+            Text(f.severity, style=RICH_SEVERITY[f.severity]), f.code, count(f.records), f.message
         )
     if not r.findings:
         findings.add_row("-", "-", "-", "no findings")
@@ -421,9 +406,9 @@ def table(report: AuditReport) -> RenderableType:
         recs.add_row(rec.kind, rec.code, rec.message)
     parts.append(recs)
     parts.append(grid("Blend", HEAD_BLEND, _rows_blend(r)))
-    levels = ", ".join(f"{lvl} {_n(r.provenance.levels[lvl])}" for lvl in LEVELS)
+    levels = ", ".join(f"{lvl} {count(r.provenance.levels[lvl])}" for lvl in Level)
     prov = Table(
-        title=f"Provenance certainty {r.provenance.certainty:.4f} ({levels})",
+        title=f"Provenance certainty {certainty(r.provenance.certainty, 4)} ({levels})",
         title_justify="left",
         title_style="bold",
     )
@@ -434,7 +419,7 @@ def table(report: AuditReport) -> RenderableType:
             b.batch_id,
             b.source,
             b.split,
-            _n(b.records),
+            count(b.records),
             Text(b.level, style=RICH_LEVEL[b.level]),
             b.reason,
         )
@@ -442,8 +427,9 @@ def table(report: AuditReport) -> RenderableType:
     c = r.consent
     parts.append(
         grid(
-            f"Consent drift: {_n(c.records)} first-party records, current {_n(c.current)}, "
-            f"superseded {_n(c.superseded)}, noncompliant {_n(c.noncompliant)}",
+            f"Consent drift: {plural(c.records, 'first-party record')}, "
+            f"current {count(c.current)}, superseded {count(c.superseded)}, "
+            f"noncompliant {count(c.noncompliant)}",
             HEAD_CONSENT,
             _rows_consent(r),
         )
@@ -452,8 +438,9 @@ def table(report: AuditReport) -> RenderableType:
     s = r.synthetic
     parts.append(
         grid(
-            f"Synthetic anchoring: {_n(s.records)} records ({_pct(s.share)}), unanchored "
-            f"{_text(s.unanchored_batches)}, max generation depth {s.max_generation_depth}",
+            f"Synthetic anchoring: {plural(s.records, 'record')} ({percent(s.share, 1)}), "
+            f"unanchored {cell(s.unanchored_batches)}, "
+            f"max generation depth {s.max_generation_depth}",
             HEAD_SYNTHETIC,
             _rows_synthetic(r),
         )
@@ -461,8 +448,8 @@ def table(report: AuditReport) -> RenderableType:
     parts.append(grid("Cadence and cost", HEAD_CADENCE_COST, _rows_cadence_cost(r)))
     parts.append(
         Text(
-            f"Contamination: {_n(r.contamination.cross_split_records)} validation/test records "
-            f"share content with train; duplicates: {_n(r.contamination.duplicate_records)}. "
+            f"Contamination: {count(r.contamination.cross_split_records)} validation/test records "
+            f"share content with train; duplicates: {count(r.contamination.duplicate_records)}. "
             + similarity_report.near_sentence(r)
         )
     )
@@ -484,18 +471,25 @@ def table(report: AuditReport) -> RenderableType:
         )
     parts.append(Text("Stakes: " + " ".join(_stakes_lines(r))))
     parts.append(Text("Erasure: " + " ".join(_erasure_lines(r))))
+    for part in parts:  # a title longer than its table widens the table rather than wrap
+        if isinstance(part, Table) and part.title:
+            part.min_width = len(str(part.title))
     return Group(*parts)
 
 
-def to_text(report: AuditReport, *, width: int = 110) -> str:
-    """The rich tables as plain text (no colour codes), for a file."""
+def to_text(report: AuditReport, *, width: int | None = None) -> str:
+    """The rich tables as plain text (no colour codes), for a file: ``width`` columns, or
+    by default as wide as the widest line needs, so no cell breaks mid-word."""
     import io
 
     from rich.console import Console
 
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
-    console.print(table(report))
+    console = Console(file=buffer, width=width or 100_000, color_system=None, force_terminal=False)
+    tables = table(report)
+    if width is None:
+        console.width = console.measure(tables).maximum
+    console.print(tables)
     return buffer.getvalue()
 
 
@@ -517,7 +511,7 @@ def _svg_hbar_stack(
         w = width * value / total
         rects.append(
             f'<rect x="{x:.2f}" y="0" width="{w:.2f}" height="{height}" fill="{colour}">'
-            f"<title>{_e(label)}: {_n(int(value))}</title></rect>"
+            f"<title>{_e(label)}: {count(int(value))}</title></rect>"
         )
         if w > 44:
             rects.append(
@@ -559,7 +553,7 @@ def _svg_donut(parts: Sequence[tuple[str, float, str]], centre: str, caption: st
             f'<circle cx="90" cy="90" r="{radius}" fill="none" stroke="{colour}" '
             f'stroke-width="{stroke}" stroke-dasharray="{length:.3f} '
             f'{circumference - length:.3f}" stroke-dashoffset="{-offset:.3f}" '
-            f'transform="rotate(-90 90 90)"><title>{_e(label)}: {_n(int(value))}</title>'
+            f'transform="rotate(-90 90 90)"><title>{_e(label)}: {count(int(value))}</title>'
             "</circle>"
         )
         offset += length
@@ -606,7 +600,7 @@ def _svg_bars(
             x += w
         total = sum(v for v, _, _ in segs)
         out.append(
-            f'<text x="{x + 8:.2f}" y="{y + bar / 2 + 5}" class="val">{_n(int(total))}</text>'
+            f'<text x="{x + 8:.2f}" y="{y + bar / 2 + 5}" class="val">{count(int(total))}</text>'
         )
     return f'<svg viewBox="0 0 {width} {height}" width="100%" role="img">{"".join(out)}</svg>'
 
@@ -671,220 +665,29 @@ def to_html(report: AuditReport) -> str:
     """The report as one self-contained HTML page with inline CSS and SVG charts."""
     r = report
     counts = _severity_counts(r)
-    total = r.records
-
-    blend_parts = [
-        (SOURCE_LABELS[s], float(r.blend[s].records), SOURCE_COLOURS[s]) for s in SOURCES
-    ]
-    blend_card = (
-        '<div class="card"><h2>Blend of sources</h2>'
-        + _svg_hbar_stack(blend_parts)
-        + _legend(
-            (
-                SOURCE_LABELS[s],
-                f"{_n(r.blend[s].records)} · {_pct(r.blend[s].share)} · "
-                f"{r.blend[s].batches} batch{'es' if r.blend[s].batches != 1 else ''}",
-                SOURCE_COLOURS[s],
-            )
-            for s in SOURCES
-        )
-        + _html_table(
-            ["source", "cost per usable record", "newest collected", "age (days)"],
-            (
-                [
-                    SOURCE_LABELS[s],
-                    _per_record(r.cost[s].cost_per_usable_record),
-                    _day(r.cadence[s].newest_collected_at),
-                    _text(r.cadence[s].age_days),
-                ]
-                for s in SOURCES
-            ),
-            cls="mini",
-        )
-        + "</div>"
-    )
-
-    level_parts = [(lvl, float(r.provenance.levels[lvl]), LEVEL_COLOURS[lvl]) for lvl in LEVELS]
-    certainty_card = (
-        '<div class="card"><h2>Provenance certainty</h2><div class="donut">'
-        + _svg_donut(level_parts, f"{r.provenance.certainty:.2f}", "certainty score")
-        + _legend(
-            (
-                lvl,
-                f"{_n(r.provenance.levels[lvl])} · "
-                f"{_pct(r.provenance.levels[lvl] / total if total else 0.0)}",
-                LEVEL_COLOURS[lvl],
-            )
-            for lvl in LEVELS
-        )
-        + "</div><p class='meta'>Each batch's level and why are listed below. The score "
-        "weighs provable 1, documented 0.5 and unknown 0 by active records.</p></div>"
-    )
-
-    consent_rows = []
-    for ref, v in r.consent.by_version.items():
-        ok = v.records - v.noncompliant
-        colour = "#4f9d78" if v.status == "current" else "#e9b949"
-        consent_rows.append(
-            (
-                f"{ref} ({v.status})",
-                [
-                    (float(ok), colour, f"{ref}: {_n(ok)} compliant"),
-                    (float(v.noncompliant), "#c8323b", f"{ref}: {_n(v.noncompliant)} noncompliant"),
-                ],
-            )
-        )
-    consent_card = '<div class="card"><h2>Consent by version</h2>' + (
-        _svg_bars(consent_rows, label_width=190)
-        + _legend(
-            [
-                ("current version", _n(r.consent.current), "#4f9d78"),
-                ("superseded version", _n(r.consent.superseded), "#e9b949"),
-                ("noncompliant", _n(r.consent.noncompliant), "#c8323b"),
-            ]
-        )
-        if consent_rows
-        else "<p>No first-party records.</p>"
-    )
-    notes = []
-    for ref, v in r.consent.by_version.items():
-        why = []
-        if v.status == "superseded":
-            why.append(f"superseded by {v.latest}" + (f" ({v.fate})" if v.fate else ""))
-        if v.missing_uses:
-            why.append(f"does not permit {', '.join(v.missing_uses)}")
-        if v.retention_exceeded:
-            why.append(f"{_n(v.retention_exceeded)} past {v.retention_days}-day retention")
-        if why:
-            notes.append(f"{ref}: {'; '.join(why)}")
-    if notes:
-        consent_card += "".join(f"<p class='meta'>{_e(note)}</p>" for note in notes)
-    consent_card += "</div>"
-
-    finding_rows = [
-        (
-            s,
-            [
-                (
-                    float(counts[s]),
-                    SEVERITY_COLOURS[s],
-                    f"{counts[s]} {s} finding{'s' if counts[s] != 1 else ''}",
-                )
-            ],
-        )
-        for s in SEVERITIES
-    ]
-    findings_card = (
-        '<div class="card"><h2>Findings by severity</h2>'
-        + _svg_bars(finding_rows, label_width=90)
-        + "<p class='meta'>"
-        + _e(
-            "; ".join(
-                f"{s}: {', '.join(f.code for f in r.findings if f.severity == s) or 'none'}"
-                for s in SEVERITIES
-            )
-        )
-        + "</p></div>"
-    )
-
-    finding_table = (
-        "<table><thead><tr><th>severity</th><th>code</th><th>records</th><th>finding</th>"
-        "</tr></thead><tbody>"
-        + "".join(
-            f'<tr><td><span class="sev" style="background:{SEVERITY_COLOURS[f.severity]}">'
-            f'{_e(f.severity)}</span></td><td class="code">{_e(f.code)}</td>'
-            f"<td>{_n(f.records)}</td><td>{_e(f.message)}</td></tr>"
-            for f in r.findings
-        )
-        + "</tbody></table>"
-        if r.findings
-        else "<p>No findings.</p>"
-    )
-    recs = (
-        '<ul class="recs">'
-        + "".join(
-            f'<li><span class="kind">{_e(rec.kind)}</span><span class="code">{_e(rec.code)}'
-            f"</span> {_e(rec.message)}</li>"
-            for rec in r.recommendations
-        )
-        + "</ul>"
-    )
-    batch_table = (
-        "<table><thead><tr>"
-        + "".join(f"<th>{_e(h)}</th>" for h in HEAD_BATCHES)
-        + "</tr></thead><tbody>"
-        + "".join(
-            f"<tr><td class='code'>{_e(b.batch_id)}</td><td>{_e(b.source)}</td>"
-            f"<td>{_e(b.split)}</td><td>{_n(b.records)}</td>"
-            f'<td class="lvl" style="color:{LEVEL_TEXT_COLOURS[b.level]}">{_e(b.level)}</td>'
-            f"<td>{_e(b.reason)}</td></tr>"
-            for b in r.provenance.batches
-        )
-        + "</tbody></table>"
-    )
-    s = r.synthetic
-    context_badge = f'<span class="badge {_e(r.stakes.context)}">{_e(r.stakes.context)}</span>'
-    kpis = [
-        (_n(total), "active records"),
-        (f"{r.provenance.certainty:.2f}", "provenance certainty"),
-        (f"{counts['high']} / {counts['medium']} / {counts['low']}", "findings high/med/low"),
-        (_n(r.consent.noncompliant), "noncompliant consent records"),
-    ]
     body = [
-        "<header><div>",
-        f"<h1>{_e(r.dataset)} <small>provenance audit</small>{context_badge}</h1>",
-        f'<div class="meta">Owner {_e(r.stakes.owner)} · uses {_e(", ".join(r.stakes.uses))}'
-        "</div></div>",
-        f'<div class="meta">As of {_e(r.as_of)}<br>ledger seq {r.seq} · audit date '
-        f"{_e(r.audit_date)}</div></header>",
-        '<section class="kpis">'
-        + "".join(f'<div class="kpi"><b>{_e(v)}</b><span>{_e(k)}</span></div>' for v, k in kpis)
-        + "</section>",
+        _html_header(r),
+        _html_kpis(r, counts),
         '<section class="grid">',
-        blend_card,
-        certainty_card,
-        consent_card,
-        findings_card,
+        _html_blend_card(r),
+        _html_certainty_card(r),
+        _html_consent_card(r),
+        _html_severity_card(r, counts),
         "</section>",
-        f'<div class="card"><h2>Findings</h2>{finding_table}</div>',
-        f'<div class="card"><h2>Recommendations</h2>{recs}</div>',
-        f'<div class="card"><h2>Provenance by batch</h2>{batch_table}</div>',
-        '<div class="card"><h2>Consent drift</h2>'
-        + (
-            _html_table(HEAD_CONSENT, _rows_consent(r))
-            if r.consent.by_version
-            else "<p>No first-party records.</p>"
-        )
-        + "</div>",
-        '<div class="card"><h2>License scope</h2>'
-        + (
-            _html_table(HEAD_LICENSES, _rows_licenses(r))
-            if r.licenses.used
-            else "<p>No batch is registered under a license.</p>"
-        )
-        + "</div>",
-        '<div class="card"><h2>Synthetic anchoring</h2>'
-        f"<p>{_n(s.records)} synthetic records ({_pct(s.share)}); unanchored batches: "
-        f"{_e(_text(s.unanchored_batches))}; maximum generation depth "
-        f"{s.max_generation_depth}.</p>"
-        + (_html_table(HEAD_SYNTHETIC, _rows_synthetic(r)) if s.batches else "")
-        + "</div>",
+        _card("Findings", _html_findings(r)),
+        _card("Recommendations", _html_recommendations(r)),
+        _card("Provenance by batch", _html_batches(r)),
+        _card("Consent drift", _html_consent_versions(r)),
+        _card("License scope", _html_licenses(r)),
+        _card("Synthetic anchoring", _html_synthetic(r)),
         '<section class="grid">',
-        '<div class="card"><h2>Contamination and duplicates</h2>'
-        f"<p>{_n(r.contamination.cross_split_records)} validation/test records share content "
-        f"with the train split.</p><p>{_n(r.contamination.duplicate_records)} records repeat "
-        "content already in the dataset.</p></div>",
+        _card("Contamination and duplicates", _html_contamination(r)),
         "</section>",
         similarity_report.html_cards(r),
         '<section class="grid">',
-        '<div class="card"><h2>Stakes and erasure</h2>'
-        + "".join(f"<p>{_e(line)}</p>" for line in _stakes_lines(r))
-        + "".join(f"<p>{_e(line)}</p>" for line in _erasure_lines(r))
-        + "</div>",
+        _card("Stakes and erasure", _html_stakes_and_erasure(r)),
         "</section>",
-        '<div class="card"><h2>Cadence and cost</h2>'
-        + _html_table(HEAD_CADENCE_COST, _rows_cadence_cost(r))
-        + "</div>",
+        _card("Cadence and cost", _html_table(HEAD_CADENCE_COST, _rows_cadence_cost(r))),
         "<footer>Generated by provledger audit. Counts are active records (erased records "
         "excluded); shares are fractions of the dataset's active records.</footer>",
     ]
@@ -894,3 +697,240 @@ def to_html(report: AuditReport) -> str:
         f"<title>Audit: {_e(r.dataset)}</title><style>{_CSS}</style></head>"
         f"<body><main>{''.join(body)}</main></body></html>\n"
     )
+
+
+def _card(title: str, content: str) -> str:
+    """A white card with a heading; ``content`` is HTML."""
+    return f'<div class="card"><h2>{title}</h2>{content}</div>'
+
+
+# -- HTML: header and key figures ---------------------------------------------------------------
+def _html_header(r: AuditReport) -> str:
+    context_badge = f'<span class="badge {_e(r.stakes.context)}">{_e(r.stakes.context)}</span>'
+    return (
+        "<header><div>"
+        f"<h1>{_e(r.dataset)} <small>provenance audit</small>{context_badge}</h1>"
+        f'<div class="meta">Owner {_e(r.stakes.owner)} · uses {_e(", ".join(r.stakes.uses))}'
+        "</div></div>"
+        f'<div class="meta">As of {_e(r.as_of)}<br>ledger seq {r.seq} · audit date '
+        f"{_e(r.audit_date)}</div></header>"
+    )
+
+
+def _html_kpis(r: AuditReport, counts: dict[str, int]) -> str:
+    kpis = [
+        (count(r.records), "active records"),
+        (certainty(r.provenance.certainty), "provenance certainty"),
+        (
+            f"{counts[Severity.high]} / {counts[Severity.medium]} / {counts[Severity.low]}",
+            "findings high/med/low",
+        ),
+        (count(r.consent.noncompliant), "noncompliant consent records"),
+    ]
+    cells = "".join(f'<div class="kpi"><b>{_e(v)}</b><span>{_e(k)}</span></div>' for v, k in kpis)
+    return f'<section class="kpis">{cells}</section>'
+
+
+# -- HTML: the four charts ----------------------------------------------------------------------
+def _html_blend_card(r: AuditReport) -> str:
+    """The blend as one stacked bar, its legend, and cost and cadence per source."""
+    bar = _svg_hbar_stack(
+        [(SOURCE_LABELS[s], float(r.blend[s].records), SOURCE_COLOURS[s]) for s in Source]
+    )
+    legend = _legend(
+        (
+            SOURCE_LABELS[s],
+            f"{count(r.blend[s].records)} · {percent(r.blend[s].share, 1)} · "
+            f"{r.blend[s].batches} batch{'es' if r.blend[s].batches != 1 else ''}",
+            SOURCE_COLOURS[s],
+        )
+        for s in Source
+    )
+    per_source = _html_table(
+        ["source", "cost per usable record", "newest collected", "age (days)"],
+        (
+            [
+                SOURCE_LABELS[s],
+                _per_record(r.cost[s].cost_per_usable_record),
+                _day(r.cadence[s].newest_collected_at),
+                cell(r.cadence[s].age_days),
+            ]
+            for s in Source
+        ),
+        cls="mini",
+    )
+    return _card("Blend of sources", bar + legend + per_source)
+
+
+def _html_certainty_card(r: AuditReport) -> str:
+    """The records per provenance level as a donut around the certainty score."""
+    levels = r.provenance.levels
+    donut = _svg_donut(
+        [(lvl, float(levels[lvl]), LEVEL_COLOURS[lvl]) for lvl in Level],
+        certainty(r.provenance.certainty),
+        "certainty score",
+    )
+    legend = _legend(
+        (
+            lvl,
+            f"{count(levels[lvl])} · {percent(levels[lvl] / r.records if r.records else 0.0, 1)}",
+            LEVEL_COLOURS[lvl],
+        )
+        for lvl in Level
+    )
+    return _card(
+        "Provenance certainty",
+        f'<div class="donut">{donut}{legend}</div>'
+        "<p class='meta'>Each batch's level and why are listed below. The score weighs "
+        "provable 1, documented 0.5 and unknown 0 by active records.</p>",
+    )
+
+
+def _html_consent_card(r: AuditReport) -> str:
+    """Compliant and noncompliant records per consent version as bars, then why."""
+    if r.consent.by_version:
+        chart = _svg_bars(_consent_bars(r), label_width=190) + _legend(
+            [
+                ("current version", count(r.consent.current), "#4f9d78"),
+                ("superseded version", count(r.consent.superseded), "#e9b949"),
+                ("noncompliant", count(r.consent.noncompliant), "#c8323b"),
+            ]
+        )
+    else:
+        chart = "<p>No first-party records.</p>"
+    notes = "".join(f"<p class='meta'>{_e(note)}</p>" for note in _consent_notes(r))
+    return _card("Consent by version", chart + notes)
+
+
+def _consent_bars(r: AuditReport) -> list[tuple[str, list[tuple[float, str, str]]]]:
+    rows = []
+    for ref, v in r.consent.by_version.items():
+        ok = v.records - v.noncompliant
+        colour = "#4f9d78" if v.status == "current" else "#e9b949"
+        rows.append(
+            (
+                f"{ref} ({v.status})",
+                [
+                    (float(ok), colour, f"{ref}: {count(ok)} compliant"),
+                    (
+                        float(v.noncompliant),
+                        "#c8323b",
+                        f"{ref}: {count(v.noncompliant)} noncompliant",
+                    ),
+                ],
+            )
+        )
+    return rows
+
+
+def _consent_notes(r: AuditReport) -> list[str]:
+    """Why each consent version falls short, one line per version that does."""
+    notes = []
+    for ref, v in r.consent.by_version.items():
+        why = []
+        if v.status == "superseded":
+            why.append(f"superseded by {v.latest}" + (f" ({v.fate})" if v.fate else ""))
+        if v.missing_uses:
+            why.append(f"does not permit {', '.join(v.missing_uses)}")
+        if v.retention_exceeded:
+            why.append(f"{count(v.retention_exceeded)} past {v.retention_days}-day retention")
+        if why:
+            notes.append(f"{ref}: {'; '.join(why)}")
+    return notes
+
+
+def _html_severity_card(r: AuditReport, counts: dict[str, int]) -> str:
+    """The number of findings per severity as bars, then their codes."""
+    bars = _svg_bars(
+        [
+            (
+                s,
+                [
+                    (
+                        float(counts[s]),
+                        SEVERITY_COLOURS[s],
+                        f"{counts[s]} {s} finding{'s' if counts[s] != 1 else ''}",
+                    )
+                ],
+            )
+            for s in Severity
+        ],
+        label_width=90,
+    )
+    codes = "; ".join(
+        f"{s}: {', '.join(f.code for f in r.findings if f.severity == s) or 'none'}"
+        for s in Severity
+    )
+    return _card("Findings by severity", f"{bars}<p class='meta'>{_e(codes)}</p>")
+
+
+# -- HTML: the tables and the prose -------------------------------------------------------------
+def _html_findings(r: AuditReport) -> str:
+    if not r.findings:
+        return "<p>No findings.</p>"
+    rows = "".join(
+        f'<tr><td><span class="sev" style="background:{SEVERITY_COLOURS[f.severity]}">'
+        f'{_e(f.severity)}</span></td><td class="code">{_e(f.code)}</td>'
+        f"<td>{count(f.records)}</td><td>{_e(f.message)}</td></tr>"
+        for f in r.findings
+    )
+    return (
+        "<table><thead><tr><th>severity</th><th>code</th><th>records</th><th>finding</th>"
+        f"</tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _html_recommendations(r: AuditReport) -> str:
+    items = "".join(
+        f'<li><span class="kind">{_e(rec.kind)}</span><span class="code">{_e(rec.code)}'
+        f"</span> {_e(rec.message)}</li>"
+        for rec in r.recommendations
+    )
+    return f'<ul class="recs">{items}</ul>'
+
+
+def _html_batches(r: AuditReport) -> str:
+    """Each batch's provenance level (in its colour) and why."""
+    head = "".join(f"<th>{_e(h)}</th>" for h in HEAD_BATCHES)
+    rows = "".join(
+        f"<tr><td class='code'>{_e(b.batch_id)}</td><td>{_e(b.source)}</td>"
+        f"<td>{_e(b.split)}</td><td>{count(b.records)}</td>"
+        f'<td class="lvl" style="color:{LEVEL_TEXT_COLOURS[b.level]}">{_e(b.level)}</td>'
+        f"<td>{_e(b.reason)}</td></tr>"
+        for b in r.provenance.batches
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _html_consent_versions(r: AuditReport) -> str:
+    if not r.consent.by_version:
+        return "<p>No first-party records.</p>"
+    return _html_table(HEAD_CONSENT, _rows_consent(r))
+
+
+def _html_licenses(r: AuditReport) -> str:
+    if not r.licenses.used:
+        return "<p>No batch is registered under a license.</p>"
+    return _html_table(HEAD_LICENSES, _rows_licenses(r))
+
+
+def _html_synthetic(r: AuditReport) -> str:
+    s = r.synthetic
+    summary = (
+        f"<p>{count(s.records)} synthetic records ({percent(s.share, 1)}); unanchored batches: "
+        f"{_e(cell(s.unanchored_batches))}; maximum generation depth "
+        f"{s.max_generation_depth}.</p>"
+    )
+    return summary + (_html_table(HEAD_SYNTHETIC, _rows_synthetic(r)) if s.batches else "")
+
+
+def _html_contamination(r: AuditReport) -> str:
+    return (
+        f"<p>{count(r.contamination.cross_split_records)} validation/test records share content "
+        f"with the train split.</p><p>{count(r.contamination.duplicate_records)} records repeat "
+        "content already in the dataset.</p>"
+    )
+
+
+def _html_stakes_and_erasure(r: AuditReport) -> str:
+    return "".join(f"<p>{_e(line)}</p>" for line in _stakes_lines(r) + _erasure_lines(r))

@@ -19,7 +19,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from ledger.audit import AuditReport
-from ledger.manifests import ConsentVersion, Dataset, License
+from ledger.disclosure import Disclosure
+from ledger.manifests import ConsentVersion, Dataset, License, Profile
 
 __all__ = ["SCHEMAS", "SCHEMA_DIR", "generate", "main", "schema_text", "stale", "write_schemas"]
 
@@ -27,7 +28,9 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "license": License,
     "consent": ConsentVersion,
     "dataset": Dataset,
+    "profile": Profile,
     "audit-report": AuditReport,  # the output of `provledger audit --format json`
+    "disclosure": Disclosure,  # the output of `provledger disclose --format json`
 }
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"

@@ -44,7 +44,6 @@ __all__ = [
     "NearContamination",
     "min_bands_for",
     "near_contamination",
-    "near_findings",
     "near_record_rows",
 ]
 
@@ -280,42 +279,6 @@ def near_contamination(
         benchmark_records=sum(b.records for b in benchmark),
         benchmark_batches=benchmark,
     )
-
-
-def _describe(batches: list[NearBatch]) -> str:
-    return "; ".join(f"{b.batch_id} ({b.records}) near {', '.join(b.others)}" for b in batches)
-
-
-def near_findings(near: NearContamination, exact_cross_split: int) -> list[tuple[str, str, int]]:
-    """NEAR_DUPLICATE_CONTAMINATION findings as (code, message, records): validation/test
-    records near train beyond the ``exact_cross_split`` exact copies (those are the
-    CONTAMINATION finding), and train records near a registered benchmark."""
-    out = []
-    code = "NEAR_DUPLICATE_CONTAMINATION"
-    n = near.cross_split_records - exact_cross_split
-    if n > 0:
-        out.append(
-            (
-                code,
-                f"{n} validation/test record{'s' if n != 1 else ''} beyond exact copies "
-                f"{'have' if n != 1 else 'has'} a near copy (estimated Jaccard >= "
-                f"{near.threshold:g}) in the train split: "
-                f"{_describe(near.cross_split_batches)}; deduplicate before you split",
-                n,
-            )
-        )
-    if near.benchmark_records:
-        n = near.benchmark_records
-        out.append(
-            (
-                code,
-                f"{n} train record{'s' if n != 1 else ''} {'have' if n != 1 else 'has'} a "
-                f"near copy in a registered benchmark: {_describe(near.benchmark_batches)}; "
-                "scores on that benchmark overstate quality",
-                n,
-            )
-        )
-    return out
 
 
 def text_band_keys(text: str) -> list[int]:

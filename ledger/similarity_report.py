@@ -7,6 +7,8 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
+from ledger.wording import cell, count, plural
+
 if TYPE_CHECKING:
     from ledger.audit import AuditReport
 
@@ -25,16 +27,16 @@ HEAD_DIVERSITY = ["batch", "records", "diversity", "seeds'", "parents'", "collap
 
 
 def _f(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
+    return cell(None if value is None else f"{value:.2f}")
 
 
 def near_sentence(r: AuditReport) -> str:
     n = r.contamination.near
     return (
         f"Near copies (estimated Jaccard >= {n.threshold:g}): "
-        f"{r.contamination.near_cross_split_records:,} validation/test records near train; "
-        f"{n.duplicate_records:,} train records near an earlier train record; "
-        f"{n.benchmark_records:,} train records near a registered benchmark."
+        f"{plural(r.contamination.near_cross_split_records, 'validation/test record')} near "
+        f"train; {plural(n.duplicate_records, 'train record')} near an earlier train record; "
+        f"{plural(n.benchmark_records, 'train record')} near a registered benchmark."
     )
 
 
@@ -62,7 +64,7 @@ def diversity_rows(r: AuditReport) -> list[list[str]]:
     return [
         [
             b.batch_id,
-            f"{b.records:,}",
+            count(b.records),
             _f(b.diversity),
             _f(b.seeds_diversity),
             _f(b.parents_diversity),

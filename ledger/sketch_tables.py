@@ -1,6 +1,6 @@
 """Where sketches live in the ledger, and how ``verify`` checks them.
 
-Two tables, written in the registering transaction (migration m004_sketches), append-only
+Two tables, written in the registering transaction (migration m005_sketches), append-only
 like every ledger table:
 
 - ``record_sketches``: per record (``batch_seq``, ``ord``) its ten LSH band keys

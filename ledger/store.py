@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +23,35 @@ import duckdb
 import orjson
 
 from ledger.canonical import canonical_json
-from ledger.errors import HomeError, LedgerBusy
+from ledger.catalog import CATALOG_QUERIES, CatalogObject, objects_from_rows
+from ledger.entry_kinds import subject_of
+from ledger.errors import DEFAULT_WAIT, CatalogError, HomeError, IntegrityError, LedgerBusy
 from ledger.keys import Signer
 from ledger.migrations import MIGRATIONS
 
-__all__ = ["GENESIS_HASH", "Entry", "Store", "entry_body_hash"]
+__all__ = [
+    "CLOCK_SKEW",
+    "DEFAULT_WAIT",
+    "GENESIS_HASH",
+    "TIMESTAMP_FORMAT",
+    "Entry",
+    "Store",
+    "entry_body",
+    "entry_body_hash",
+    "stamp",
+]
 
 GENESIS_HASH = "0" * 64
-DEFAULT_WAIT = 30.0
+# Entry times: UTC, microseconds, a 'Z'; fixed width, so they sort as strings.
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+# How far a recorded_at may run ahead of the clock: one entry stamped by a machine whose
+# clock ran fast would otherwise push every later stamp (and `audit --as-of`) after it.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def stamp(when: datetime) -> str:
+    """The recorded_at form of a time (``TIMESTAMP_FORMAT``)."""
+    return when.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
 
 
 @dataclass(frozen=True)
@@ -48,17 +69,14 @@ class Entry:
 
     @property
     def subject(self) -> str:
-        """What the entry is about, for a one-line listing: a batch id, a model, a
-        dataset, a license or consent version, an erasure request ('' when none fits)."""
-        p = self.payload
-        if "id" in p and "version" in p:
-            return f"{p['id']}@{p['version']}"
-        if "policy" in p and "version" in p:
-            return f"{p['policy']}@{p['version']}"
-        for key in ("batch_id", "name", "dataset", "request_ref"):
-            if p.get(key):
-                return str(p[key])
-        return ""
+        """What the entry is about, for a one-line listing (see ``ledger.entry_kinds``)."""
+        return subject_of(self.kind, self.payload)
+
+    def body(self) -> bytes:
+        """The canonical bytes the entry hash is the SHA-256 of (see ``entry_body``)."""
+        return entry_body(
+            self.seq, self.kind, self.payload, self.prev_hash, self.key_id, self.recorded_at
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -73,10 +91,11 @@ class Entry:
         }
 
 
-def entry_body_hash(
+def entry_body(
     seq: int, kind: str, payload: dict[str, Any], prev_hash: str, key_id: str, recorded_at: str
 ) -> bytes:
-    """SHA-256 of the canonical JSON of an entry without its hash and signature."""
+    """The canonical JSON (RFC 8785) of an entry without its hash and signature: the bytes
+    whose SHA-256 is the entry hash."""
     body = {
         "seq": seq,
         "kind": kind,
@@ -85,7 +104,14 @@ def entry_body_hash(
         "key_id": key_id,
         "recorded_at": recorded_at,
     }
-    return hashlib.sha256(canonical_json(body)).digest()
+    return canonical_json(body)
+
+
+def entry_body_hash(
+    seq: int, kind: str, payload: dict[str, Any], prev_hash: str, key_id: str, recorded_at: str
+) -> bytes:
+    """SHA-256 of the canonical JSON of an entry without its hash and signature."""
+    return hashlib.sha256(entry_body(seq, kind, payload, prev_hash, key_id, recorded_at)).digest()
 
 
 class Appender:
@@ -106,7 +132,15 @@ class Appender:
         """Sign and insert this transaction's entry (exactly once)."""
         if self.entry is not None:
             raise RuntimeError("one entry per append")
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        clock = datetime.now(UTC)
+        now = stamp(clock)
+        if self._last_at > stamp(clock + CLOCK_SKEW):
+            raise IntegrityError(
+                f"the last entry (seq {self.seq - 1}) is stamped {self._last_at}, more than "
+                f"{CLOCK_SKEW.seconds // 60} minutes after this machine's clock ({now}): "
+                "refusing to append (check the clock; 'provledger verify' names the entry)",
+                self.seq - 1,
+            )
         recorded_at = max(now, self._last_at)  # never decreasing, so --as-of is a seq cut
         key_id = self._signer.public.key_id
         digest = entry_body_hash(self.seq, kind, payload, self._prev_hash, key_id, recorded_at)
@@ -159,8 +193,27 @@ class Store:
         return store
 
     @classmethod
-    def open(cls, path: Path, *, read_only: bool = False, wait: float = DEFAULT_WAIT) -> Store:
-        """Open an existing database, waiting up to ``wait`` seconds for the file lock."""
+    def scratch(cls, migrations: Sequence[str]) -> Store:
+        """An empty in-memory database with the named migrations applied, in order: the
+        catalog those migrations create, to compare a ledger file's catalog with."""
+        store = cls(duckdb.connect(":memory:"), Path(":memory:"), read_only=False)
+        store._migrate(only=set(migrations), checkpoint=False)
+        return store
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        *,
+        read_only: bool = False,
+        wait: float = DEFAULT_WAIT,
+        migrate: bool = True,
+    ) -> Store:
+        """Open an existing database, waiting up to ``wait`` seconds for the file lock.
+
+        With ``migrate`` (and not ``read_only``) missing migrations are applied at once;
+        without it the caller checks the catalog first and calls ``migrate`` itself.
+        """
         if not path.exists():
             raise HomeError(f"no ledger database at {path}: run 'provledger init' first")
         deadline = time.monotonic() + wait
@@ -183,7 +236,7 @@ class Store:
                 raise HomeError(f"cannot open ledger database {path}: {exc}") from None
         store = cls(con, path, read_only)
         try:
-            store._check_schema()
+            store._check_schema(migrate=migrate)
         except BaseException:
             con.close()  # a refused database must not stay open (and locked) in this process
             raise
@@ -193,16 +246,32 @@ class Store:
         self._con.close()
 
     # -- schema --------------------------------------------------------------------------
-    def _applied(self) -> list[str]:
-        tables = {
-            r[0] for r in self._con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
-        }
-        if "schema_migrations" not in tables:
-            return []
-        rows = self._con.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()
-        return [r[0] for r in rows]
+    def catalog(self) -> list[CatalogObject]:
+        """Every object of the database's catalog (see ledger.catalog), read through the
+        qualified system catalog functions only, so no user macro can answer instead."""
+        rows = {kind: self._con.execute(sql).fetchall() for kind, sql in CATALOG_QUERIES.items()}
+        return objects_from_rows(rows)
 
-    def _check_schema(self) -> None:
+    def applied_migrations(self) -> list[str]:
+        """The names of the applied migrations, sorted."""
+        return self._applied()
+
+    def pending_migrations(self) -> list[str]:
+        """The known migrations not applied yet, in order."""
+        applied = set(self._applied())
+        return [name for name, _ in MIGRATIONS if name not in applied]
+
+    def _applied(self) -> list[str]:
+        # Qualified system function and no SQL function: a user macro cannot answer.
+        tables = self._con.execute(
+            "SELECT database_name, schema_name, table_name FROM system.main.duckdb_tables()"
+        ).fetchall()
+        if not any(r[1:] == ("main", "schema_migrations") for r in tables if r[0] != "temp"):
+            return []
+        rows = self._con.execute("SELECT name FROM schema_migrations").fetchall()
+        return sorted(str(r[0]) for r in rows)
+
+    def _check_schema(self, *, migrate: bool = True) -> None:
         applied = self._applied()
         known = [name for name, _ in MIGRATIONS]
         newer = [name for name in applied if name not in known]
@@ -211,22 +280,35 @@ class Store:
                 f"ledger database {self.path} has schema migrations this provledger does not "
                 f"know ({', '.join(newer)}): it was written by a newer version; upgrade provledger"
             )
+        if applied != known[: len(applied)]:
+            raise CatalogError(
+                f"the schema migrations recorded in {self.path} ({', '.join(applied)}) are not "
+                "the ones this provledger applies, in order: someone changed schema_migrations"
+            )
         if len(applied) < len(known):
             if self.read_only:
                 raise HomeError(
                     f"ledger database {self.path} needs a schema upgrade: run any writing "
                     "command (for example 'provledger checkpoint') once"
                 )
-            self._migrate()
+            if migrate:
+                self._migrate()
 
-    def _migrate(self) -> None:
+    def migrate(self) -> list[str]:
+        """Apply every pending migration; return their names."""
+        pending = self.pending_migrations()
+        if pending:
+            self._migrate()
+        return pending
+
+    def _migrate(self, *, only: set[str] | None = None, checkpoint: bool = True) -> None:
         self._con.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, "
             "applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)"
         ).fetchall()
         applied = set(self._applied())
         for name, migrate in MIGRATIONS:
-            if name in applied:
+            if name in applied or (only is not None and name not in only):
                 continue
             self._con.begin()
             try:
@@ -238,7 +320,8 @@ class Store:
             except BaseException:
                 self._con.rollback()
                 raise
-        self._con.execute("CHECKPOINT").fetchall()
+        if checkpoint:
+            self._con.execute("CHECKPOINT").fetchall()
 
     def schema(self) -> list[tuple[str, str]]:
         """(table, CREATE statement) for every table, for tests that pin the schema."""
@@ -317,10 +400,6 @@ class Store:
         """Result as an iterator of pyarrow RecordBatches, for scans too big for memory."""
         reader = self._con.sql(sql, params=params).to_arrow_reader(batch_rows)
         yield from reader
-
-    def arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
-        """Result as a pyarrow Table."""
-        return self._con.sql(sql, params=params).to_arrow_table()
 
     def insert_arrow(self, table: str, data: Any) -> None:
         """Append a pyarrow Table or RecordBatch whose columns match ``table`` in order."""

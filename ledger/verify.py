@@ -5,25 +5,28 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from ledger.canonical import canonical_json
 from ledger.checkpoint import Checkpoint
+from ledger.entry_kinds import EntryKind
 from ledger.errors import CanonicalError, IntegrityError, RootMismatch
 from ledger.keys import PublicKey
 from ledger.merkle import MerkleBuilder, consistency_proof, leaf_hash, root_from_leaf_hashes
 from ledger.merkle_verify import verify_consistency
 from ledger.projections import check_projections
 from ledger.sketch_tables import check_sketches
-from ledger.store import GENESIS_HASH, Store, entry_body_hash
+from ledger.store import CLOCK_SKEW, GENESIS_HASH, Store, entry_body_hash, stamp
 
 __all__ = ["VerifyReport", "verify_ledger"]
 
 # Every record's hashes, in batch then file order, streamed for the root and digest checks.
 RECORDS_IN_ORDER = (
-    "SELECT batch_seq, record_hash, content_hash, subject_hash FROM records ORDER BY batch_seq, ord"
+    "SELECT batch_seq, record_hash, content_hash, subject_hash, ord FROM records "
+    "ORDER BY batch_seq, ord"
 )
 
 
@@ -39,6 +42,7 @@ class VerifyReport:
     root: str = ""
     first_bad_seq: int | None = None
     problem: str | None = None
+    restored_note_at: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,6 +56,8 @@ def _check_entries(
     log = MerkleBuilder()  # the entry log's tree so far, for the recorded checkpoints
     entries: dict[int, tuple[str, dict[str, Any]]] = {}
     prev = GENESIS_HASH
+    prev_at = ""
+    latest = stamp(datetime.now(UTC) + CLOCK_SKEW)
     for expected_seq, row in enumerate(store.raw_entries(), start=1):
         seq, kind, payload_text, prev_hash, entry_hash, signature, key_id, recorded_at = row
         if seq != expected_seq:
@@ -81,7 +87,18 @@ def _check_entries(
             sig = b""
         if not public.verify(sig, digest):
             raise IntegrityError("signature does not verify with the ledger's public key", seq)
-        if kind == "checkpoint":
+        if recorded_at < prev_at:
+            raise IntegrityError(
+                f"recorded_at {recorded_at} is earlier than the previous entry's ({prev_at})", seq
+            )
+        if recorded_at > latest:
+            raise IntegrityError(
+                f"recorded_at {recorded_at} is in the future (the clock now reads "
+                f"{stamp(datetime.now(UTC))}): it would hide every later entry from --as-of",
+                seq,
+            )
+        prev_at = recorded_at
+        if kind == EntryKind.checkpoint:
             size, want = payload["size"], bytes.fromhex(payload["root"])
             got = (
                 log.root()
@@ -114,8 +131,8 @@ def _check_batches(store: Store, batches: dict[int, dict[str, Any]]) -> int:
     checks: dict[int, _BatchCheck] = {}
     total = 0
     for chunk in store.stream(RECORDS_IN_ORDER):
-        columns = [chunk.column(i).to_pylist() for i in range(4)]
-        for seq, record, content, subject in zip(*columns, strict=True):
+        columns = [chunk.column(i).to_pylist() for i in range(5)]
+        for seq, record, content, subject, ord_ in zip(*columns, strict=True):
             check = checks.get(seq)
             if check is None:
                 if seq not in batches:
@@ -123,6 +140,12 @@ def _check_batches(store: Store, batches: dict[int, dict[str, Any]]) -> int:
                         f"records belong to batch seq {seq}, which has no entry", seq
                     )
                 check = checks[seq] = _BatchCheck()
+            if ord_ != check.tree.size:  # file order is 0, 1, 2 ...: lineage reports it
+                raise IntegrityError(
+                    f"batch {batches[seq]['batch_id']}: record order is broken at position "
+                    f"{check.tree.size} (ord {ord_})",
+                    seq,
+                )
             check.tree.push_input(record)
             check.content.update(content or b"")
             if subject is not None:
@@ -186,7 +209,9 @@ def verify_ledger(
     report = VerifyReport(ok=False, entries=0, batches=0, records=0)
     try:
         hashes, entries = _check_entries(store, public)
-        batches = {seq: p for seq, (kind, p) in entries.items() if kind == "batch-registered"}
+        batches = {
+            seq: p for seq, (kind, p) in entries.items() if kind == EntryKind.batch_registered
+        }
         report.entries = len(hashes)
         report.batches = len(batches)
         report.root = root_from_leaf_hashes(leaf_hash(h) for h in hashes).hex()

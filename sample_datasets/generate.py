@@ -507,6 +507,9 @@ class Batch:
     generator: str | None = None
     cost: float | None = None
     note: str = ""
+    # What the batch declares for disclosures (see METADATA): channel, languages, crawler,
+    # opt-out evidence, generating model and terms, processing.
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     def spec(self) -> dict[str, Any]:
         """The batch's entry in batches.json: the options of ``provledger register``."""
@@ -522,6 +525,7 @@ class Batch:
             spec["generator"] = self.generator
         if self.cost is not None:
             spec["cost"] = self.cost
+        spec.update(self.metadata)
         spec["note"] = self.note
         return spec
 
@@ -865,7 +869,11 @@ def build() -> list[Batch]:
     par = paraphrases(texts, sec.records)
     zs = zero_shot(texts)
     templated = templated_disputes(texts)
-    return [scraped, licensed, v1, v2, test, esc, sec, par, zs, templated, production_sample(texts)]
+    batches = [scraped, licensed, v1, v2, test, esc, sec, par, zs, templated]
+    batches.append(production_sample(texts))
+    for b in batches:
+        b.metadata = METADATA[b.file]
+    return batches
 
 
 # Three long templates with one slot at the very end: every record is a near copy of the
@@ -928,6 +936,112 @@ def production_sample(texts: Texts) -> Batch:
         collected_at="2026-02-28",
         note="a sample of production traffic (reference): the yardstick for distribution match",
     )
+
+
+# -- what each batch declares for disclosures ---------------------------------------------
+# The robots.txt the crawler read on 2025-11-03; its SHA-256 is in the opt-out evidence.
+ROBOTS_TXT = "User-agent: *\nAllow: /\n\nUser-agent: LarkspurBot\nCrawl-delay: 2\n"
+TICKET_PROCESSING = "exported from the helpdesk; attachments and agent notes left out"
+TICKET_SIM_TERMS = "Larkspur's own tool: no third-party terms"
+METADATA: dict[str, dict[str, Any]] = {
+    "scraped/forum_posts.jsonl": {
+        "channel": "own_crawl",
+        "languages": ["en"],
+        "crawler": "LarkspurBot",
+        "opt_out": {
+            "checked_at": "2025-11-03T06:00:00Z",
+            "robots_txt": {
+                "sha256": hashlib.sha256(ROBOTS_TXT.encode()).hexdigest(),
+                "agents": ["LarkspurBot", "*"],
+                "verdict": "allowed",
+            },
+            "tdmrep": {"reserved": False, "policy": None},
+            "ai_preference": {"train_ai": "unset"},
+        },
+        "processing": "forum markup stripped; each post kept as title and body text",
+    },
+    "licensed/support_conversations.jsonl": {
+        "channel": "rightsholder_license",
+        "languages": ["en"],
+        "processing": "used as delivered by the licensor",
+    },
+    "first_party/tickets_2024.csv": {
+        "channel": "user_data_this_service",
+        "languages": ["en"],
+        "processing": TICKET_PROCESSING,
+    },
+    "first_party/tickets_2025.jsonl": {
+        "channel": "user_data_this_service",
+        "languages": ["en"],
+        "processing": TICKET_PROCESSING,
+    },
+    "first_party/tickets_test.jsonl": {
+        "channel": "user_data_this_service",
+        "languages": ["en"],
+        "processing": TICKET_PROCESSING,
+    },
+    "synthetic/escalations.jsonl": {
+        "languages": ["en"],
+        "generator_model": "ticket-sim 0.4",
+        "generator_terms": TICKET_SIM_TERMS,
+    },
+    "synthetic/security_incidents.parquet": {
+        "languages": ["en"],
+        "generator_model": "ticket-sim 0.4",
+        "generator_terms": TICKET_SIM_TERMS,
+    },
+    "synthetic/security_paraphrases.jsonl": {
+        "languages": ["en"],
+        "generator_model": "paraphrase-lm 1.1",
+        "generator_terms": "Apache-2.0 model licence",
+    },
+    "synthetic/zero_shot_outages.jsonl": {
+        "languages": ["en"],
+        "generator_model": "ticket-sim 0.4",
+        "generator_terms": TICKET_SIM_TERMS,
+    },
+    "synthetic/billing_disputes_templated.jsonl": {
+        "languages": ["en"],
+        "generator_model": "ticket-sim 0.4",
+        "generator_terms": TICKET_SIM_TERMS,
+    },
+    "first_party/production_sample_2026_02.jsonl": {
+        "channel": "user_data_this_service",
+        "languages": ["en"],
+        "processing": TICKET_PROCESSING,
+    },
+}
+
+# The organisation profile. It leaves illegal_content_measures out on purpose, so the EU
+# summary lists one value to declare before publishing.
+PROFILE: dict[str, Any] = {
+    "provider": {
+        "name": "Larkspur Software Inc.",
+        "contact": "ai-transparency@larkspur.example",
+    },
+    "intended_purpose": "Route incoming Larkspur Drive support tickets to the right team",
+    "models": {
+        MODEL: {"version": "2026.03", "placed_on_market": "2026-03-16", "based_on": []},
+    },
+    "crawlers": {
+        "LarkspurBot": {
+            "purpose": "collect public support-forum posts about Larkspur Drive",
+            "behaviour": "one request every 2 seconds; public pages only, no logins",
+        }
+    },
+    "datasets": {
+        DATASET: {
+            "purpose": "examples of real support tickets and their topics, from which the "
+            "router learns which team handles which ticket",
+            "collection_ongoing": True,
+        }
+    },
+    "optout_measures": "robots.txt (for LarkspurBot and *), TDMRep and AI-preference "
+    "signals are read before a crawl; a reservation stops it",
+    "ip_statement": "Forum posts and tickets may mention product names (trademarks); no "
+    "patented material is known to be included",
+    "aggregate_consumer_information": False,
+}
 
 
 # -- manifests and documents -------------------------------------------------------------
@@ -993,6 +1107,7 @@ def manifests(contract_sha256: str) -> dict[str, dict[str, Any]]:
             "context": "customer_facing",
             "uses": DATASET_USES,
         },
+        "profile.json": PROFILE,
     }
 
 
@@ -1004,6 +1119,7 @@ def demo_plan() -> dict[str, Any]:
         "consent": ["consent-v1.json", "consent-v2.json"],
         "dataset_manifest": "dataset.json",
         "model": MODEL,
+        "profile": "profile.json",
         "erasure": {"subject": ERASE_CUSTOMER, "request": ERASE_REQUEST},
     }
 
@@ -1012,7 +1128,7 @@ def demo_plan() -> dict[str, Any]:
 def expected_figures(batches: list[Batch]) -> dict[str, Any]:
     """The audit figures the demo must print, counted from the generated records.
 
-    The rules, as DESIGN.md and the README's audit section state them, re-implemented
+    The rules, as DESIGN.md and docs/audit.md state them, re-implemented
     here over the records themselves:
 
     - counts are of active records: a record is erased when its subject field holds the
@@ -1222,6 +1338,7 @@ def expected_figures(batches: list[Batch]) -> dict[str, Any]:
     }
     return {
         "dataset": DATASET,
+        "disclosure": disclosure_figures(batches),
         "records_before_erasure": total_before,
         "records": total,
         "files": {
@@ -1242,6 +1359,105 @@ def expected_figures(batches: list[Batch]) -> dict[str, Any]:
         "erasure": erasure,
         "cost": cost,
         "findings": {code: n for code, n in by_code.items() if n},
+    }
+
+
+def disclosure_figures(batches: list[Batch]) -> dict[str, Any]:
+    """What the EU summary and the AB 2013 page of the model must say, counted here.
+
+    - words: whitespace-separated words of each record's normalised text field
+      (``normalise_text(text).split()``), bytes: the field's UTF-8 bytes; tokens are
+      words (the ledger's ``whitespace-words``);
+    - the EU summary covers the train split, every registered record (erasure later does
+      not change what the model was trained on); AB 2013 covers every split;
+    - statuses: a value the organisation profile (profile.json) gives is declared, one it
+      leaves out is missing, everything else comes from the ledger.
+    """
+    words = {
+        b.file: sum(len(normalise_text(r[b.text_field]).split()) for r in b.records)
+        for b in batches
+    }
+    size = {b.file: sum(len(r[b.text_field].encode("utf-8")) for r in b.records) for b in batches}
+    train = [b for b in batches if b.split == "train"]
+    tokens = sum(words[b.file] for b in train)
+    synthetic = [b for b in batches if b.source == "synthetic"]
+    registered = sum(len(b.records) for b in batches)
+    low = 10 ** (len(str(registered)) - 1)
+    declared_eu = {
+        "1.1 provider_name", "1.1 provider_contact", "1.2 model_version",
+        "1.2 model_dependencies", "1.2 placed_on_market", "2.3 purposes", "2.3 behaviour",
+        "3.1 measures",
+    }  # fmt: skip
+    eu_fields = [
+        "1.1 provider_name", "1.1 provider_contact", "1.2 model_name", "1.2 model_version",
+        "1.2 model_dependencies", "1.2 placed_on_market", "1.2 training_datasets",
+        "1.3 modalities", "1.3 size_text", "1.3 size_image", "1.3 size_audio",
+        "1.3 size_video", "1.3 latest_acquisition", "1.3 languages", "2.1 used",
+        "2.1 large_datasets", "2.2.1 used", "2.2.1 licenses", "2.2.2 used", "2.2.2 sources",
+        "2.3 used", "2.3 crawlers", "2.3 purposes", "2.3 behaviour", "2.3 collection_period",
+        "2.3 top_domains", "2.4 this_service", "2.4 other_services", "2.5 used",
+        "2.5 generating_models", "2.5 model_terms", "2.6 used", "2.6 description",
+        "3.1 protocols", "3.1 coverage", "3.1 reserved", "3.1 measures", "3.2 measures",
+    ]  # fmt: skip
+    eu_status = {
+        f: "declared" if f in declared_eu else "missing" if f == "3.2 measures" else "ledger"
+        for f in eu_fields
+    }
+    ca_keys = [
+        ("1", "sources"), ("2", "purpose"), ("3", "data_points"), ("4", "types"),
+        ("5", "copyright"), ("5", "trademark_patent"), ("6", "purchased_licensed"),
+        ("7", "personal_information"), ("8", "aggregate_consumer"), ("9", "processing"),
+        ("10", "period"), ("10", "ongoing"), ("11", "first_used"), ("12", "synthetic"),
+    ]  # fmt: skip
+    ca_declared = {"purpose", "trademark_patent", "aggregate_consumer", "ongoing"}
+    ca_status = {
+        f"{sid} {key}:{DATASET}": "declared" if key in ca_declared else "ledger"
+        for sid, key in ca_keys
+    }
+    licensed = [b for b in batches if b.license]
+    crawled = [b for b in batches if b.source == "scraped"]
+    rest = [b for b in batches if b not in licensed and b not in crawled]
+    dates = sorted(b.collected_at for b in batches if b.collected_at)
+    return {
+        "words": words,
+        "bytes": size,
+        "eu": {
+            "status": eu_status,
+            "tokens": tokens,
+            "size_text": "Less than 1 billion tokens" if tokens < 10**9 else "see the template",
+            "modalities": ["text"],
+            "latest_acquisition": max(b.collected_at or "" for b in train),
+            "languages": ["en"],
+            "crawlers": ["LarkspurBot"],
+            "crawled_records": sum(len(b.records) for b in train if b.source == "scraped"),
+            "collection_period": "2025-11-03 to 2025-11-03",
+            "top_domains": ["community.example.org"],
+            "licensed_records": sum(len(b.records) for b in train if b.source == "licensed"),
+            "user_records": sum(len(b.records) for b in train if b.source == "first_party"),
+            "synthetic_records": sum(len(b.records) for b in train if b.source == "synthetic"),
+            "generating_models": sorted({b.metadata["generator_model"] for b in synthetic}),
+            "model_terms": sorted({b.metadata["generator_terms"] for b in synthetic}),
+            "coverage": "1 of 1",
+        },
+        "ab2013": {
+            "status": ca_status,
+            "records": registered,
+            "data_points": f"{low:,} to {low * 10 - 1:,}",
+            "types": sorted({f"text ({b.split})" for b in batches}),
+            "copyright": [
+                f"Copyrighted material used under license ({LICENSE_REF}): "
+                f"{sum(len(b.records) for b in licensed)} records",
+                "Publicly available or crawled material whose copyright status is not "
+                f"established: {sum(len(b.records) for b in crawled)} records",
+                "The provider's own, user-provided or synthetic material: "
+                f"{sum(len(b.records) for b in rest):,} records",
+            ],
+            "personal_information_records": sum(
+                len(b.records) for b in batches if b.subject_field is not None
+            ),
+            "period": f"{dates[0]} to {dates[-1]}",
+            "synthetic_records": sum(len(b.records) for b in synthetic),
+        },
     }
 
 
@@ -1394,6 +1610,10 @@ four kinds of source, each with its signature failure:
   version 1 `reconsent_required`. Neither sets a retention period, so no figure here
   changes with the calendar.
 - `dataset.json`: the dataset `{DATASET}`.
+- `profile.json`: Larkspur's organisation profile (provider, contact, intended purpose,
+  crawler purposes, opt-out measures ...), which the disclosures take declared values from.
+  It leaves out the measures to remove illegal content, so the EU summary lists that one
+  value under "Declare before publishing".
 - `batches.json`: how the demo registers each file (the `provledger register` options),
   the model it registers and the deletion request it answers.
 
@@ -1441,6 +1661,20 @@ registered, {fig["records"]} remain active).
   files holding them must be rebuilt without them. Lineage reaches {direct} directly,
   {derived} by derivation, and model `{MODEL}`.
 - **Cost per usable record** (batch costs over active records): {cost_text}.
+
+## What the disclosures show
+
+After the audit the demo publishes the model's EU training-content summary and its
+California AB 2013 page (`provledger disclose {MODEL} --template eu-gpai-summary` and
+`--template ca-ab2013`). Each batch declares its acquisition channel, language (`en`),
+processing, and for the crawl its crawler (`LarkspurBot`) and the opt-out checks made
+(`opt_out` in `batches.json`); every record's words and bytes are counted at registration.
+The EU summary covers the {fig["disclosure"]["eu"]["tokens"]:,} whitespace-word tokens of
+the train split ("{fig["disclosure"]["eu"]["size_text"]}"); the AB 2013 page counts
+{fig["disclosure"]["ab2013"]["records"]:,} data points in every split
+("{fig["disclosure"]["ab2013"]["data_points"]}"), collected
+{fig["disclosure"]["ab2013"]["period"]}. The status of every field is in the block below
+(`disclosure.eu.status`, `disclosure.ab2013.status`).
 
 ## Expected figures
 

@@ -1,8 +1,14 @@
 """Shared fixtures. Every test gets a fresh ledger home under tmp_path, and
-PROVLEDGER_HOME points there, so no test can touch a real user's ledger."""
+PROVLEDGER_HOME points there, so no test can touch a real user's ledger.
+
+Initialising a ledger (keys, schema, first entry) costs more than most tests, so
+``initialised_home`` builds one per session (per worker under pytest-xdist) and each test
+gets its own copy: same keys and first entry, a separate database file.
+"""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,10 +27,27 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A freshly initialised, closed ledger home, built once per session: copy, never open."""
+    path = tmp_path_factory.mktemp("template") / "home"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("PROVLEDGER_KEY_PASSPHRASE", raising=False)
+        Ledger.init(path).close()
+    return path
+
+
 @pytest.fixture
-def ledger(home: Path) -> Iterator[Ledger]:
+def initialised_home(home: Path, template_home: Path) -> Path:
+    """``home`` holding a copy of a just-initialised ledger (closed, key modes kept)."""
+    shutil.copytree(template_home, home)
+    return home
+
+
+@pytest.fixture
+def ledger(initialised_home: Path) -> Iterator[Ledger]:
     """An initialised, open ledger in ``home``."""
-    with Ledger.init(home) as led:
+    with Ledger.open(initialised_home) as led:
         yield led
 
 

@@ -494,6 +494,8 @@ def test_every_figure(tickets: Path) -> None:
     # One finding per code, high -> medium -> low.
     assert [(f["severity"], f["code"], f["records"]) for f in r["findings"]] == [
         ("high", "SCRAPED_IN_REGULATED", 3),
+        # b7 is scraped (channel own_crawl by default) with no opt-out evidence: 3 records.
+        ("high", "CRAWL_OPTOUT_MISSING", 3),
         ("high", "LICENSE_SCOPE", 2),
         ("high", "LICENSE_EXPIRED", 2),
         ("high", "CONSENT_NONCOMPLIANT", 2),
@@ -509,6 +511,18 @@ def test_every_figure(tickets: Path) -> None:
         "3 scraped records (15% of the dataset) in a regulated dataset: scraped data carries "
         "no rights evidence an auditor can check"
     )
+    assert messages["CRAWL_OPTOUT_MISSING"] == (
+        "3 crawled records in batch b7 carry no evidence that robots.txt, TDMRep or "
+        "AI-preference opt-outs were checked at collection: register crawls with --crawler "
+        "and --opt-out"
+    )
+    assert r["crawl_opt_out"] == {
+        "crawl_batches": ["b7"],
+        "without_evidence": ["b7"],
+        "records_without_evidence": 3,
+        "reserved": [],
+        "matters": True,
+    }
     assert messages["CONSENT_NONCOMPLIANT"] == (
         "2 first-party records without valid consent for this dataset: tos@1: 2 "
         "(reconsent_required by tos@2; does not permit external_release; 2 older than its "
@@ -795,7 +809,8 @@ def test_decision_rules_in_order(ledger: Ledger, tmp_path: Path) -> None:
 
 # -- the command line -----------------------------------------------------------------------
 def _figures(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if k != "as_of"}  # as_of is the moment of the run
+    # as_of is the moment of the run; checked is what the CLI's pre-check established
+    return {k: v for k, v in doc.items() if k not in ("as_of", "checked")}
 
 
 def test_cli_json_matches_the_library(tickets: Path, cli) -> None:  # type: ignore[no-untyped-def]
@@ -846,14 +861,15 @@ def test_cli_output_unwritable(tickets: Path, cli, tmp_path: Path) -> None:  # t
 
 def test_cli_fail_on(tickets: Path, cli) -> None:  # type: ignore[no-untyped-def]
     # At 2099-01-01 both oldcorp@1 and newcorp@1 have expired: two LICENSE_EXPIRED findings,
-    # so six high ones (a date in the future keeps the test independent of today).
+    # and the crawl without opt-out evidence: seven high ones (a date in the future keeps the
+    # test independent of today).
     args = ("audit", "tickets", "--json", "--as-of", "2099-01-01")
     result = cli(*args, "--fail-on", "high")
     assert result.exit_code == 3
     assert json.loads(result.stdout)["dataset"] == "tickets"  # the report is still printed
     assert result.stderr == (
-        "Failing: 6 findings at or above high (SCRAPED_IN_REGULATED, LICENSE_SCOPE, "
-        "LICENSE_EXPIRED, CONSENT_NONCOMPLIANT, ERASURE_PENDING)\n"
+        "Failing: 7 findings at or above high (SCRAPED_IN_REGULATED, CRAWL_OPTOUT_MISSING, "
+        "LICENSE_SCOPE, LICENSE_EXPIRED, CONSENT_NONCOMPLIANT, ERASURE_PENDING)\n"
     )
     assert cli(*args, "--fail-on", "low").exit_code == 3
     assert cli(*args).exit_code == 0

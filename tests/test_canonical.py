@@ -115,17 +115,50 @@ def test_parse_json_round_trips_canonical_json(value: Any) -> None:
     assert canonical_json(parsed) == text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=CanonicalError,
-    reason="known gap: JCS writes 1e17 as the integer 100000000000000000, which parses back "
-    "as an int beyond 2**53 - 1 and is then refused; a stored payload holding such a float "
-    "would fail 'verify'",
-)
 def test_canonical_form_of_a_large_integral_float_survives_a_round_trip() -> None:
+    # JCS writes 1e17 as the integer 100000000000000000, which parses back as an int beyond
+    # 2**53 - 1: it is read as the double it spells, so the bytes come back the same.
     text = canonical_json({"cost": 1e17})
     assert text == b'{"cost":100000000000000000}'
     assert canonical_json(parse_json(text)) == text
+
+
+# What other JCS tools write for doubles in [2**53, 2**64) and beyond, checked with
+#   node -e 'console.log(JSON.stringify(2**53), JSON.stringify(2**63), JSON.stringify(1e16))'
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"9007199254740992",  # 2**53
+        b"-9007199254740992",
+        b"10000000000000000",  # 1e16
+        b"9223372036854776000",  # 2**63
+        b"18446744073709552000",  # 2**64
+        b'{"n":[1152921504606847000]}',  # 2**60 inside a list inside an object
+    ],
+)
+def test_the_jcs_form_of_a_large_double_is_accepted_as_written(text: bytes) -> None:
+    assert parse_canonical(text)[1] == text
+    assert canonical_json(parse_json(text)) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (2**53 + 1, "9007199254740993"),  # no double holds it
+        (2**63 - 1, "9223372036854775807"),  # int64 max: JCS writes 2**63 as ...6000
+        (-(2**63), "-9223372036854775808"),
+        (2**64 - 1, "18446744073709551615"),
+        (10**400, "of 401 digits"),
+    ],
+)
+def test_an_integer_no_double_spells_is_refused_with_what_to_do(value: int, shown: str) -> None:
+    with pytest.raises(CanonicalError) as caught:
+        canonical_json({"id": value})
+    assert str(caught.value) == (
+        f"integer {shown} is outside +-(2**53 - 1) and is not exactly an IEEE-754 double "
+        "as RFC 8785 writes one, so other JCS tools would hash a different number: "
+        "store it as a string (for example a CSV column, or a JSON string) to keep every digit"
+    )
 
 
 def test_parse_json_accepts_str_and_bytes() -> None:
@@ -210,10 +243,11 @@ def test_canonical_json_refuses_lone_surrogates(value: Any) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [2**53, -(2**53), 2**64, [2**53], {"a": -(2**63)}, [1.5, 2**53], {"n": [0, 2**60]}],
-)
+    [2**53 + 1, -(2**53) - 1, 2**64, [2**53 + 1], {"a": -(2**63)}, [1.5, 2**53 + 1],
+     {"n": [0, 2**60]}],
+)  # fmt: skip
 def test_canonical_json_refuses_integers_beyond_the_safe_range(value: Any) -> None:
-    with pytest.raises(CanonicalError, match=r"integer outside \+-\(2\*\*53 - 1\)"):
+    with pytest.raises(CanonicalError, match=r"is outside \+-\(2\*\*53 - 1\) and is not"):
         canonical_json(value)
 
 
@@ -456,8 +490,8 @@ def test_fast_path_hands_what_it_cannot_prove_to_the_exact_path(
         b'{"a": "\\"", "a": "\\""}',
         b'{"a": 1, "\\u0061": 1}',
         b'{"x": {"a": "s", "a": "s"}}',
-        b'{"a": 9007199254740992}',
-        b'{"a": [-9007199254740992]}',
+        b'{"a": 9007199254740993}',
+        b'{"a": [-9007199254740993]}',
     ],
 )
 def test_fast_path_never_accepts_duplicates_or_unsafe_integers(text: bytes) -> None:

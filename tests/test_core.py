@@ -3,6 +3,8 @@ passphrases, log, verify, checkpoint, the append-only guards and schema migratio
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import shutil
@@ -15,10 +17,10 @@ import duckdb
 import pytest
 
 from ledger import keys
-from ledger.checkpoint import parse_note
+from ledger.checkpoint import parse_note, verifier_key
 from ledger.errors import HomeError, KeyFileError
 from ledger.ledger import DB_FILE, NOTE_FILE, Ledger
-from ledger.migrations import APPEND_ONLY_TABLES
+from ledger.migrations import APPEND_ONLY_TABLES, LOOKUP_KEY_TABLES
 from ledger.store import GENESIS_HASH
 
 PASSPHRASE_ENV = "PROVLEDGER_KEY_PASSPHRASE"
@@ -31,6 +33,7 @@ VERIFY_KEYS = {
     "root",
     "first_bad_seq",
     "problem",
+    "restored_note_at",
 }
 ENTRY_KEYS = {
     "seq",
@@ -109,12 +112,20 @@ def test_init_creates_the_home(cli: Any, home: Path) -> None:
 def test_init_json(cli: Any, home: Path) -> None:
     result = cli("init", "--json")
     assert result.exit_code == 0, result.output
-    key_id = keys.load_public_key(home).key_id
+    public = keys.load_public_key(home)
+    key_id = public.key_id
     assert json.loads(result.stdout) == {
         "home": str(home),
         "key_id": key_id,
         "origin": f"provledger/{key_id}",
+        "verifier_key": verifier_key(f"provledger/{key_id}", public),
     }
+    # The C2SP verifier key: name+keyid+base64(0x01 || key), keyid = SHA-256(name || 0x0A
+    # || 0x01 || key)[:4], computed here from its definition.
+    name, key_hex, blob = json.loads(result.stdout)["verifier_key"].split("+", 2)
+    assert base64.b64decode(blob) == b"\x01" + public.raw
+    digest = hashlib.sha256(name.encode() + b"\n\x01" + public.raw).digest()
+    assert bytes.fromhex(key_hex) == digest[:4]
 
 
 def test_init_through_the_library_writes_the_first_entry(home: Path) -> None:
@@ -456,7 +467,8 @@ def test_migrations_are_recorded(home: Path, make_ledger: Callable[..., None]) -
         "m001_initial",
         "m002_append_only_guards",
         "m003_lineage_lookup_keys",
-        "m004_sketches",
+        "m004_lookup_key_guards",
+        "m005_sketches",
     ]
 
 
@@ -495,7 +507,8 @@ def test_schema_is_pinned(home: Path, make_ledger: Callable[..., None]) -> None:
         ("key_id", "VARCHAR"),
         ("recorded_at", "VARCHAR"),
     ]
-    assert triggers == {f"{t}_no_{e}" for t in APPEND_ONLY_TABLES for e in ("update", "delete")}
+    guarded = APPEND_ONLY_TABLES + LOOKUP_KEY_TABLES
+    assert triggers == {f"{t}_no_{e}" for t in guarded for e in ("update", "delete")}
 
 
 def test_a_database_from_a_newer_provledger_is_refused(

@@ -346,9 +346,13 @@ def test_the_migration_backfills_the_keys_registration_would_write(led: Ledger, 
     led.close()
     con = duckdb.connect(str(home / DB_FILE))
     con.execute("DROP TABLE lookup_keys; DROP TABLE lookup_keys_recent")
-    con.execute("DELETE FROM schema_migrations WHERE name = 'm003_lineage_lookup_keys'")
+    # A ledger from before m003 (and so before m004, which guards the key tables).
+    con.execute(
+        "DELETE FROM schema_migrations "
+        "WHERE name IN ('m003_lineage_lookup_keys', 'm004_lookup_key_guards')"
+    )
     con.close()
-    with Ledger.open(home) as again:  # applies m003 again
+    with Ledger.open(home) as again:  # applies m003 and m004 again
         assert again.store.rows("SELECT * FROM lookup_keys ORDER BY ALL") == written
         assert again.lineage(subject=ALICE).found
 
@@ -414,6 +418,7 @@ def test_erase_records_an_entry_and_lineage_then_says_erased(
             record_hash(TICKETS_A[2]),
             record_hash(TICKETS_B[0]),
         ],
+        "positions": [[a, 0], [a, 2], [b, 0]],
         "batches": [a, b],
         "derived_batches": [ids["S1"], ids["S2"]],
         "models": ["early", "late"],

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
-import importlib.util
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +25,7 @@ from ledger.readers.csv_reader import read_csv
 from ledger.readers.jsonl_reader import byte_ranges, read_lines, split_range
 from ledger.readers.parquet_reader import read_table
 
-# One row of every Arrow type the README's Parquet rule names, and the JSON it maps to.
+# One row of every Arrow type docs/registration.md's Parquet rule names, and the JSON it maps to.
 TYPED_COLUMNS: dict[str, tuple[pa.Array, Any]] = {
     "null": (pa.array([None], pa.null()), None),
     "bool": (pa.array([True]), True),
@@ -118,8 +117,8 @@ def test_parquet_of_json_like_columns_hashes_like_the_jsonl(home: Path, tmp_path
 
 
 def test_nanosecond_times_are_refused_naming_the_row() -> None:
-    if importlib.util.find_spec("pandas") is not None:
-        pytest.skip("with pandas installed pyarrow returns nanosecond Timestamps instead")
+    # With pandas installed pyarrow returns nanosecond Timestamps instead of raising: the
+    # reader refuses those too, so the outcome does not depend on pandas being there.
     table = pa.table({"at": pa.array([1000, 2000, 3001], pa.timestamp("ns"))})
     with pytest.raises(InputError) as caught:
         list(read_table(table))
@@ -187,6 +186,28 @@ def test_csv_cells_are_strings_and_lines_are_where_rows_end(tmp_path: Path) -> N
     assert chunk.locations == [3, 5]
 
 
+def test_csv_bare_quote_inside_an_unquoted_field_is_kept_as_text(tmp_path: Path) -> None:
+    """Decided and documented (docs/verify-without-provledger.md): provledger reads CSV as
+    Python's csv module does with strict=True. A quote inside an unquoted field is a
+    literal character (RFC 4180 would refuse it); a quoted field must close cleanly."""
+    path = tmp_path / "t.csv"
+    path.write_bytes(b'text,n\nsay "hi" now,1\n5" screen,2\n')
+    (chunk,) = list(read_csv(path))
+    assert chunk.items == [{"text": 'say "hi" now', "n": "1"}, {"text": '5" screen', "n": "2"}]
+    with Ledger.init(tmp_path / "home") as led:
+        led.create_dataset("d", owner="o", context="internal", uses=["train"])
+        result = led.register(path, dataset="d", source="scraped")
+        proof = led.prove(
+            result.batch_id, hashlib.sha256(rfc8785.dumps(chunk.items[0])).hexdigest()
+        )
+    assert proof.leaf_index == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b'text,n\n"closed"then more,1\n')
+    with pytest.raises(InputError) as err:
+        list(read_csv(bad))
+    assert str(err.value) == f"{bad}, line 2: malformed CSV: ',' expected after '\"'"
+
+
 # -- file types ---------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("name", "fmt"),
@@ -204,7 +225,7 @@ def test_format_from_the_file_name(name: str, fmt: str) -> None:
     assert detect_format(Path(name)) == fmt
 
 
-@pytest.mark.parametrize("name", ["a.json", "a.csv.gz", "a.txt", "jsonl"])
+@pytest.mark.parametrize("name", ["a.txt", "jsonl", "a.json.gz", "a.tsv"])
 def test_unknown_file_types_are_refused(name: str) -> None:
     with pytest.raises(InputError, match="unknown file type"):
         detect_format(Path(name))

@@ -4,7 +4,7 @@ inclusion proofs and Merkle-root verification, through the Python API and the CL
 Every expected hash is computed here independently of ``ledger/``: record hashes with the
 ``rfc8785`` package, Merkle roots and proofs with a naive recursive RFC 9162 reference
 (sections 2.1.1 and 2.1.3.1), content and subject hashes from their documented
-definitions (the README, Registering batches).
+definitions (docs/registration.md).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from ledger import ingest
 from ledger.errors import Conflict, InputError, LedgerError, NotFound, RootMismatch
 from ledger.ledger import Ledger
 from ledger.merkle_verify import verify_inclusion
+from ledger.migrations import guard_statements
 
 
 # -- independent reference implementations --------------------------------------------------
@@ -76,12 +77,12 @@ def record_hash(record: Any) -> bytes:
 
 
 def normalised_text(text: str) -> str:
-    """README, Registering batches: NFKC, case-fold, whitespace runs to one space, trimmed."""
+    """docs/registration.md: NFKC, case-fold, whitespace runs to one space, trimmed."""
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def normalised_subject(subject: str) -> str:
-    """README, Registering batches: NFKC, case-fold, trimmed."""
+    """docs/registration.md: NFKC, case-fold, trimmed."""
     return unicodedata.normalize("NFKC", subject).casefold().strip()
 
 
@@ -622,11 +623,15 @@ BAD_INPUT = [
     ("duplicate-nested-keys", "t.jsonl", A + b'{"text":"b","o":{"k":"x:y","k":2}}\n', {},
      "{path}, line 2, field 'k': duplicate key 'k'", "exact"),
     ("integer-beyond-2-53", "t.jsonl", A + b'{"text":"b","n":9007199254740993}\n', {},
-     "{path}, line 2: integer outside +-(2**53 - 1): RFC 8785 numbers are IEEE-754 doubles",
-     "exact"),
+     "{path}, line 2: integer 9007199254740993 is outside +-(2**53 - 1) and is not exactly "
+     "an IEEE-754 double as RFC 8785 writes one, so other JCS tools would hash a different "
+     "number: store it as a string (for example a CSV column, or a JSON string) to keep "
+     "every digit", "exact"),
     ("no-such-file", "missing.jsonl", None, {}, "{path}: no such file", "exact"),
     ("unknown-file-type", "t.txt", A, {},
-     "{path}: unknown file type: expected .jsonl, .jsonl.gz, .ndjson, .csv or .parquet",
+     "{path}: unknown file type: expected .jsonl, .ndjson, .jsonl.gz, .ndjson.gz, .csv, "
+     ".csv.gz, .json (an array of objects), .parquet, .pq, or a folder of .parquet/.pq "
+     "shards",
      "exact"),
     ("gz-malformed-line", "t.jsonl.gz", _gz(A + b"\n" + b"{nope\n"), {},
      "{path}, line 3: malformed JSON: ", "prefix"),
@@ -714,9 +719,18 @@ def test_input_errors_carry_file_line_and_field(prepared: Path, tmp_path: Path) 
             pa.table({"text": pa.array([], pa.string())}),
             "<arrow table>: no records: the file is empty",
         ),
-        ([{"text": "a"}], "expected a file path or a pyarrow.Table"),
+        (
+            42,
+            "expected a file path, a pyarrow Table or RecordBatchReader, a pandas DataFrame, "
+            "a Hugging Face datasets.Dataset, or an iterable of dicts",
+        ),
+        (
+            {"text": "a"},
+            "expected a file path, a pyarrow Table or RecordBatchReader, a "
+            "pandas DataFrame, a Hugging Face datasets.Dataset, or an iterable of dicts",
+        ),
     ],
-    ids=["missing-text", "empty", "not-a-table"],
+    ids=["missing-text", "empty", "not-an-input", "one-dict"],
 )
 def test_bad_arrow_input(prepared: Path, table: Any, message: str) -> None:
     before = snapshot(prepared)
@@ -917,7 +931,12 @@ def test_prove_json_output(prepared: Path, tmp_path: Path, cli: Any) -> None:
     result = cli("prove", "b9", leaf_input.hex().upper(), "--json")  # any hex case is accepted
     assert (result.exit_code, result.stderr) == (0, "")
     proof = json.loads(result.stdout)
-    assert set(proof) == {"batch_id", "record_hash", "leaf_index", "tree_size", "path", "root"}
+    assert set(proof) == {
+        *("batch_id", "record_hash", "leaf_index", "tree_size", "path", "root"),
+        "occurrences",
+        "checked",  # what the pre-check established (docs/integrity.md)
+    }
+    assert proof["occurrences"] == [5]
     assert proof["batch_id"] == "b9"
     assert proof["record_hash"] == leaf_input.hex()
     assert (proof["leaf_index"], proof["tree_size"], proof["root"]) == (5, 7, EXPECTED_ROOT)
@@ -981,6 +1000,10 @@ def test_verify_names_the_batch_whose_records_were_tampered(
                 "WHERE batch_seq = 10 AND ord IN (1, 2)"
             )
             problem = "batch b10: record hashes do not match its Merkle root"
+        con.execute("DROP TRIGGER IF EXISTS records_no_update ON records")
+        con.execute("DROP TRIGGER IF EXISTS records_no_delete ON records")
+        for statement in guard_statements("records"):  # or the catalog check fails first
+            con.execute(statement)
     finally:
         con.close()
     result = cli("verify")
@@ -989,3 +1012,36 @@ def test_verify_names_the_batch_whose_records_were_tampered(
     result = cli("verify", "--json")
     report = json.loads(result.stdout)
     assert (result.exit_code, report["ok"], report["first_bad_seq"]) == (1, False, 10)
+
+
+def test_the_api_takes_the_obvious_python_types_and_never_changes_the_spec(
+    prepared: Path, tmp_path: Path
+) -> None:
+    """One batch id as a string is one parent (not its characters); a date or datetime is
+    a collection time; the caller's BatchSpec is left as it was given."""
+    from datetime import UTC, date, datetime
+
+    data = write(tmp_path / "a.jsonl", jsonl_bytes([{"text": "one"}, {"text": "two"}]))
+    child = write(tmp_path / "b.jsonl", jsonl_bytes([{"text": "three"}]))
+    when = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    spec = ingest.BatchSpec(dataset="d", source="scraped", collected_at=when)
+    assert spec.collected_at == "2026-03-01T12:30:00+00:00"
+    with opened(prepared) as led:
+        first = led.register(data, spec)
+        second = led.register(
+            child,
+            dataset="d",
+            source="scraped",
+            derived_from=first.batch_id,
+            collected_at=date(2026, 3, 2),
+        )
+        batches = led.store.rows("SELECT batch_id, collected_at FROM batches ORDER BY seq")
+        parents = led.store.rows("SELECT batch_id, parent_id FROM batch_parents")
+    assert spec.collected_at == "2026-03-01T12:30:00+00:00"  # not rewritten in place
+    assert [(b, str(c)) for b, c in batches] == [
+        (first.batch_id, "2026-03-01 12:30:00"),
+        (second.batch_id, "2026-03-02 00:00:00"),
+    ]
+    assert parents == [(second.batch_id, first.batch_id)]
+    assert ingest.BatchSpec(dataset="d", source="x", derived_from="b3").derived_from == ["b3"]
+    assert ingest.BatchSpec(dataset="d", source="x", languages="en").languages == ["en"]

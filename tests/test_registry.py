@@ -66,10 +66,8 @@ def snapshot(home: Path) -> tuple[int, int, int, int]:
 
 
 @pytest.fixture
-def initialised(cli: Callable[..., Any], home: Path) -> Path:
-    result = cli("init")
-    assert result.exit_code == 0, result.stderr
-    return home
+def initialised(initialised_home: Path) -> Path:
+    return initialised_home
 
 
 def refuse(cli: Callable[..., Any], home: Path, args: list[str], message: str) -> None:
@@ -133,8 +131,8 @@ def test_add_license_writes_entry_and_row(ledger: Ledger) -> None:
     entry = ledger.entries()[-1]
     assert (entry.seq, entry.kind, entry.payload) == (2, "license-added", LICENSE)
     assert ledger.licenses() == [added]
-    lic = registry.get_license(ledger.store, "support-corpus@1")
-    assert (lic.ref, lic.grants, str(lic.expires_on)) == (
+    lic = ledger.licenses()[0]
+    assert (lic["license"], lic["grants"], lic["expires_on"]) == (
         "support-corpus@1",
         ["train", "evaluate"],
         "2026-12-31",
@@ -355,20 +353,17 @@ def test_duplicate_license_refused(
     )
 
 
-def test_get_license_lookups(ledger: Ledger) -> None:
+def test_license_lookups(ledger: Ledger) -> None:
     ledger.add_license(LICENSE)
     with pytest.raises(NotFound) as err:
-        registry.get_license(ledger.store, "support-corpus@2")
+        registry.require_license(ledger.store, "support-corpus@2")
     assert str(err.value) == (
         "unknown license 'support-corpus@2' (recorded versions of 'support-corpus': 1): add it "
         "with 'provledger license add FILE.json'"
     )
     with pytest.raises(NotFound) as err:
-        registry.get_license(ledger.store, "x@1")
+        registry.require_license(ledger.store, "x@1")
     assert str(err.value) == "unknown license 'x@1': add it with 'provledger license add FILE.json'"
-    assert registry.get_license(ledger.store, "support-corpus@1", as_of=2).version == 1
-    with pytest.raises(NotFound):
-        registry.get_license(ledger.store, "support-corpus@1", as_of=1)
 
 
 @pytest.mark.parametrize(
@@ -407,13 +402,12 @@ def test_consent_versions_in_order(ledger: Ledger) -> None:
         ("support-tos@1", 2),
         ("support-tos@2", None),
     ]
-    v2 = registry.get_consent(ledger.store, "support-tos@2")
-    assert (v2.permits, v2.retention_days, v2.prior_versions) == (
+    v2 = listed[1]
+    assert (v2["permits"], v2["retention_days"], v2["prior_versions"]) == (
         ["train", "evaluate"],
         365,
         {"1": "reconsent_required"},
     )
-    assert registry.list_consent(ledger.store, as_of=2)[0]["superseded_by"] is None
 
 
 def test_consent_prior_versions_defaults_to_empty_for_version_1(ledger: Ledger) -> None:
@@ -574,10 +568,10 @@ def test_consent_policies_are_independent(ledger: Ledger) -> None:
     ]
 
 
-def test_get_consent_not_found(ledger: Ledger) -> None:
+def test_consent_not_found(ledger: Ledger) -> None:
     ledger.add_consent(CONSENT_V1)
     with pytest.raises(NotFound) as err:
-        registry.get_consent(ledger.store, "support-tos@2")
+        registry.require_consent(ledger.store, "support-tos@2")
     assert str(err.value) == (
         "unknown consent version 'support-tos@2' (recorded versions of 'support-tos': 1): add "
         "it with 'provledger consent add FILE.json'"
@@ -607,8 +601,8 @@ def test_create_dataset(ledger: Ledger) -> None:
         "dataset-created",
         {"dataset": "support", "owner": "ml-platform", "context": "internal", "uses": ["train"]},
     )
-    spec = registry.get_dataset(ledger.store, "support")
-    assert (spec.name, spec.owner, spec.context, spec.uses) == (
+    spec = ledger.datasets()[0]
+    assert (spec["dataset"], spec["owner"], spec["context"], spec["uses"]) == (
         "support",
         "ml-platform",
         "internal",
@@ -632,8 +626,7 @@ def test_set_context_keeps_history_latest_wins(ledger: Ledger) -> None:
         (2, "support", "internal", ["train", "evaluate"]),
         (3, "support", "regulated", ["train", "evaluate"]),
     ]
-    assert registry.get_dataset(ledger.store, "support").context == "regulated"
-    assert registry.get_dataset(ledger.store, "support", as_of=2).context == "internal"
+    assert ledger.datasets()[0]["context"] == "regulated"
     entry = ledger.entries()[-1]
     assert (entry.kind, entry.payload) == (
         "dataset-context-changed",
@@ -648,8 +641,8 @@ def test_set_context_keeps_history_latest_wins(ledger: Ledger) -> None:
     # Changing only the uses is a change too; the context-changed time stays put.
     again = ledger.set_context("support", context="regulated", uses=["evaluate"])
     assert (again["uses"], again["states"], again["context_changed_seq"]) == (["evaluate"], 3, 3)
-    history = registry.dataset_history(ledger.store, "support")
-    assert [(h["kind"], h["context"], h["uses"]) for h in history] == [
+    history = [e for e in ledger.entries() if e.kind.startswith("dataset-")]
+    assert [(h.kind, h.payload["context"], h.payload["uses"]) for h in history] == [
         ("dataset-created", "internal", ["train", "evaluate"]),
         ("dataset-context-changed", "regulated", ["train", "evaluate"]),
         ("dataset-context-changed", "regulated", ["evaluate"]),
@@ -786,41 +779,73 @@ def test_missing_required_option_is_a_usage_error(
     assert "Missing option '--owner'" in result.stderr
 
 
-def test_get_dataset_not_found(ledger: Ledger) -> None:
+def test_dataset_not_found(ledger: Ledger) -> None:
     with pytest.raises(NotFound) as err:
-        registry.get_dataset(ledger.store, "support")
+        registry.require_dataset(ledger.store, "support")
     assert str(err.value) == (
         "unknown dataset 'support': create it with 'provledger dataset create support --owner WHO "
         "--context CONTEXT --use USE'"
     )
-    with pytest.raises(NotFound):
-        registry.dataset_history(ledger.store, "support")
 
 
 # -- checks that build no model ------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("require", "get", "ref"),
+    ("require", "ref", "error", "message"),
     [
-        (registry.require_license, registry.get_license, "support-corpus@2"),
-        (registry.require_license, registry.get_license, "x@1"),
-        (registry.require_license, registry.get_license, "support-corpus"),
-        (registry.require_consent, registry.get_consent, "support-tos@2"),
-        (registry.require_consent, registry.get_consent, "support-tos@0"),
-        (registry.require_dataset, registry.get_dataset, "nope"),
+        (
+            registry.require_license,
+            "support-corpus@2",
+            NotFound,
+            "unknown license 'support-corpus@2' (recorded versions of 'support-corpus': 1): "
+            "add it with 'provledger license add FILE.json'",
+        ),
+        (
+            registry.require_license,
+            "x@1",
+            NotFound,
+            "unknown license 'x@1': add it with 'provledger license add FILE.json'",
+        ),
+        (
+            registry.require_license,
+            "support-corpus",
+            InputError,
+            "field 'license': malformed license reference 'support-corpus': expected ID@VERSION, "
+            "e.g. 'support-corpus@1'",
+        ),
+        (
+            registry.require_consent,
+            "support-tos@2",
+            NotFound,
+            "unknown consent version 'support-tos@2' (recorded versions of 'support-tos': 1): "
+            "add it with 'provledger consent add FILE.json'",
+        ),
+        (
+            registry.require_consent,
+            "support-tos@0",
+            InputError,
+            "field 'consent': malformed consent reference 'support-tos@0': expected "
+            "POLICY@VERSION, "
+            "e.g. 'support-tos@2'",
+        ),
+        (
+            registry.require_dataset,
+            "nope",
+            NotFound,
+            "unknown dataset 'nope': create it with 'provledger dataset create nope --owner WHO "
+            "--context CONTEXT --use USE'",
+        ),
     ],
 )
-def test_require_refuses_exactly_as_get_does(
-    ledger: Ledger, require: Callable[..., None], get: Callable[..., Any], ref: str
+def test_require_refuses_naming_what_is_recorded(
+    ledger: Ledger, require: Callable[..., None], ref: str, error: type, message: str
 ) -> None:
     ledger.add_license(LICENSE)
     ledger.add_consent(CONSENT_V1)
     ledger.create_dataset("support", owner="ml", context="internal", uses=["train"])
-    with pytest.raises(LedgerError) as expected:
-        get(ledger.store, ref)
     with pytest.raises(LedgerError) as got:
         require(ledger.store, ref)
-    assert type(got.value) is type(expected.value)
-    assert (str(got.value), vars(got.value)) == (str(expected.value), vars(expected.value))
+    assert type(got.value) is error
+    assert str(got.value) == message
 
 
 def test_require_accepts_what_the_ledger_holds(ledger: Ledger) -> None:
@@ -830,13 +855,6 @@ def test_require_accepts_what_the_ledger_holds(ledger: Ledger) -> None:
     assert registry.require_license(ledger.store, "support-corpus@1") is None
     assert registry.require_consent(ledger.store, "support-tos@1") is None
     assert registry.require_dataset(ledger.store, "support") is None
-    assert registry.require_dataset(ledger.store, "support", as_of=4) is None
-    with pytest.raises(NotFound):
-        registry.require_dataset(ledger.store, "support", as_of=3)
-    with pytest.raises(NotFound):
-        registry.require_consent(ledger.store, "support-tos@1", as_of=2)
-    with pytest.raises(NotFound):
-        registry.require_license(ledger.store, "support-corpus@1", as_of=1)
 
 
 def test_uses_given_as_a_tuple(ledger: Ledger) -> None:

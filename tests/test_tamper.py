@@ -22,6 +22,7 @@ from ledger.checkpoint import Checkpoint, parse_note
 from ledger.errors import BehindCheckpoint, InputError
 from ledger.ledger import DB_FILE, NOTE_FILE, Ledger
 from ledger.merkle import leaf_hash, root_from_leaf_hashes
+from ledger.migrations import guard_statements
 from ledger.store import GENESIS_HASH, Store, entry_body_hash
 from ledger.verify import verify_ledger
 
@@ -53,12 +54,15 @@ def built(home: Path, template: Path) -> Path:
 
 @contextmanager
 def tampering(home: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A raw connection to the ledger file with the entries guard triggers dropped."""
+    """A raw connection to the ledger file with the entries guard triggers dropped, and put
+    back afterwards as a careful tamperer would (a missing trigger fails the catalog check)."""
     con = duckdb.connect(str(home / DB_FILE))
     try:
         con.execute("DROP TRIGGER entries_no_update ON entries")
         con.execute("DROP TRIGGER entries_no_delete ON entries")
         yield con
+        for statement in guard_statements("entries"):
+            con.execute(statement)
     finally:
         con.close()
 
@@ -305,7 +309,7 @@ def test_history_rewritten_with_the_real_key_is_caught_by_a_saved_checkpoint(
         saved.write_text(led.current_checkpoint(size).sign(signer))
     with tampering(built) as con:
         _rebuild_from(con, 2, signer.sign)
-    with Ledger.open(built) as led:
+    with Ledger.open(built, verifying=True) as led:
         # The forger re-signs the note in the home as well.
         (built / NOTE_FILE).write_text(led.current_checkpoint().sign(signer))
         assert led.verify().ok

@@ -11,6 +11,7 @@ import pytest
 
 from ledger.demo import run_demo
 from ledger.ledger import DB_FILE
+from ledger.migrations import guard_statements
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +34,8 @@ def tamper(home: Path, table: str, sql: str) -> None:
     for event in ("update", "delete"):
         con.execute(f"DROP TRIGGER IF EXISTS {table}_no_{event} ON {table}")
     con.execute(sql)
+    for statement in guard_statements(table):  # put back, or the catalog check fails first
+        con.execute(statement)
     con.close()
 
 

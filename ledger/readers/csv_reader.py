@@ -1,9 +1,12 @@
-"""CSV with a header row. Every cell is a JSON string, so a record is an object of
-header -> cell text; the same data in JSONL with string values hashes the same."""
+"""CSV with a header row, plain or gzip-compressed. Every cell is a JSON string, so a record
+is an object of header -> cell text; the same data in JSONL with string values hashes the
+same."""
 
 from __future__ import annotations
 
 import csv
+import gzip
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,10 +16,17 @@ from ledger.readers import CHUNK_RECORDS, Chunk
 __all__ = ["read_csv"]
 
 
-def read_csv(path: Path) -> Iterator[Chunk]:
-    """Chunks of records; line numbers are where each row ends in the file."""
+def read_csv(path: Path, *, gz: bool = False) -> Iterator[Chunk]:
+    """Chunks of records; line numbers are where each row ends in the (decompressed) file.
+    Raises InputError naming the line for malformed CSV, invalid UTF-8 or a damaged gzip
+    stream."""
+    reader = None
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
+        with (
+            gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+            if gz
+            else open(path, encoding="utf-8-sig", newline="")
+        ) as fh:
             reader = csv.reader(fh, strict=True)
             header = next(reader, None)
             if header is None:
@@ -43,18 +53,22 @@ def read_csv(path: Path) -> Iterator[Chunk]:
                 yield Chunk(items, locations, raw=False)
     except UnicodeDecodeError:
         # The decoder's offset is within its current block; find the line in the file.
-        line, reason = _first_invalid_utf8(path)
+        line, reason = _first_invalid_utf8(path, gz)
         raise InputError(f"invalid UTF-8 ({reason})", file=path, line=line) from None
     except csv.Error as exc:
-        raise InputError(f"malformed CSV: {exc}", file=path, line=reader.line_num) from None
+        line = reader.line_num if reader is not None else None
+        raise InputError(f"malformed CSV: {exc}", file=path, line=line) from None
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:  # cut short, or not gzip at all
+        line = reader.line_num + 1 if reader is not None else None
+        raise InputError(f"cannot read: {exc}", file=path, line=line) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", file=path) from None
 
 
-def _first_invalid_utf8(path: Path) -> tuple[int | None, str]:
+def _first_invalid_utf8(path: Path, gz: bool) -> tuple[int | None, str]:
     """Line and reason of the first invalid UTF-8 in the file. A newline byte never sits
     inside a multi-byte sequence, so lines can be checked one by one."""
-    with open(path, "rb") as fh:
+    with gzip.open(path, "rb") if gz else open(path, "rb") as fh:
         for number, raw in enumerate(fh, start=1):
             try:
                 raw.decode("utf-8")
