@@ -102,8 +102,9 @@ def provledger() -> str:
     return str(Path(sys.executable).with_name("provledger"))
 
 
-def register_once(path: Path) -> tuple[float, int, int]:
-    """Fresh ledger, register ``path``; (seconds, database bytes, records)."""
+def register_once(path: Path, sketches: bool = True) -> tuple[float, int, int]:
+    """Fresh ledger, register ``path`` (with or without near-duplicate sketches);
+    (seconds, database bytes, records)."""
     home = Path(tempfile.mkdtemp(prefix="plbench-")) / "home"
     env = dict(os.environ, PROVLEDGER_HOME=str(home))
     env.pop("PROVLEDGER_KEY_PASSPHRASE", None)
@@ -147,6 +148,7 @@ def register_once(path: Path) -> tuple[float, int, int]:
                 "--subject-field",
                 "customer_id",
                 "--json",
+                *([] if sketches else ["--no-sketches"]),
             ],
             env,
         )
@@ -187,11 +189,40 @@ def peak_child_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
+def compare_sketches(records: int, runs: int) -> None:
+    """Registration with and without sketches, interleaved on one file: time and size."""
+    path = make_file(records)
+    print(f"# register {records:,} records with and without sketches, {runs} runs each")
+    timing: dict[bool, list[float]] = {True: [], False: []}
+    sizes: dict[bool, float] = {}
+    for _ in range(runs):
+        for sketches in (False, True):
+            secs, size, count = register_once(path, sketches)
+            timing[sketches].append(secs)
+            sizes[sketches] = size / count
+    without, with_ = (statistics.median(timing[k]) for k in (False, True))
+    print(f"without sketches  median {without:7.2f} s  {sizes[False]:6.1f} B/record stored")
+    print(f"with sketches     median {with_:7.2f} s  {sizes[True]:6.1f} B/record stored")
+    print(
+        f"ratio with/without {with_ / without:5.2f}x (target <= 1.5x); extra "
+        f"{sizes[True] - sizes[False]:5.1f} B/record (target <= 40)"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench.bench_register")
     parser.add_argument("--full", action="store_true", help="also run 10M records (~5 GB)")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--compare-sketches",
+        type=int,
+        metavar="RECORDS",
+        help="only compare registration with and without sketches at this many records",
+    )
     args = parser.parse_args(argv)
+    if args.compare_sketches:
+        compare_sketches(args.compare_sketches, args.runs)
+        return
 
     sizes = [100_000, 1_000_000] + ([10_000_000] if args.full else [])
     files = {n: make_file(n) for n in sizes}

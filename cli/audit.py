@@ -42,6 +42,15 @@ def audit(
             "(after writing the report): high, medium or low.",
         ),
     ] = None,
+    near_threshold: Annotated[
+        float,
+        typer.Option(
+            "--near-threshold",
+            metavar="J",
+            help="Estimated word 5-gram Jaccard similarity at which two records count as "
+            "near copies (0 < J <= 1; 0.8 needs one shared band key of ten).",
+        ),
+    ] = 0.8,
     json: Json = False,
     home: Home = None,
     wait: Wait = DEFAULT_WAIT,
@@ -58,7 +67,7 @@ def audit(
     """
     fmt = AuditFormat.json if json else format
     with open_ledger(home, read_only=True, wait=wait) as led:
-        report = led.audit(dataset, as_of)
+        report = led.audit(dataset, as_of, near_threshold=near_threshold)
     if output is None and fmt is AuditFormat.table:
         from provledger.exports.reports import table
 

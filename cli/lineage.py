@@ -74,6 +74,14 @@ def lineage(
         str | None,
         typer.Option("--text", help="A text, normalised and hashed like content_hash."),
     ] = None,
+    near: Annotated[
+        bool,
+        typer.Option(
+            "--near",
+            help="With --text: also near copies (word 5-gram Jaccard of about 0.8 and up, "
+            "estimated from the stored signatures).",
+        ),
+    ] = False,
     home: Home = None,
     json: Json = False,
     wait: Wait = DEFAULT_WAIT,
@@ -87,7 +95,7 @@ def lineage(
       provledger lineage --subject C-100482
     """
     with open_ledger(home, read_only=True, wait=wait) as led:
-        result = led.lineage(subject=_subject(subject), record=record, text=text)
+        result = led.lineage(subject=_subject(subject), record=record, text=text, near=near)
         checked = led.read_check()
     if json:
         emit_json(result.as_dict() | {"checked": checked})
@@ -100,7 +108,7 @@ def _show_lineage(result: Lineage) -> None:
     what = {
         "subject": "this subject",
         "record": f"record hash {result.query['hash']}",
-        "text": "this text",
+        "text": "this text or a near copy" if result.query.get("near") else "this text",
     }[by]
     if not result.found:
         typer.echo(f"No records match {what}.")

@@ -53,7 +53,14 @@ def register(
     collected_at: Annotated[
         str | None, typer.Option("--collected-at", help="When it was collected (ISO-8601).")
     ] = None,
-    split: Annotated[str, typer.Option("--split", help="train | validation | test.")] = "train",
+    split: Annotated[
+        str,
+        typer.Option(
+            "--split",
+            help="train | validation | test | reference (a production sample, the yardstick "
+            "for distribution match) | benchmark (a public eval set to guard against).",
+        ),
+    ] = "train",
     text_field: Annotated[
         str, typer.Option("--text-field", help="Field whose text is content-hashed.")
     ] = "text",
@@ -73,6 +80,14 @@ def register(
     cost: Annotated[
         float | None, typer.Option("--cost", help="Acquisition cost of the batch.")
     ] = None,
+    sketches: Annotated[
+        bool,
+        typer.Option(
+            "--sketches/--no-sketches",
+            help="Store near-duplicate signatures (40 bytes a record) and the batch's n-gram "
+            "profile, for near-duplicate, distribution and diversity figures.",
+        ),
+    ] = True,
     channel: Annotated[
         str | None,
         typer.Option(
@@ -152,6 +167,7 @@ def register(
         derived_from=list(derived_from or []),
         generator=generator,
         cost=cost,
+        sketches=sketches,
         channel=channel,
         modality=modality,
         languages=list(language or []),

@@ -476,12 +476,18 @@ class Ledger:
 
         return registry.list_datasets(self.store)
 
-    def audit(self, dataset: str, as_of: str | None = None) -> AuditReport:
+    def audit(
+        self, dataset: str, as_of: str | None = None, *, near_threshold: float | None = None
+    ) -> AuditReport:
         """Audit a dataset as the ledger stands (or stood at ``as_of``, ISO-8601). Raises
-        NotFound for an unknown dataset or one with no batches; see ``provledger.audit``."""
+        NotFound for an unknown dataset or one with no batches; see ``provledger.audit``.
+        ``near_threshold``: estimated Jaccard for near copies (default 0.8)."""
         from provledger.audit import ReadCheck, audit
 
-        report = audit(self.store, dataset, as_of)
+        if near_threshold is None:
+            report = audit(self.store, dataset, as_of)
+        else:
+            report = audit(self.store, dataset, as_of, near_threshold=near_threshold)
         report.checked = ReadCheck.model_validate(self.read_check())
         return report
 
@@ -541,13 +547,19 @@ class Ledger:
         )
 
     def lineage(
-        self, *, subject: str | None = None, record: str | None = None, text: str | None = None
+        self,
+        *,
+        subject: str | None = None,
+        record: str | None = None,
+        text: str | None = None,
+        near: bool = False,
     ) -> Lineage:
         """Records, batches (direct and derived), datasets and models reached by one subject
-        id, record hash (hex) or text. The subject id is keyed before the lookup."""
+        id, record hash (hex) or text (with ``near``, its near copies too). The subject id
+        is keyed before the lookup."""
         from provledger.lineage.lineage import lineage
 
-        return lineage(self, subject=subject, record=record, text=text)
+        return lineage(self, subject=subject, record=record, text=text, near=near)
 
     def register_model(self, name: str, datasets: list[str]) -> dict[str, Any]:
         """Record a model trained on ``datasets`` as the ledger stands now."""

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from provledger.errors import CanonicalError, IntegrityError, RootMismatch
+from provledger.similarity.sketch_tables import check_sketches
 from provledger.storage.entry_kinds import EntryKind
 from provledger.storage.projections import check_projections
 from provledger.storage.store import CLOCK_SKEW, GENESIS_HASH, Store, entry_body_hash, stamp
@@ -221,6 +222,7 @@ def verify_ledger(
         report.root = root_from_leaf_hashes(leaf_hash(h) for h in hashes).hex()
         report.records = _check_batches(store, batches)
         check_projections(store, entries)
+        check_sketches(store, batches)
         for label, checkpoint in checkpoints:
             report.checkpoints.append(_check_checkpoint(hashes, checkpoint, label))
     except IntegrityError as exc:

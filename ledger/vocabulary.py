@@ -72,6 +72,10 @@ class Split(StrEnum):
     train = "train"
     validation = "validation"
     test = "test"
+    # A sample of production traffic, the yardstick for distribution match.
+    reference = "reference"
+    # A public evaluation set registered to guard against. Neither is training data.
+    benchmark = "benchmark"
 
 
 class Context(StrEnum):

@@ -868,10 +868,74 @@ def build() -> list[Batch]:
     sec = security_incidents(texts, v2.records)
     par = paraphrases(texts, sec.records)
     zs = zero_shot(texts)
-    batches = [scraped, licensed, v1, v2, test, esc, sec, par, zs]
+    templated = templated_disputes(texts)
+    batches = [scraped, licensed, v1, v2, test, esc, sec, par, zs, templated]
+    batches.append(production_sample(texts))
     for b in batches:
         b.metadata = METADATA[b.file]
     return batches
+
+
+# Three long templates with one slot at the very end: every record is a near copy of the
+# first record of its template (word 5-gram Jaccard above 0.9).
+DISPUTE_TEMPLATES = [
+    "Hello support team, I am writing about a billing dispute on my account because the "
+    "invoice for this month shows a charge for the premium plan that we never agreed to "
+    "and our finance department cannot approve the payment until it is corrected. "
+    "Invoice reference {ref}.",
+    "Hi there, we were charged twice for the same subscription period and the duplicate "
+    "charge has not been refunded even though your agent promised a refund within five "
+    "business days, so please escalate this billing dispute to a supervisor today. "
+    "Case number {ref}.",
+    "Dear billing team, the discount that was part of our annual contract is missing from "
+    "the latest invoice and the total is now higher than the amount in the signed order "
+    "form, so we dispute the invoice and ask for a corrected copy. Order {ref}.",
+]
+
+
+def templated_disputes(texts: Texts) -> Batch:
+    """Synthetic billing disputes from three templates: the batch that collapses."""
+    rng = random.Random(f"{SEED}-templated")
+    records = []
+    for i in range(60):
+        template = DISPUTE_TEMPLATES[i % len(DISPUTE_TEMPLATES)]
+
+        def make(r: random.Random, template: str = template) -> str:
+            return template.format(ref=f"BD-{r.randint(10_000, 99_999)}")
+
+        records.append(
+            {"id": f"SYN-TPL-{i + 1:04d}", "text": texts.unique(rng, make), "label": "billing"}
+        )
+    return Batch(
+        file="synthetic/billing_disputes_templated.jsonl",
+        source="synthetic",
+        records=records,
+        derived_from=["first_party/tickets_2025.jsonl"],
+        generator="ticket-sim 0.4, billing-dispute prompt with three fixed templates",
+        collected_at="2026-02-16",
+        cost=5.0,
+        note="synthetic billing disputes from three templates: diversity collapses",
+    )
+
+
+def production_sample(texts: Texts) -> Batch:
+    """A sample of February 2026 production tickets, registered --split reference: the
+    yardstick for distribution match (drawn like the first-party tickets; the erased
+    customer has none, so no erasure figure changes)."""
+    sample = tickets(
+        texts, "production-2026-02", 120, date(2026, 2, 1), 26, "LRK-PRD", 0, customer_pool()
+    )
+    return Batch(
+        file="first_party/production_sample_2026_02.jsonl",
+        source="first_party",
+        records=sample,
+        split="reference",
+        consent=CONSENT_V2,
+        subject_field="customer_id",
+        origin="helpdesk-export://larkspur/tickets?month=2026-02&sample=1in50",
+        collected_at="2026-02-28",
+        note="a sample of production traffic (reference): the yardstick for distribution match",
+    )
 
 
 # -- what each batch declares for disclosures ---------------------------------------------
@@ -935,6 +999,16 @@ METADATA: dict[str, dict[str, Any]] = {
         "languages": ["en"],
         "generator_model": "ticket-sim 0.4",
         "generator_terms": TICKET_SIM_TERMS,
+    },
+    "synthetic/billing_disputes_templated.jsonl": {
+        "languages": ["en"],
+        "generator_model": "ticket-sim 0.4",
+        "generator_terms": TICKET_SIM_TERMS,
+    },
+    "first_party/production_sample_2026_02.jsonl": {
+        "channel": "user_data_this_service",
+        "languages": ["en"],
+        "processing": TICKET_PROCESSING,
     },
 }
 
@@ -1075,7 +1149,10 @@ def expected_figures(batches: list[Batch]) -> dict[str, Any]:
     - cost per usable record = the source's batch costs / its active records;
     - lineage of the erased customer: the batches holding their records (direct), every
       batch derived from those (derived), and the model trained on the dataset.
+    - reference batches (production samples) are not training data: no figure counts them.
     """
+    every_batch = batches
+    batches = [b for b in batches if b.split not in ("reference", "benchmark")]
     by_file = {b.file: b for b in batches}
 
     def erased(b: Batch, r: dict[str, Any]) -> bool:
@@ -1224,6 +1301,30 @@ def expected_figures(batches: list[Batch]) -> dict[str, Any]:
         "lineage": {"direct": direct, "derived": derived, "models": [MODEL]},
     }
 
+    def shingles(text: str) -> set[str]:
+        words = normalise_text(text).split(" ")
+        if len(words) < 5:
+            return {" ".join(words)}
+        return {" ".join(words[i : i + 5]) for i in range(len(words) - 4)}
+
+    def diversity(b: Batch) -> float:
+        """Share of the batch's active records with no earlier record of the batch at word
+        5-gram Jaccard >= 0.8 (the audit estimates the same from its sketches)."""
+        sets = [shingles(r[b.text_field]) for r in active[b.file]]
+        fresh = sum(
+            1
+            for i, x in enumerate(sets)
+            if not any(len(x & y) >= 0.8 * len(x | y) for y in sets[:i])
+        )
+        return fresh / len(sets)
+
+    # SYNTHETIC_COLLAPSE: diversity below half the mean of the real seeds'.
+    collapsed = [
+        b
+        for b in synthetic_batches
+        if seeds(b)
+        and diversity(b) < 0.5 * sum(diversity(by_file[f]) for f in seeds(b)) / len(seeds(b))
+    ]
     by_code = {
         "LICENSE_SCOPE": licenses["violations"][0]["records"],
         "CONSENT_NONCOMPLIANT": consent["noncompliant"],
@@ -1233,10 +1334,12 @@ def expected_figures(batches: list[Batch]) -> dict[str, Any]:
         "CONTAMINATION": contamination["cross_split_records"],
         "SYNTHETIC_DEPTH": sum(len(active[b.file]) for b in synthetic_batches if depth(b) >= 2),
         "DUPLICATES": contamination["duplicate_records"],
+        "SYNTHETIC_COLLAPSE": sum(len(active[b.file]) for b in collapsed),
     }
     return {
         "dataset": DATASET,
-        "disclosure": disclosure_figures(batches),
+        # Disclosures count what the ledger holds: AB 2013 covers every split, references too.
+        "disclosure": disclosure_figures(every_batch),
         "records_before_erasure": total_before,
         "records": total,
         "files": {
@@ -1244,9 +1347,9 @@ def expected_figures(batches: list[Batch]) -> dict[str, Any]:
                 "source": b.source,
                 "split": b.split,
                 "records": len(b.records),
-                "erased": erased_per_file[b.file],
+                "erased": erased_per_file.get(b.file, 0),
             }
-            for b in batches
+            for b in every_batch
         },
         "blend": blend,
         "provenance": provenance,
@@ -1459,7 +1562,7 @@ def readme(batches: list[Batch], fig: dict[str, Any]) -> str:
             under = "no seed data"
         rows.append(
             f"| `{b.file}` | {b.source} | {b.split} | {len(b.records)} | {under or '-'} | "
-            f"{b.cost:,.2f} | {b.note} |"
+            f"{'-' if b.cost is None else f'{b.cost:,.2f}'} | {b.note} |"
         )
     blend = fig["blend"]
     consent = fig["consent"]

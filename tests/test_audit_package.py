@@ -86,6 +86,9 @@ def test_every_finding_code_has_one_rule_in_the_listing_order() -> None:
         ("CONSENT_DRIFT", "medium"),
         ("SYNTHETIC_UNANCHORED", "medium"),
         ("CONTAMINATION", "medium"),
+        ("NEAR_DUPLICATE_CONTAMINATION", "medium"),
+        ("DISTRIBUTION_DRIFT", "medium"),
+        ("SYNTHETIC_COLLAPSE", "medium"),
         ("SYNTHETIC_DEPTH", "low"),
         ("DUPLICATES", "low"),
     ]

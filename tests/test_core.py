@@ -468,6 +468,7 @@ def test_migrations_are_recorded(home: Path, make_ledger: Callable[..., None]) -
         "m002_append_only_guards",
         "m003_lineage_lookup_keys",
         "m004_lookup_key_guards",
+        "m005_sketches",
     ]
 
 
@@ -479,6 +480,7 @@ def test_schema_is_pinned(home: Path, make_ledger: Callable[..., None]) -> None:
         triggers = {r[0] for r in led.store.rows("SELECT trigger_name FROM duckdb_triggers()")}
     assert tables == [
         "batch_parents",
+        "batch_profiles",
         "batches",
         "consent_versions",
         "dataset_states",
@@ -491,6 +493,7 @@ def test_schema_is_pinned(home: Path, make_ledger: Callable[..., None]) -> None:
         "lookup_keys_recent",
         "model_datasets",
         "models",
+        "record_sketches",
         "records",
         "schema_migrations",
     ]

@@ -448,7 +448,8 @@ RULES = [
     (
         "unknown-split",
         {"split": "dev"},
-        "field 'split': unknown split 'dev' (expected one of train, validation, test)",
+        "field 'split': unknown split 'dev' (expected one of train, validation, test, "
+        "reference, benchmark)",
         InputError,
     ),
     (

@@ -92,7 +92,7 @@ def test_vocabularies() -> None:
         "commercial",
     )
     assert vocabulary.SOURCES == ("scraped", "licensed", "first_party", "synthetic")
-    assert vocabulary.SPLITS == ("train", "validation", "test")
+    assert vocabulary.SPLITS == ("train", "validation", "test", "reference", "benchmark")
     assert vocabulary.CONTEXTS == ("internal", "customer_facing", "regulated")
     assert vocabulary.FATES == ("grandfathered", "reconsent_required", "revoked")
 

@@ -67,6 +67,8 @@ def test_markdown_sections_and_tables(report: AuditReport) -> None:
         "## License scope",
         "## Synthetic anchoring",
         "## Contamination and duplicates",
+        "## Distribution match",
+        "## Synthetic diversity",
         "## Stakes",
         "## Cadence and cost",
         "## Erasure",
@@ -92,8 +94,10 @@ def test_html_is_self_contained(report: AuditReport) -> None:
     assert page.startswith("<!DOCTYPE html>")
     for forbidden in ("<script", "src=", "href=", "@import", "url(", "http://", "https://"):
         assert forbidden not in page, forbidden
-    # The four charts: blend, certainty levels, consent by version, findings by severity.
-    assert page.count("<svg") == 4
+    # The four charts: blend, certainty levels, consent by version, findings by severity;
+    # and synthetic diversity per generation (this dataset has synthetic batches but no
+    # reference batch, so no distribution-match chart).
+    assert page.count("<svg") == 5
     for title in (
         "Blend of sources",
         "Provenance certainty",

@@ -17,7 +17,7 @@ from provledger.ledger import Ledger
 
 # The standard export formats' libraries (and what they pull in) count as heavy too.
 HEAVY = {
-    *("duckdb", "pyarrow", "sqlmodel", "pydantic", "sqlalchemy"),
+    *("duckdb", "pyarrow", "sqlmodel", "pydantic", "sqlalchemy", "numpy"),
     *("openlineage", "prov", "mlcroissant", "rdflib", "networkx", "pandas", "datasets"),
 }
 # Once a subcommand is parsed, typer (0.29) builds its parameter converters with pydantic,

@@ -95,15 +95,22 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                 source="first_party",
                 consent="tos@1",
                 subject_field="uid",
+                sketches=False,
             )
             out["L"] = led.register(
                 write_jsonl(data / "licensed.jsonl", LICENSED),
                 dataset="support",
                 source="licensed",
                 license="corpus@1",
+                sketches=False,
             )
+            # Without sketches, as a ledger from before m005 holds its batches, so that
+            # test_an_older_ledger_is_upgraded_and_the_upgrade_signed can roll it back.
             out["S"] = led.register(
-                write_jsonl(data / "forum.jsonl", SCRAPED), dataset="support", source="scraped"
+                write_jsonl(data / "forum.jsonl", SCRAPED),
+                dataset="support",
+                source="scraped",
+                sketches=False,
             )
             out["erasure"] = led.erase("u1", "DSR-1")
             out["entries"] = led.store.entry_count()
@@ -225,7 +232,8 @@ def test_a_changed_migration_record_is_refused(cli: Any, built: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr == (
         f"Error: the schema migrations recorded in {built / DB_FILE} (m001_initial, "
-        "m003_lineage_lookup_keys, m004_lookup_key_guards) are not the ones this provledger "
+        "m003_lineage_lookup_keys, m004_lookup_key_guards, m005_sketches) are not the ones this "
+        "provledger "
         "applies, in order: someone changed schema_migrations\n"
     )
 
@@ -676,12 +684,18 @@ def test_every_test_the_docs_cite_exists(doc: str) -> None:
 def test_an_older_ledger_is_upgraded_and_the_upgrade_signed(
     cli: Any, built: Path, world: dict[str, Any]
 ) -> None:
-    # As a ledger from before m004 looks: no lookup-key guards, m004 not recorded.
+    # As a ledger from before m004 looks: no lookup-key guards and no sketch tables (m005),
+    # neither migration recorded.
     with raw(built) as con:
-        for table in LOOKUP_KEY_TABLES:
+        for table in (*LOOKUP_KEY_TABLES, "record_sketches", "batch_profiles"):
             for event in ("update", "delete"):
                 con.execute(f"DROP TRIGGER {table}_no_{event} ON {table}")
-        con.execute("DELETE FROM schema_migrations WHERE name = 'm004_lookup_key_guards'")
+        con.execute("DROP TABLE record_sketches")
+        con.execute("DROP TABLE batch_profiles")
+        con.execute(
+            "DELETE FROM schema_migrations "
+            "WHERE name IN ('m004_lookup_key_guards', 'm005_sketches')"
+        )
     result = cli("audit", "support")
     assert result.exit_code == 1
     assert result.stderr == (
@@ -697,7 +711,7 @@ def test_an_older_ledger_is_upgraded_and_the_upgrade_signed(
         catalog = led.checked.catalog
         key_check = keys.subject_key_check(led.subject_key)
     assert upgrade.kind == "schema-migrated"
-    assert upgrade.payload["migrations"] == ["m004_lookup_key_guards"]
+    assert upgrade.payload["migrations"] == ["m004_lookup_key_guards", "m005_sketches"]
     assert upgrade.payload["catalog"] == catalog
     assert upgrade.payload["subject_key_check"] == key_check
     assert len(upgrade.payload["unsigned_digest"]) == 64

@@ -50,8 +50,8 @@ def test_the_worked_example_verifies(cli: Any, built: Path) -> None:
         # audit would count 0 records. Caught at the erasure entry whose rows grew.
         (
             "erased_records",
-            "INSERT INTO erased_records SELECT 16, batch_seq, ord, record_hash FROM records",
-            16,
+            "INSERT INTO erased_records SELECT 18, batch_seq, ord, record_hash FROM records",
+            18,
             "erased_records rows do not match the entry that wrote them",
         ),
         (
@@ -87,7 +87,7 @@ def test_the_worked_example_verifies(cli: Any, built: Path) -> None:
         (
             "model_datasets",
             "DELETE FROM model_datasets",
-            15,
+            17,
             "model_datasets rows do not match the entry that wrote them",
         ),
     ],

@@ -22,6 +22,9 @@ from provledger.audit.queries import (
 from provledger.audit.recommendations import EXPIRY_HORIZON_DAYS, recommendations
 from provledger.audit.report import AuditReport
 from provledger.errors import InputError, NotFound
+from provledger.similarity.distribution import distribution
+from provledger.similarity.diversity import diversity
+from provledger.similarity.near_duplicates import DEFAULT_NEAR_THRESHOLD
 from provledger.storage.store import TIMESTAMP_FORMAT
 from provledger.vocabulary import SOURCES
 
@@ -83,14 +86,23 @@ def _states_at_cut(
 
 
 def audit(
-    store: Store, dataset: str, as_of: str | None = None, *, today: date | None = None
+    store: Store,
+    dataset: str,
+    as_of: str | None = None,
+    *,
+    today: date | None = None,
+    near_threshold: float = DEFAULT_NEAR_THRESHOLD,
 ) -> AuditReport:
     """Audit ``dataset`` as the ledger stood at ``as_of`` (ISO-8601; default: now).
 
     ``today`` pins the audit date when ``as_of`` is not given (tests); with ``as_of`` the
     audit date is its date. Raises InputError for a malformed ``as_of``, NotFound for an
     unknown dataset, one that did not exist yet at ``as_of``, or one with no batches.
+    ``near_threshold``: the estimated Jaccard similarity that makes two records near
+    copies (``provledger.similarity.near_duplicates``).
     """
+    if not 0 < near_threshold <= 1:
+        raise InputError(f"--near-threshold must be above 0 and at most 1, got {near_threshold:g}")
     when, cut, audit_date = _cut(store, as_of, today)
     params: dict[str, Any] = {
         "dataset": dataset,
@@ -124,7 +136,9 @@ def audit(
         consent=sections.consent(store, params),
         licenses=sections.licenses(license_rows),
         synthetic=sections.synthetic(blend["synthetic"], batches, lineage, active),
-        contamination=sections.contamination(store, params),
+        contamination=sections.contamination(store, params, near_threshold),
+        distribution=distribution(store, dataset, cut),
+        diversity=diversity(store, dataset, cut, sections.lineage_seeds(lineage)),
         stakes=sections.stakes(state, previous, stakes_row),
         cadence=sections.cadence(store, params),
         cost=sections.cost(store, params),

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from provledger.audit.report import AuditReport, Finding, FindingCode
+from provledger.similarity.near_duplicates import NearBatch
 from provledger.vocabulary import SEVERITIES, Severity
 from provledger.wording import batches_text, percent, plural
 
@@ -175,6 +176,65 @@ def contamination(r: AuditReport) -> Iterator[tuple[int, str]]:
             "evaluation on them overstates quality"
         )
         yield n, message
+
+
+@rule(FindingCode.NEAR_DUPLICATE_CONTAMINATION, Severity.medium)
+def near_duplicate_contamination(r: AuditReport) -> Iterator[tuple[int, str]]:
+    """Validation/test records near train beyond the exact copies (those are the
+    CONTAMINATION finding), and train records near a registered benchmark."""
+    near = r.contamination.near
+    n = near.cross_split_records - r.contamination.cross_split_records
+    if n > 0:
+        message = (
+            f"{plural(n, 'validation/test record')} beyond exact copies "
+            f"{_have(n)} a near copy (estimated Jaccard >= {near.threshold:g}) in the train "
+            f"split: {_near_batches(near.cross_split_batches)}; deduplicate before you split"
+        )
+        yield n, message
+    n = near.benchmark_records
+    if n:
+        message = (
+            f"{plural(n, 'train record')} {_have(n)} a near copy in a registered benchmark: "
+            f"{_near_batches(near.benchmark_batches)}; scores on that benchmark overstate "
+            "quality"
+        )
+        yield n, message
+
+
+@rule(FindingCode.DISTRIBUTION_DRIFT, Severity.medium)
+def distribution_drift(r: AuditReport) -> Iterator[tuple[int, str]]:
+    """The newest reference matches the training blend worse than the previous one by
+    more than the margin (no records are at fault: 0)."""
+    x = r.distribution.drift
+    if x is None or not x.drifted:
+        return
+    message = (
+        f"production traffic has moved away from the training data: the blend matches "
+        f"the newest reference {x.newest_reference} at {x.newest_match:.2f}, the previous "
+        f"reference {x.previous_reference} at {x.previous_match:.2f} (more than "
+        f"{x.margin:.2f} worse); first-party data from current traffic is worth more now"
+    )
+    yield 0, message
+
+
+@rule(FindingCode.SYNTHETIC_COLLAPSE, Severity.medium)
+def synthetic_collapse(r: AuditReport) -> Iterator[tuple[int, str]]:
+    """One finding per collapsed synthetic batch."""
+    for b in r.diversity.batches:
+        if b.collapsed:
+            message = (
+                f"synthetic batch {b.batch_id} has collapsed: {b.reason}; regenerate it from "
+                "more varied prompts or seeds"
+            )
+            yield b.records, message
+
+
+def _have(n: int) -> str:
+    return "has" if n == 1 else "have"
+
+
+def _near_batches(batches: list[NearBatch]) -> str:
+    return "; ".join(f"{b.batch_id} ({b.records}) near {', '.join(b.others)}" for b in batches)
 
 
 # -- low: hygiene -------------------------------------------------------------------------------

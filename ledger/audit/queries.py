@@ -64,6 +64,7 @@ _ACTIVE_BATCHES = """
         SELECT b.*, coalesce(e.n, 0) AS erased, b.records - coalesce(e.n, 0) AS active
         FROM batches b LEFT JOIN erased e ON e.batch_seq = b.seq
         WHERE b.dataset = $dataset AND b.seq <= $cut
+          AND b.split NOT IN ('reference', 'benchmark')  -- not training data
     ),
     state AS (
         SELECT arg_max(context, seq) AS context, arg_max(uses, seq) AS uses, max(seq) AS seq
@@ -112,6 +113,7 @@ SYNTHETIC_LINEAGE = """
         SELECT batch_id, batch_id, 1
         FROM batches
         WHERE dataset = $dataset AND seq <= $cut AND source = 'synthetic'
+          AND split NOT IN ('reference', 'benchmark')
         UNION
         SELECT w.batch_id, p.parent_id,
                w.depth + CASE WHEN pb.source = 'synthetic' THEN 1 ELSE 0 END
@@ -250,6 +252,7 @@ CONTAMINATION = """
     WITH dsb AS (
         SELECT seq, split = 'train' AS train
         FROM batches WHERE dataset = $dataset AND seq <= $cut
+          AND split NOT IN ('reference', 'benchmark')
     ),
     active AS NOT MATERIALIZED (
         SELECT (hash(r.content_hash) >> 32)::UINTEGER AS k, r.content_hash, dsb.train

@@ -13,6 +13,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from provledger.similarity.distribution import Distribution
+from provledger.similarity.diversity import Diversity
+from provledger.similarity.near_duplicates import NearContamination
 from provledger.vocabulary import SEVERITIES, Severity, Source, Split
 
 __all__ = [
@@ -57,6 +60,9 @@ class FindingCode(StrEnum):
     CONSENT_DRIFT = "CONSENT_DRIFT"
     SYNTHETIC_UNANCHORED = "SYNTHETIC_UNANCHORED"
     CONTAMINATION = "CONTAMINATION"
+    NEAR_DUPLICATE_CONTAMINATION = "NEAR_DUPLICATE_CONTAMINATION"
+    DISTRIBUTION_DRIFT = "DISTRIBUTION_DRIFT"
+    SYNTHETIC_COLLAPSE = "SYNTHETIC_COLLAPSE"
     SYNTHETIC_DEPTH = "SYNTHETIC_DEPTH"
     DUPLICATES = "DUPLICATES"
 
@@ -163,6 +169,10 @@ class Synthetic(BaseModel):
 class Contamination(BaseModel):
     cross_split_records: int
     duplicate_records: int
+    near_cross_split_records: int = Field(
+        description="Validation/test records with a near copy in train (exact ones included)."
+    )
+    near: NearContamination
 
 
 class StakesChange(BaseModel):
@@ -274,6 +284,8 @@ class AuditReport(BaseModel):
     licenses: Licenses
     synthetic: Synthetic
     contamination: Contamination
+    distribution: Distribution
+    diversity: Diversity
     stakes: Stakes
     cadence: dict[str, Cadence]
     cost: dict[str, Cost]

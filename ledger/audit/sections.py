@@ -58,6 +58,7 @@ from provledger.audit.report import (
     SyntheticBatch,
 )
 from provledger.ingest.batch_metadata import CRAWL_CHANNELS, effective_channel, opt_out_reserved
+from provledger.similarity.near_duplicates import near_contamination
 from provledger.vocabulary import SOURCES
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ __all__ = [
     "cost",
     "erasure",
     "licenses",
+    "lineage_seeds",
     "provenance",
     "stakes",
     "synthetic",
@@ -293,12 +295,22 @@ def crawl_opt_out(store: Store, params: Params, state: Row) -> CrawlOptOut:
     )
 
 
-def contamination(store: Store, params: Params) -> Contamination:
+def contamination(store: Store, params: Params, near_threshold: float) -> Contamination:
+    """Exact copies from the CONTAMINATION query; near copies (estimated Jaccard at or
+    above ``near_threshold``) from the band keys (``provledger.similarity.near_duplicates``)."""
     row = run(store, CONTAMINATION, params)[0]
+    near = near_contamination(store, params["dataset"], params["cut"], near_threshold)
     return Contamination(
         cross_split_records=int(row["cross_split_records"]),
         duplicate_records=int(row["duplicate_records"]),
+        near_cross_split_records=near.cross_split_records,
+        near=near,
     )
+
+
+def lineage_seeds(lineage: dict[str, SyntheticLineage]) -> dict[str, list[str]]:
+    """Each synthetic batch's real seed batches (the diversity section's baselines)."""
+    return {bid: line.seeds for bid, line in lineage.items()}
 
 
 def stakes(state: Row, previous: Row | None, row: Row) -> Stakes:

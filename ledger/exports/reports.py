@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from provledger.audit import AuditReport, Level
+from provledger.similarity import report as similarity_report
 from provledger.vocabulary import AUDIT_FORMATS, AuditFormat, Severity, Source
 from provledger.wording import cell, certainty, count, percent, plural
 
@@ -282,6 +283,8 @@ def to_markdown(report: AuditReport) -> str:
         ("License scope", _md_licenses(r)),
         ("Synthetic anchoring", _md_synthetic(r)),
         ("Contamination and duplicates", _md_contamination(r)),
+        ("Distribution match", _md_distribution(r)),
+        *([("Synthetic diversity", _md_diversity(r))] if r.diversity.batches else []),
         ("Stakes", " ".join(_stakes_lines(r))),
         ("Cadence and cost", _md_table(HEAD_CADENCE_COST, _rows_cadence_cost(r))),
         ("Erasure", " ".join(_erasure_lines(r))),
@@ -346,8 +349,20 @@ def _md_contamination(r: AuditReport) -> str:
     return (
         f"Validation/test records whose content is also in train: "
         f"{count(r.contamination.cross_split_records)}. Duplicate records: "
-        f"{count(r.contamination.duplicate_records)}."
+        f"{count(r.contamination.duplicate_records)}. " + similarity_report.near_sentence(r)
     )
+
+
+def _md_distribution(r: AuditReport) -> str:
+    return (
+        similarity_report.reference_sentence(r)
+        + "\n\n"
+        + _md_table(similarity_report.HEAD_DISTRIBUTION, similarity_report.distribution_rows(r))
+    )
+
+
+def _md_diversity(r: AuditReport) -> str:
+    return _md_table(similarity_report.HEAD_DIVERSITY, similarity_report.diversity_rows(r))
 
 
 # -- rich tables ----------------------------------------------------------------------------
@@ -434,9 +449,26 @@ def table(report: AuditReport) -> RenderableType:
     parts.append(
         Text(
             f"Contamination: {count(r.contamination.cross_split_records)} validation/test records "
-            f"share content with train; duplicates: {count(r.contamination.duplicate_records)}."
+            f"share content with train; duplicates: {count(r.contamination.duplicate_records)}. "
+            + similarity_report.near_sentence(r)
         )
     )
+    parts.append(Text(similarity_report.reference_sentence(r)))
+    parts.append(
+        grid(
+            "Distribution match",
+            similarity_report.HEAD_DISTRIBUTION,
+            similarity_report.distribution_rows(r),
+        )
+    )
+    if r.diversity.batches:
+        parts.append(
+            grid(
+                "Synthetic diversity",
+                similarity_report.HEAD_DIVERSITY,
+                similarity_report.diversity_rows(r),
+            )
+        )
     parts.append(Text("Stakes: " + " ".join(_stakes_lines(r))))
     parts.append(Text("Erasure: " + " ".join(_erasure_lines(r))))
     for part in parts:  # a title longer than its table widens the table rather than wrap
@@ -650,6 +682,9 @@ def to_html(report: AuditReport) -> str:
         _card("Synthetic anchoring", _html_synthetic(r)),
         '<section class="grid">',
         _card("Contamination and duplicates", _html_contamination(r)),
+        "</section>",
+        similarity_report.html_cards(r),
+        '<section class="grid">',
         _card("Stakes and erasure", _html_stakes_and_erasure(r)),
         "</section>",
         _card("Cadence and cost", _html_table(HEAD_CADENCE_COST, _rows_cadence_cost(r))),

@@ -27,6 +27,8 @@ from provledger.ingest.batch_metadata import TOKENIZER, metadata_for
 from provledger.ingest.hashing import SubjectHasher, normalised_utf8
 from provledger.ingest.limits import DEFAULT_LIMITS, LINE_TOO_LONG, ReadLimits, line_too_long
 from provledger.ingest.readers import Chunk, detect_format
+from provledger.similarity.sketch_tables import SketchWriter
+from provledger.similarity.sketches import sketch_texts
 from provledger.storage.entry_kinds import EntryKind
 from provledger.tlog.canonical import canonical_json, parse_canonical, require_utf8
 from provledger.tlog.merkle import LEAF_PREFIX, MerkleBuilder, compact_range
@@ -81,6 +83,9 @@ class BatchSpec:
     generator_terms: str | None = None
     processing: str | None = None
     hours: float | None = None
+    # Near-duplicate signatures and the n-gram profile (provledger.similarity.sketches); on by
+    # default.
+    sketches: bool = True
 
     def __post_init__(self) -> None:
         # A single string is one batch id (or language), never a sequence of characters.
@@ -133,6 +138,11 @@ class Hashed:
     # the chunk's first record is record ``first_index`` of the batch.
     first_index: int = -1
     subtrees: list[tuple[int, bytes]] | None = None
+    # With sketches: BANDS little-endian uint32 band keys per record, and the chunk's
+    # n-gram profile (PROFILE_BUCKETS little-endian uint64 counts); see
+    # provledger.similarity.sketches.
+    bands: bytes | None = None
+    profile: bytes | None = None
 
 
 def hash_items(
@@ -142,13 +152,16 @@ def hash_items(
     text_field: str,
     subject_field: str | None,
     subject_key: bytes | None,
+    sketch: bool = False,
 ) -> Hashed:
-    """Hash a chunk of records. Raises InputError carrying the line of the bad record."""
+    """Hash a chunk of records (and sketch their normalised text when ``sketch``).
+    Raises InputError carrying the line of the bad record."""
     sha = hashlib.sha256
     rh: list[bytes] = []
     ch: list[bytes] = []
     sh: list[bytes] = []
     leaves: list[bytes] = []
+    texts: list[bytes] = []
     keyed: SubjectHasher | None = None
     text_bytes = 0
     words = 0
@@ -174,6 +187,8 @@ def hash_items(
         leaves.append(sha(LEAF_PREFIX + digest).digest())
         normal = normalised_utf8(text)
         ch.append(sha(normal).digest())
+        if sketch:
+            texts.append(normal)
         # Words of the normalised text, whose whitespace is single spaces: counting them is
         # one C-speed scan, where str.split() would build a string per word.
         words += normal.count(b" ") + 1 if normal else 0
@@ -188,7 +203,7 @@ def hash_items(
                     field=subject_field,
                 )
             sh.append(keyed(str(subject)))
-    return Hashed(
+    hashed = Hashed(
         len(rh),
         b"".join(rh),
         b"".join(ch),
@@ -197,6 +212,11 @@ def hash_items(
         text_bytes,
         words,
     )
+    if sketch:
+        sketched = sketch_texts(texts)
+        hashed.bands = sketched.band_bytes()
+        hashed.profile = sketched.profile_bytes()
+    return hashed
 
 
 def _hash_range(
@@ -208,6 +228,7 @@ def _hash_range(
     text_field: str,
     subject_field: str | None,
     subject_key: bytes | None,
+    sketch: bool,
 ) -> tuple[Hashed | InputError, int]:
     """Worker task: read and hash bytes [start, end) of a JSONL file.
 
@@ -231,7 +252,7 @@ def _hash_range(
             items.append(line)
             locations.append(number)
     try:
-        hashed = hash_items(items, locations, True, text_field, subject_field, subject_key)
+        hashed = hash_items(items, locations, True, text_field, subject_field, subject_key, sketch)
     except InputError as exc:
         return exc, len(lines)
     leaves = hashed.leaves
@@ -321,7 +342,7 @@ def _hashed_chunks(
 ) -> Generator[Hashed, None, None]:
     """Hashes of the whole input, chunk by chunk, in record order."""
     name = str(data) if isinstance(data, Path) else data.name
-    args = (spec.text_field, spec.subject_field, subject_key)
+    args = (spec.text_field, spec.subject_field, subject_key, spec.sketches)
     if isinstance(data, Path) and fmt == "jsonl" and data.stat().st_size >= PARALLEL_MIN_BYTES:
         yield from _hash_parallel(data, args, progress, limits)
         return
@@ -370,7 +391,7 @@ def _exit_with_parent(parent: int) -> None:
 
 def _hash_parallel(
     path: Path,
-    args: tuple[str, str | None, bytes | None],
+    args: tuple[str, str | None, bytes | None, bool],
     progress: Progress | None,
     limits: ReadLimits,
 ) -> Iterator[Hashed]:
@@ -399,8 +420,13 @@ def _hash_parallel(
     def submit() -> None:
         task = next(todo, None)
         if task is not None:
-            job = pool.submit(_hash_range, str(path), *task, limits.max_line, *args)
-            pending.append((task[1], job))
+            start, end, first = task
+            text_field, subject_field, subject_key, sketch = args
+            job = pool.submit(
+                _hash_range, str(path), start, end, first, limits.max_line,
+                text_field, subject_field, subject_key, sketch,
+            )  # fmt: skip
+            pending.append((end, job))
 
     try:
         # The workers are forked by the first submit: with the signals blocked, so each
@@ -609,6 +635,7 @@ def register(
         # columns, so verify also catches an edited content or subject hash.
         content_digest = hashlib.sha256()
         subject_digest = hashlib.sha256()
+        sketches = SketchWriter(store, app.seq) if spec.sketches else None
         text_bytes = words = 0
         chunks = _hashed_chunks(source, fmt, spec, subject_key, progress, limits)
         # Closed at once if anything stops the loop, so hashing workers end with it.
@@ -616,6 +643,8 @@ def register(
             for hashed in chunks:
                 if hashed.count:
                     store.insert_arrow("records", _records_table(app.seq, builder.size, hashed))
+                    if sketches is not None:
+                        sketches.add(builder.size, hashed.count, hashed.bands, hashed.profile)
                     _fold(builder, hashed)
                     content_digest.update(hashed.content_hashes)
                     subject_digest.update(hashed.subject_hashes or b"")
@@ -667,6 +696,8 @@ def register(
             "metadata": metadata
             | {"bytes": text_bytes, "words": words, "tokens": words, "tokenizer": TOKENIZER},
         }
+        if sketches is not None:
+            payload |= sketches.finish()
         from provledger.lineage.lineage import (
             index_batch,  # lineage lookup keys, in this transaction
         )

@@ -429,17 +429,24 @@ def lineage(
     subject: str | None = None,
     record: str | None = None,
     text: str | None = None,
+    near: bool = False,
 ) -> Lineage:
     """Look up one subject id, record hash (hex) or text; see the module docstring (a
     subject matches on the first eight bytes of its HMAC, a record on its full hash).
+    With ``near`` (a text only), records that are near copies of the text match too
+    (``provledger.similarity.near_duplicates``: sharing an LSH band key, estimated Jaccard of about
+    0.8 up).
 
-    Raises InputError unless exactly one is given, or when a record hash is not 64 hex
-    digits. Nothing matching is not an error: the result is empty (``found`` False).
+    Raises InputError unless exactly one is given, when a record hash is not 64 hex
+    digits, or for ``near`` without a text. Nothing matching is not an error: the result
+    is empty (``found`` False).
     """
     by, digest = _query_hash(ledger, subject, record, text)
+    if near and by != "text":
+        raise InputError("--near finds near copies of a text: use it with --text")
     store = ledger.store
     tables = _tables(store)
-    result = Lineage(query={"by": by, "hash": digest.hex()})
+    query: dict[str, Any] = {"by": by, "hash": digest.hex()}
     same: list[_Match] = []
     if by == "subject":
         # The set an erasure of this subject covers: every copy of the subject's records.
@@ -451,6 +458,10 @@ def lineage(
         direct = {(m.batch_seq, m.ord) for m in matches}
         if by == "record":
             same = _same_text(store, tables, [digest])
+        if near and text is not None:
+            matches = _with_near(store, tables, matches, text)
+            query["near"] = True
+    result = Lineage(query=query)
     if not matches:
         return result
     reach = _reach(tables, Counter(m.batch_seq for m in matches))
@@ -465,7 +476,9 @@ def lineage(
             "record_hash": bytes(m.record_hash).hex(),
             "erased": m.erased_seq is not None,
             "erased_by": refs.get(m.erased_seq) if m.erased_seq is not None else None,
-            "matched_by": by if (m.batch_seq, m.ord) in direct else "record_hash",
+            "matched_by": by
+            if (m.batch_seq, m.ord) in direct
+            else ("near" if near else "record_hash"),
         }
         for m in matches
     ]
@@ -483,6 +496,22 @@ def lineage(
     result.models = reach.models
     result.erasures = erasures
     return result
+
+
+def _with_near(store: Store, tables: _Tables, exact: list[_Match], text: str) -> list[_Match]:
+    """``exact`` plus every sketched near copy of ``text``, in batch and record order."""
+    from provledger.similarity.near_duplicates import (
+        near_record_rows,  # loads numpy: only for --near
+    )
+
+    seen = {(m.batch_seq, m.ord) for m in exact}
+    erased = tables.erased
+    more = [
+        _Match(b, o, h, erased.get((b, o)))
+        for b, o, h in near_record_rows(store, text)
+        if (b, o) not in seen
+    ]
+    return sorted([*exact, *more], key=lambda m: (m.batch_seq, m.ord))
 
 
 # -- models -----------------------------------------------------------------------------

@@ -21,7 +21,8 @@ import duckdb
 
 __all__ = ["APPEND_ONLY_TABLES", "LOOKUP_KEY_TABLES", "MIGRATIONS", "guard_statements"]
 
-APPEND_ONLY_TABLES = (
+# The tables of m001, which m002 guards; later migrations guard their own.
+_INITIAL_TABLES = (
     "entries",
     "licenses",
     "consent_versions",
@@ -34,6 +35,7 @@ APPEND_ONLY_TABLES = (
     "erasures",
     "erased_records",
 )
+APPEND_ONLY_TABLES = (*_INITIAL_TABLES, "record_sketches", "batch_profiles")
 # Derived from `records` and rewritten only by lineage's merge (which drops and recreates
 # the tables, then their guards); verify rebuilds them from `records` and compares.
 LOOKUP_KEY_TABLES = ("lookup_keys", "lookup_keys_recent")
@@ -109,7 +111,7 @@ def m002_append_only_guards(con: duckdb.DuckDBPyConnection) -> None:
     # drop these. Tamper evidence comes from the hash chain and signatures. A trigger needs
     # a statement to run; the insert into guard_sink never happens because error() throws.
     con.execute("CREATE TABLE guard_sink (never VARCHAR)")
-    for table in APPEND_ONLY_TABLES:
+    for table in _INITIAL_TABLES:
         for statement in guard_statements(table):
             con.execute(statement)
 
@@ -146,9 +148,27 @@ def m004_lookup_key_guards(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(statement)
 
 
+def m005_sketches(con: duckdb.DuckDBPyConnection) -> None:
+    # Near-duplicate band keys per record and the n-gram profile per batch (see
+    # ledger/similarity/sketch_tables.py); signed through digests in the batch entry, so append-only
+    # ledger tables with the same guard triggers as m002's.
+    bands = ", ".join(f"b{i} UINTEGER NOT NULL" for i in range(10))
+    con.execute(
+        f"CREATE TABLE record_sketches (batch_seq INTEGER NOT NULL, ord INTEGER NOT NULL, {bands})"
+    )
+    con.execute(
+        "CREATE TABLE batch_profiles (seq BIGINT NOT NULL, counts BLOB NOT NULL, "
+        "records BIGINT NOT NULL, features BIGINT NOT NULL)"
+    )
+    for table in ("record_sketches", "batch_profiles"):
+        for statement in guard_statements(table):
+            con.execute(statement)
+
+
 MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_append_only_guards", m002_append_only_guards),
     ("m003_lineage_lookup_keys", m003_lineage_lookup_keys),
     ("m004_lookup_key_guards", m004_lookup_key_guards),
+    ("m005_sketches", m005_sketches),
 ]

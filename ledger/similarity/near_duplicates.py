@@ -1,0 +1,297 @@
+"""Near-duplicate queries over the stored LSH band keys (``provledger.similarity.sketch_tables``).
+
+Two records are *near copies* when they share at least ``min_bands`` of their ten band keys.
+With ten bands of ten MinHash rows, records at shingle Jaccard similarity J share at least
+one key with probability 1 - (1 - J**10)**10 (0.68 at J = 0.8, 0.95 at J = 0.86, 0.986 at
+J = 0.9, 0.0097 at J = 0.5): ``min_bands`` = 1 is the default threshold of about 0.8. A
+higher threshold ``t`` asks for ``min_bands_for(t)`` = round(10 * t**10) shared keys, the
+number expected at J = t. Exact copies (same normalised text) have identical keys, so
+they are always near copies. Batches registered without sketches take no part.
+
+Figures for the audit (``near_contamination``), over the dataset's active records
+(erased ones left out; reference and benchmark batches are not the dataset's training
+data):
+- ``cross_split_records``: validation/test records with a near copy in the train split,
+  or the same content hash as a train record (so it is never below the exact figure);
+- ``duplicate_records``: train records with a near copy registered earlier in the train
+  split (earlier = lower batch seq, then lower ord): what near-deduplication would drop;
+- ``benchmark_records``: train records with a near copy in any ``benchmark`` batch
+  registered at or before the cut, in any dataset.
+"""
+
+# The SQL here is assembled from module constants (band column names, fixed split lists);
+# every value reaches DuckDB as a parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from provledger.ingest.hashing import normalised_utf8
+from provledger.similarity.sketch_tables import BAND_COLUMNS
+from provledger.similarity.sketches import BANDS, ROWS, sketch_texts
+
+if TYPE_CHECKING:
+    from provledger.storage.store import Store
+
+__all__ = [
+    "DEFAULT_NEAR_THRESHOLD",
+    "NearBatch",
+    "NearContamination",
+    "min_bands_for",
+    "near_contamination",
+    "near_record_rows",
+]
+
+DEFAULT_NEAR_THRESHOLD = 0.8
+NOT_TRAINING = "('reference', 'benchmark')"
+
+
+def min_bands_for(threshold: float) -> int:
+    """Shared band keys that make two records near copies at estimated Jaccard
+    ``threshold`` (0 < threshold <= 1): the number expected at that similarity, at least 1."""
+    if not 0 < threshold <= 1:
+        raise ValueError("threshold must be in (0, 1]")
+    return max(1, round(BANDS * threshold**ROWS))
+
+
+def _band_rows(source: str, columns: str) -> str:
+    """One row per band key of every row of ``source``: ``columns``, band, key."""
+    return " UNION ALL ".join(
+        f"SELECT {columns}, {i} AS band, {name} AS key FROM {source}"
+        for i, name in enumerate(BAND_COLUMNS)
+    )
+
+
+# The dataset's active sketched records with their split, one row per band key; and the
+# band keys of every active record of a benchmark batch (any dataset) at the cut. Then
+# ``pairs``: validation/test records and the train batches holding a near copy, and
+# ``exact``: the same by content hash (for batches registered without sketches).
+_OPENING = f"""
+    WITH dsb AS (
+        SELECT seq, batch_id, split FROM batches
+        WHERE dataset = $dataset AND seq <= $cut AND split NOT IN {NOT_TRAINING}
+    ),
+    act AS (
+        SELECT s.*, dsb.batch_id, dsb.split
+        FROM record_sketches s JOIN dsb ON s.batch_seq = dsb.seq
+        WHERE NOT EXISTS (
+            SELECT 1 FROM erased_records e
+            WHERE e.batch_seq = s.batch_seq AND e.ord = s.ord AND e.seq <= $cut)
+    ),
+    keys AS ({_band_rows("act", "batch_seq, ord, batch_id, split")}),
+    train AS (SELECT * FROM keys WHERE split = 'train'),
+    bench AS (
+        SELECT s.*, b.batch_id
+        FROM record_sketches s JOIN batches b ON s.batch_seq = b.seq
+        WHERE b.split = 'benchmark' AND b.seq <= $cut
+          AND NOT EXISTS (
+            SELECT 1 FROM erased_records e
+            WHERE e.batch_seq = s.batch_seq AND e.ord = s.ord AND e.seq <= $cut)
+    ),
+    bench_keys AS ({_band_rows("bench", "batch_id, batch_seq, ord")}),"""
+
+# With one shared key enough (the default), every query joins a record's keys with the
+# *distinct* keys of each other batch, or ranks each key's rows: its size stays in
+# proportion to the records, however many share a key (templated or boilerplate text).
+_ANY_KEY = {
+    "pairs": """
+    pairs AS (
+        SELECT DISTINCT q.batch_seq, q.ord, q.batch_id, q.split, t.batch_id AS train_batch
+        FROM (SELECT * FROM keys WHERE split <> 'train') q
+        JOIN (SELECT DISTINCT band, key, batch_id FROM train) t
+          ON q.band = t.band AND q.key = t.key
+    ),""",
+    # A record with an earlier near copy is not the first of some band key's rows; its
+    # "other" is the batch of that key's first row.
+    "later": """,
+    later AS (
+        SELECT DISTINCT batch_seq, ord, batch_id, other FROM (
+            SELECT batch_seq, ord, batch_id,
+                   first_value(batch_id) OVER w AS other, row_number() OVER w AS rank
+            FROM train
+            WINDOW w AS (PARTITION BY band, key ORDER BY batch_seq, ord))
+        WHERE rank > 1
+    )""",
+    "hits": """,
+    hits AS (
+        SELECT DISTINCT t.batch_seq, t.ord, t.batch_id, b.batch_id AS other
+        FROM train t JOIN (SELECT DISTINCT band, key, batch_id FROM bench_keys) b
+          ON t.band = b.band AND t.key = b.key
+    )""",
+}
+# With several shared keys required, pairs of records are counted: a key shared by k
+# records makes k**2 pairs, so this grows quadratically with heavy duplication.
+_SEVERAL_KEYS = {
+    "pairs": """
+    pairs AS (
+        SELECT DISTINCT q.batch_seq, q.ord, q.batch_id, q.split, t.batch_id AS train_batch
+        FROM (SELECT * FROM keys WHERE split <> 'train') q
+        JOIN train t ON q.band = t.band AND q.key = t.key
+        GROUP BY q.batch_seq, q.ord, q.batch_id, q.split, t.batch_id, t.batch_seq, t.ord
+        HAVING count(*) >= $min_bands
+    ),""",
+    "later": """,
+    later AS (
+        SELECT DISTINCT b.batch_seq, b.ord, b.batch_id, a.batch_id AS other
+        FROM train a JOIN train b
+          ON a.band = b.band AND a.key = b.key
+         AND (a.batch_seq < b.batch_seq OR (a.batch_seq = b.batch_seq AND a.ord < b.ord))
+        GROUP BY b.batch_seq, b.ord, b.batch_id, a.batch_id, a.batch_seq, a.ord
+        HAVING count(*) >= $min_bands
+    )""",
+    "hits": """,
+    hits AS (
+        SELECT DISTINCT t.batch_seq, t.ord, t.batch_id, b.batch_id AS other
+        FROM train t JOIN bench_keys b ON t.band = b.band AND t.key = b.key
+        GROUP BY t.batch_seq, t.ord, t.batch_id, b.batch_id, b.batch_seq, b.ord
+        HAVING count(*) >= $min_bands
+    )""",
+}
+_EXACT = """
+    exact AS (
+        SELECT r.batch_seq, r.ord, q.batch_id, q.split, t.batch_id AS train_batch
+        FROM records r JOIN dsb q ON r.batch_seq = q.seq AND q.split <> 'train'
+        JOIN (SELECT DISTINCT r2.content_hash, d2.batch_id FROM records r2
+              JOIN dsb d2 ON r2.batch_seq = d2.seq AND d2.split = 'train'
+              WHERE NOT EXISTS (
+                  SELECT 1 FROM erased_records e
+                  WHERE e.batch_seq = r2.batch_seq AND e.ord = r2.ord AND e.seq <= $cut)
+             ) t ON t.content_hash = r.content_hash
+        WHERE NOT EXISTS (
+            SELECT 1 FROM erased_records e
+            WHERE e.batch_seq = r.batch_seq AND e.ord = r.ord AND e.seq <= $cut)
+    ),
+    cross_split AS (SELECT * FROM pairs UNION SELECT * FROM exact)"""
+
+
+def _queries(parts: dict[str, str]) -> dict[str, str]:
+    head = _OPENING + parts["pairs"] + _EXACT
+    return {
+        # Per validation/test batch: records with a near copy in train, and those batches.
+        "cross_split": head
+        + """
+    SELECT batch_id, any_value(split) AS split,
+           count(DISTINCT (batch_seq, ord)) AS records,
+           list(DISTINCT train_batch ORDER BY train_batch) AS others
+    FROM cross_split GROUP BY batch_id, batch_seq ORDER BY batch_seq
+""",
+        # Per train batch: records with an earlier near copy in train.
+        "duplicates": head
+        + parts["later"]
+        + """
+    SELECT batch_id, count(DISTINCT (batch_seq, ord)) AS records,
+           list(DISTINCT other ORDER BY other) AS others
+    FROM later GROUP BY batch_id, batch_seq ORDER BY batch_seq
+""",
+        # Per train batch: records with a near copy in a benchmark batch, and those.
+        "benchmark": head
+        + parts["hits"]
+        + """
+    SELECT batch_id, count(DISTINCT (batch_seq, ord)) AS records,
+           list(DISTINCT other ORDER BY other) AS others
+    FROM hits GROUP BY batch_id, batch_seq ORDER BY batch_seq
+""",
+        # Totals: a record counts once however many batches it is near.
+        "totals": head
+        + """
+    SELECT (SELECT count(DISTINCT (batch_seq, ord)) FROM cross_split) AS cross_split,
+           (SELECT count(*) FROM act) AS sketched,
+           (SELECT list(batch_id ORDER BY seq) FROM dsb
+            WHERE seq NOT IN (SELECT DISTINCT batch_seq FROM record_sketches)) AS unsketched
+""",
+    }
+
+
+NEAR_ANY_KEY = _queries(_ANY_KEY)
+NEAR_SEVERAL_KEYS = _queries(_SEVERAL_KEYS)
+
+
+# Records whose band keys share >= $min_bands with the given ten keys ($k0 .. $k9).
+NEAR_TEXT = (
+    "SELECT s.batch_seq, s.ord, r.record_hash FROM record_sketches s "
+    "JOIN records r ON r.batch_seq = s.batch_seq AND r.ord = s.ord WHERE "
+    + " + ".join(f"({name} = $k{i})::INTEGER" for i, name in enumerate(BAND_COLUMNS))
+    + " >= $min_bands"
+)
+
+_PARAM = re.compile(r"\$([a-z_0-9]+)")
+
+
+def _run(store: Store, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    wanted = set(_PARAM.findall(sql))
+    return store.dicts(sql, {k: v for k, v in params.items() if k in wanted})
+
+
+class NearBatch(BaseModel):
+    batch_id: str
+    records: int = Field(description="Records of this batch with a near copy.")
+    others: list[str] = Field(description="The batches holding their near copies.")
+
+
+class NearContamination(BaseModel):
+    """Near-duplicate figures of one dataset (see ledger/similarity/near_duplicates.py)."""
+
+    threshold: float = Field(description="Estimated Jaccard similarity of word 5-grams.")
+    min_bands: int = Field(description="Shared LSH band keys (of 10) that make a near copy.")
+    sketched_records: int = Field(description="Active records with near-duplicate sketches.")
+    unsketched_batches: list[str] = Field(
+        description="Batches registered without sketches (compared by exact content only)."
+    )
+    cross_split_records: int
+    cross_split_batches: list[NearBatch]
+    duplicate_records: int = Field(description="Train records with an earlier near copy.")
+    duplicate_batches: list[NearBatch]
+    benchmark_records: int = Field(description="Train records near a benchmark batch.")
+    benchmark_batches: list[NearBatch]
+
+
+def _batches(rows: list[dict[str, Any]]) -> list[NearBatch]:
+    return [
+        NearBatch(batch_id=r["batch_id"], records=int(r["records"]), others=list(r["others"]))
+        for r in rows
+    ]
+
+
+def near_contamination(
+    store: Store, dataset: str, cut: int, threshold: float = DEFAULT_NEAR_THRESHOLD
+) -> NearContamination:
+    """The dataset's near-duplicate figures as the ledger stood at entry ``cut``."""
+    min_bands = min_bands_for(threshold)
+    params: dict[str, Any] = {"dataset": dataset, "cut": cut, "min_bands": min_bands}
+    sql = NEAR_ANY_KEY if min_bands == 1 else NEAR_SEVERAL_KEYS
+    totals = _run(store, sql["totals"], params)[0]
+    duplicates = _batches(_run(store, sql["duplicates"], params))
+    benchmark = _batches(_run(store, sql["benchmark"], params))
+    return NearContamination(
+        threshold=threshold,
+        min_bands=min_bands,
+        sketched_records=int(totals["sketched"]),
+        unsketched_batches=list(totals["unsketched"] or []),
+        cross_split_records=int(totals["cross_split"]),
+        cross_split_batches=_batches(_run(store, sql["cross_split"], params)),
+        duplicate_records=sum(b.records for b in duplicates),
+        duplicate_batches=duplicates,
+        benchmark_records=sum(b.records for b in benchmark),
+        benchmark_batches=benchmark,
+    )
+
+
+def text_band_keys(text: str) -> list[int]:
+    """The ten band keys ``register`` would store for a record with this text."""
+    keys: np.ndarray = sketch_texts([normalised_utf8(text)]).bands[0]
+    return [int(k) for k in keys]
+
+
+def near_record_rows(
+    store: Store, text: str, threshold: float = DEFAULT_NEAR_THRESHOLD
+) -> list[tuple[int, int, bytes]]:
+    """(batch_seq, ord, record_hash) of every sketched record that is a near copy of
+    ``text`` (exact copies included), in batch and record order."""
+    params: dict[str, Any] = {f"k{i}": k for i, k in enumerate(text_band_keys(text))}
+    params["min_bands"] = min_bands_for(threshold)
+    return [(b, o, bytes(h)) for b, o, h in sorted(store.rows(NEAR_TEXT, params))]
