@@ -1,6 +1,6 @@
 """``provledger lineage``, ``erase``, ``verify-receipt``, ``export``, ``check`` and the
 ``model`` group: answering a deletion request. Each command opens the ledger, calls one
-``provledger.lineage.lineage`` function (through ``Ledger``) and renders its result."""
+``provledger.lineage`` function (through ``Ledger``) and renders its result."""
 
 from __future__ import annotations
 

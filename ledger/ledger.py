@@ -536,15 +536,11 @@ class Ledger:
 
         return diff_since(self.store, subject, template, since)
 
-    # -- lineage and erasure (rules and errors in provledger.lineage.lineage)
+    # -- lineage and erasure (rules and errors in provledger.lineage)
     if TYPE_CHECKING:
-        from provledger.lineage.lineage import (
-            CheckResult,
-            Erasure,
-            ExportResult,
-            Lineage,
-            ReceiptCheck,
-        )
+        from provledger.lineage.lineage import Erasure, Lineage
+        from provledger.lineage.manifest import CheckResult, ExportResult
+        from provledger.lineage.receipts import ReceiptCheck
 
     def lineage(
         self,
@@ -563,13 +559,13 @@ class Ledger:
 
     def register_model(self, name: str, datasets: list[str]) -> dict[str, Any]:
         """Record a model trained on ``datasets`` as the ledger stands now."""
-        from provledger.lineage.lineage import register_model
+        from provledger.lineage.models import register_model
 
         return register_model(self, name, datasets)
 
     def models(self) -> list[dict[str, Any]]:
         """Every registered model, oldest first."""
-        from provledger.lineage.lineage import list_models
+        from provledger.lineage.models import list_models
 
         return list_models(self.store)
 
@@ -583,7 +579,7 @@ class Ledger:
 
     def receipt(self, request_ref: str) -> dict[str, Any]:
         """The signed receipt of a recorded erasure request."""
-        from provledger.lineage.lineage import receipt
+        from provledger.lineage.receipts import receipt
 
         return receipt(self, request_ref)
 
@@ -591,7 +587,7 @@ class Ledger:
         self, document: str | bytes | dict[str, Any], *, source: str = "receipt"
     ) -> ReceiptCheck:
         """Check a receipt's signature and that it matches its erasure entry."""
-        from provledger.lineage.lineage import verify_receipt
+        from provledger.lineage.receipts import verify_receipt
 
         return verify_receipt(self, document, source=source)
 
@@ -619,7 +615,7 @@ class Ledger:
         limits: ReadLimits | None = None,
     ) -> CheckResult:
         """Report the records of a data file that an erasure covers."""
-        from provledger.lineage.lineage import check
+        from provledger.lineage.manifest import check
 
         return check(self, path, dataset, text_field=text_field, limits=limits or DEFAULT_LIMITS)
 

@@ -34,7 +34,7 @@ import rfc8785
 
 from provledger.errors import Conflict, InputError, NotFound
 from provledger.ledger import DB_FILE, Ledger
-from provledger.lineage import lineage as lineage_module
+from provledger.lineage import index as lineage_module
 
 CONSENT = {
     "policy": "tos",

@@ -1,6 +1,6 @@
 """``export``: one entry point for every export format, dispatching to one module each.
 
-    parquet      the active record manifest (``provledger.lineage.lineage.export``), the default
+    parquet      the active record manifest (``provledger.lineage.manifest.export``), the default
     croissant    Croissant 1.1 JSON-LD with the RAI vocabulary (``provledger.exports.croissant``)
     openlineage  OpenLineage 2-0-2 RunEvents as JSON lines (``provledger.exports.openlineage``)
     prov         W3C PROV-JSON (``provledger.exports.prov``)
@@ -27,7 +27,7 @@ from provledger.errors import InputError
 if TYPE_CHECKING:
     from provledger.exports.facts import DatasetFacts
     from provledger.ledger import Ledger
-    from provledger.lineage.lineage import ExportResult
+    from provledger.lineage.manifest import ExportResult
 
 __all__ = ["FORMATS", "StandardExport", "export"]
 
@@ -92,7 +92,7 @@ def export(
     """Export ``dataset`` to ``output`` in ``fmt`` (see the module docstring).
 
     ``emit`` (openlineage only) also posts every event to that OpenLineage endpoint. Returns
-    ``provledger.lineage.lineage.ExportResult`` for parquet, ``StandardExport`` otherwise. Raises
+    ``provledger.lineage.manifest.ExportResult`` for parquet, ``StandardExport`` otherwise. Raises
     NotFound for an unknown dataset, InputError for an unknown format, a missing optional
     library, an unwritable output or a failed post.
     """
@@ -103,7 +103,7 @@ def export(
     if emit is not None and fmt != "openlineage":
         raise InputError("--emit posts OpenLineage events: use it with --format openlineage")
     if fmt == "parquet":
-        from provledger.lineage.lineage import export as export_parquet
+        from provledger.lineage.manifest import export as export_parquet
 
         return export_parquet(ledger, dataset, output)
     from provledger.exports.facts import read_facts

@@ -27,6 +27,7 @@ from provledger.ingest.batch_metadata import TOKENIZER, metadata_for
 from provledger.ingest.hashing import SubjectHasher, normalised_utf8
 from provledger.ingest.limits import DEFAULT_LIMITS, LINE_TOO_LONG, ReadLimits, line_too_long
 from provledger.ingest.readers import Chunk, detect_format
+from provledger.lineage.index import index_batch
 from provledger.similarity.sketch_tables import SketchWriter
 from provledger.similarity.sketches import sketch_texts
 from provledger.storage.entry_kinds import EntryKind
@@ -698,9 +699,6 @@ def register(
         }
         if sketches is not None:
             payload |= sketches.finish()
-        from provledger.lineage.lineage import (
-            index_batch,  # lineage lookup keys, in this transaction
-        )
 
         # The workers are done: sorting the batch's lookup keys may use every core.
         with store.limits(threads=os.cpu_count() or 1, memory=WRITE_MEMORY):

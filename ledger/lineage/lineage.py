@@ -46,144 +46,34 @@ matches on the first eight bytes of the HMAC, so it need not read the subject ha
 
 from __future__ import annotations
 
-import os
-import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
-from provledger.errors import CanonicalError, Conflict, InputError, NotFound
+from provledger.errors import Conflict, InputError, NotFound
 from provledger.ingest.hashing import content_hash, normalise_subject, parse_hash, subject_hash
-from provledger.ingest.limits import DEFAULT_LIMITS, ReadLimits
+from provledger.lineage.index import KEY_HITS, KIND_RECORD, KIND_SUBJECT, key_prefix, key_prefix2
 from provledger.storage.entry_kinds import EntryKind
-from provledger.storage.migrations import guard_statements
 from provledger.storage.projections import erased_row_count
-from provledger.tlog.canonical import canonical_json, parse_json, require_utf8
+from provledger.tlog.canonical import require_utf8
 
 if TYPE_CHECKING:
     from provledger.ledger import Ledger
     from provledger.storage.store import Entry, Store
 
 __all__ = [
-    "KIND_RECORD",
-    "KIND_SUBJECT",
-    "RECEIPT_TYPE",
-    "CheckResult",
     "Erasure",
-    "ExportResult",
     "Lineage",
-    "ReceiptCheck",
-    "check",
     "erase",
-    "export",
-    "index_batch",
-    "key_prefix",
-    "key_prefix2",
     "lineage",
-    "list_models",
-    "merge_keys",
-    "receipt",
-    "register_model",
-    "verify_receipt",
 ]
 
-KIND_RECORD = 0
-KIND_SUBJECT = 1
-# Merge the recent keys into the sorted ones once there are at least this many of them and
-# more than a quarter as many as sorted ones: below that a lookup scans them in about 1 ms.
-MERGE_MIN_KEYS = 1 << 20
-MERGE_RATIO = 4
 # A lookup with more key hits than this reads the hash column whole instead of row by row.
 FETCH_ROW_BY_ROW = 128
 # Lineage finds the copies of at most this many records through the keys, one by one.
 KEYED_COPIES = 32
-RECEIPT_TYPE = "provledger-erasure-receipt"
-RECEIPT_VERSION = 1
-MODEL_NAME = re.compile(r"[A-Za-z0-9._-]+")
 MAX_REF_LENGTH = 200
-
-
-# -- lookup keys --------------------------------------------------------------------------
-KEY_COLUMNS = (
-    "kind TINYINT NOT NULL, prefix INTEGER NOT NULL, batch_seq INTEGER NOT NULL, "
-    "ord INTEGER NOT NULL, prefix2 INTEGER"
-)
-# One batch's keys, sorted, appended to the recent keys in the registering transaction.
-# h[1:4]::BIT::INTEGER reads bytes 0-3 big-endian and h[5:8] bytes 4-7, as key_prefix does.
-BATCH_KEYS = """
-    INSERT INTO lookup_keys_recent
-    SELECT * FROM (
-        SELECT 0::TINYINT, record_hash[1:4]::BIT::INTEGER, batch_seq, ord, NULL::INTEGER
-        FROM records WHERE batch_seq = $seq
-        UNION ALL
-        SELECT 1::TINYINT, subject_hash[1:4]::BIT::INTEGER, batch_seq, ord,
-               subject_hash[5:8]::BIT::INTEGER
-        FROM records WHERE batch_seq = $seq AND subject_hash IS NOT NULL
-    ) ORDER BY ALL
-"""
-KEY_COUNTS = """
-    SELECT (SELECT count(*) FROM lookup_keys),
-           (SELECT count(*) FROM lookup_keys_recent),
-           (SELECT count(DISTINCT batch_seq) FROM lookup_keys_recent)
-"""
-# Rewrites the sorted keys with the recent ones folded in, then empties the recent ones.
-MERGE_KEYS = (
-    f"CREATE TABLE lookup_keys_merged ({KEY_COLUMNS})",
-    "INSERT INTO lookup_keys_merged SELECT * FROM "
-    "(SELECT * FROM lookup_keys UNION ALL SELECT * FROM lookup_keys_recent) ORDER BY ALL",
-    "DROP TABLE lookup_keys",
-    "ALTER TABLE lookup_keys_merged RENAME TO lookup_keys",
-    "DROP TABLE lookup_keys_recent",
-    f"CREATE TABLE lookup_keys_recent ({KEY_COLUMNS})",
-    # Dropping a table drops its guard triggers: put them back on the new tables.
-    *guard_statements("lookup_keys"),
-    *guard_statements("lookup_keys_recent"),
-)
-# Where the records whose hash starts with these bytes sit, per kind.
-KEY_HITS = {
-    KIND_RECORD: """
-        SELECT batch_seq, ord FROM lookup_keys WHERE kind = 0 AND prefix = $prefix
-        UNION ALL
-        SELECT batch_seq, ord FROM lookup_keys_recent WHERE kind = 0 AND prefix = $prefix
-    """,
-    KIND_SUBJECT: """
-        SELECT batch_seq, ord FROM lookup_keys
-        WHERE kind = 1 AND prefix = $prefix AND prefix2 = $prefix2
-        UNION ALL
-        SELECT batch_seq, ord FROM lookup_keys_recent
-        WHERE kind = 1 AND prefix = $prefix AND prefix2 = $prefix2
-    """,
-}
-
-
-def key_prefix(digest: bytes) -> int:
-    """The lookup key of a hash: its first four bytes as a signed big-endian integer."""
-    return int.from_bytes(digest[:4], "big", signed=True)
-
-
-def key_prefix2(digest: bytes) -> int:
-    """The second part of a subject's lookup key: bytes 4-7, as ``key_prefix``."""
-    return int.from_bytes(digest[4:8], "big", signed=True)
-
-
-def index_batch(store: Store, seq: int) -> None:
-    """Add the lookup keys of batch ``seq``'s records; call it inside the transaction that
-    registers them. Folds the recent keys into the sorted ones when they have grown."""
-    store.execute(BATCH_KEYS, {"seq": seq})
-    counts = store.row(KEY_COUNTS)
-    assert counts is not None
-    base, recent, runs = counts
-    if runs > 1 and recent >= MERGE_MIN_KEYS and recent * MERGE_RATIO > base:
-        merge_keys(store)
-
-
-def merge_keys(store: Store) -> None:
-    """Rewrite ``lookup_keys`` sorted with ``lookup_keys_recent`` folded in (call it inside
-    a transaction)."""
-    for statement in MERGE_KEYS:
-        store.execute(statement)
 
 
 # -- finding matching records ---------------------------------------------------------------
@@ -514,72 +404,6 @@ def _with_near(store: Store, tables: _Tables, exact: list[_Match], text: str) ->
     return sorted([*exact, *more], key=lambda m: (m.batch_seq, m.ord))
 
 
-# -- models -----------------------------------------------------------------------------
-MODEL_BY_NAME = "SELECT seq FROM models WHERE name = ?"
-INSERT_MODEL = "INSERT INTO models VALUES (?, ?)"
-INSERT_MODEL_DATASET = "INSERT INTO model_datasets VALUES (?, ?, ?)"
-MODELS = """
-    SELECT m.seq, m.name, n.recorded_at, list(md.dataset ORDER BY md.dataset) AS datasets
-    FROM models m JOIN model_datasets md ON md.seq = m.seq JOIN entries n ON n.seq = m.seq
-    GROUP BY m.seq, m.name, n.recorded_at ORDER BY m.seq
-"""
-
-
-def register_model(ledger: Ledger, name: str, datasets: list[str]) -> dict[str, Any]:
-    """Record that model ``name`` (a training run or a release) consumed ``datasets`` as
-    the ledger stands now: it reaches only batches registered before this entry.
-
-    Raises InputError for a bad name or no datasets, NotFound for an unknown dataset and
-    Conflict when a model of that name is already registered; nothing is written then.
-    """
-    from provledger.registry import operations as registry
-
-    if not MODEL_NAME.fullmatch(name):
-        raise InputError(
-            f"model name '{name}' may hold only letters, digits, '.', '_' and '-'", field="name"
-        )
-    chosen = sorted(set(datasets))
-    if not chosen:
-        raise InputError("name at least one dataset the model was trained on", field="dataset")
-    store = ledger.store
-    for dataset in chosen:
-        registry.require_dataset(store, dataset)
-    earlier = store.row(MODEL_BY_NAME, [name])
-    if earlier is not None:
-        raise Conflict(
-            f"model '{name}' is already registered (seq {earlier[0]}); register a new "
-            "training run or release under its own name, e.g. with a version suffix"
-        )
-    with ledger.appending() as app:
-        store.execute(INSERT_MODEL, [app.seq, name])
-        for dataset in chosen:
-            store.execute(INSERT_MODEL_DATASET, [app.seq, name, dataset])
-        entry = app.write_entry(
-            EntryKind.model_registered, {"name": name, "datasets": chosen, "as_of_seq": app.seq - 1}
-        )
-    return {
-        "name": name,
-        "seq": entry.seq,
-        "recorded_at": entry.recorded_at,
-        "as_of_seq": entry.seq - 1,
-        "datasets": chosen,
-    }
-
-
-def list_models(store: Store) -> list[dict[str, Any]]:
-    """Every registered model, oldest first: name, seq, recorded_at, as_of_seq, datasets."""
-    return [
-        {
-            "name": r["name"],
-            "seq": r["seq"],
-            "recorded_at": r["recorded_at"],
-            "as_of_seq": r["seq"] - 1,
-            "datasets": list(r["datasets"]),
-        }
-        for r in store.dicts(MODELS)
-    ]
-
-
 # -- erasure -----------------------------------------------------------------------------
 ERASURE_BY_REF = "SELECT seq, subject_hash FROM erasures WHERE request_ref = ?"
 INSERT_ERASURE = "INSERT INTO erasures VALUES (?, ?, ?, ?)"
@@ -649,7 +473,7 @@ class Erasure:
         return asdict(self)
 
 
-def _row_dicts(rows: list[list[Any]]) -> list[dict[str, Any]]:
+def row_dicts(rows: list[list[Any]]) -> list[dict[str, Any]]:
     return [{"batch_id": b, "ord": o, "record_hash": h} for b, o, h in rows]
 
 
@@ -666,7 +490,7 @@ def _erasure_from_entry(entry: Entry, already: bool) -> Erasure:
         derived_batches=list(p["derived_batches"]),
         models=list(p["models"]),
         records=erased_row_count(p),
-        same_text=_row_dicts(p.get("same_text", [])),
+        same_text=row_dicts(p.get("same_text", [])),
         same_text_erased=p.get("same_text_erased", False),
         already_recorded=already,
     )
@@ -813,309 +637,3 @@ def erase(
             },
         )
     return _erasure_from_entry(entry, already=False)
-
-
-# -- receipts ----------------------------------------------------------------------------
-def _receipt_body(ledger: Ledger, entry: Entry) -> dict[str, Any]:
-    """The receipt of an erasure entry, unsigned: everything in it is read from the entry
-    and from rows that never change, so the same entry always gives the same body."""
-    store = ledger.store
-    p = entry.payload
-    per_batch = dict(store.rows(ERASED_PER_BATCH, [entry.seq]))
-    rows = store.dicts(BATCHES_BY_ID, {"ids": p["batches"] + p["derived_batches"]})
-    by_id = {r["batch_id"]: r for r in rows}
-
-    def batch(batch_id: str, derived: bool) -> dict[str, Any]:
-        r = by_id[batch_id]
-        out = {
-            "batch_id": batch_id,
-            "dataset": r["dataset"],
-            "source": r["source"],
-            "origin": r["origin"],
-            "file": r["file_name"],
-        }
-        if derived:
-            out["derived_from"] = list(r["derived_from"])
-        else:
-            out["records_erased"] = per_batch.get(batch_id, 0)
-        return out
-
-    direct = [batch(b, False) for b in p["batches"]]
-    derived = [batch(b, True) for b in p["derived_batches"]]
-    models = [
-        {"name": m["name"], "seq": m["seq"], "datasets": list(m["datasets"])}
-        for m in store.dicts(MODELS_BY_NAME, {"names": p["models"]})
-    ]
-    datasets = sorted({b["dataset"] for b in direct + derived})
-    # Entries that sign their rows say which; older receipts keep their shape.
-    signed_rows: dict[str, Any] = {}
-    if "erased" in p:
-        signed_rows = {
-            "erased": _row_dicts(p["erased"]),
-            "same_text": {"erased": p["same_text_erased"], "records": _row_dicts(p["same_text"])},
-        }
-    return {
-        "type": RECEIPT_TYPE,
-        "version": RECEIPT_VERSION,
-        "ledger": ledger.origin,
-        "key_id": ledger.public.key_id,
-        "request_ref": p["request_ref"],
-        "recorded_at": entry.recorded_at,
-        "seq": entry.seq,
-        "entry_hash": entry.entry_hash,
-        "subject_hash": p["subject_hash"],
-        "records": erased_row_count(p),
-        "record_hashes": p["record_hashes"],
-        **signed_rows,
-        "batches": direct,
-        "derived_batches": derived,
-        "models": models,
-        "rebuild": {
-            "datasets": datasets,
-            "batches": [b["batch_id"] for b in direct + derived],
-            "models": [m["name"] for m in models],
-        },
-    }
-
-
-def receipt(ledger: Ledger, request_ref: str) -> dict[str, Any]:
-    """The signed receipt of a recorded erasure: its body plus ``signature``, the hex
-    Ed25519 signature over the RFC 8785 canonical JSON of everything else. Raises
-    NotFound when no erasure has that reference."""
-    store = ledger.store
-    row = store.row(ERASURE_BY_REF, [request_ref])
-    if row is None:
-        raise NotFound(f"no erasure request '{request_ref}' in the ledger")
-    entry = store.entry(row[0])
-    assert entry is not None
-    body = _receipt_body(ledger, entry)
-    return body | {"signature": ledger.signer.sign(canonical_json(body)).hex()}
-
-
-@dataclass(frozen=True)
-class ReceiptCheck:
-    """A receipt that verified: signed by this ledger's key and matching its entry."""
-
-    request_ref: str
-    seq: int
-    entry_hash: str
-    recorded_at: str
-    key_id: str
-    ok: bool = True
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-_RECEIPT_FIELDS = {
-    "type": str,
-    "key_id": str,
-    "request_ref": str,
-    "seq": int,
-    "entry_hash": str,
-    "subject_hash": str,
-    "signature": str,
-}
-
-
-def verify_receipt(
-    ledger: Ledger, document: str | bytes | dict[str, Any], *, source: str = "receipt"
-) -> ReceiptCheck:
-    """Check a receipt: its signature against this ledger's public key, and that the
-    ledger holds its erasure entry with the same hash and contents.
-
-    Raises InputError (naming ``source``) when it is not a receipt, is signed by another
-    key, its signature fails (it was changed after signing), or it does not match the
-    ledger's entry.
-    """
-    if isinstance(document, dict):
-        doc: Any = document
-    else:
-        try:
-            doc = parse_json(document)
-        except CanonicalError as exc:
-            raise InputError(f"not a JSON receipt: {exc.reason}", file=source) from None
-    if not isinstance(doc, dict) or doc.get("type") != RECEIPT_TYPE:
-        raise InputError("not a provledger erasure receipt", file=source)
-    for name, kind in _RECEIPT_FIELDS.items():
-        if type(doc.get(name)) is not kind:
-            raise InputError(f"receipt field '{name}' is missing or malformed", file=source)
-    key_id = ledger.public.key_id
-    if doc["key_id"] != key_id:
-        raise InputError(
-            f"receipt was signed by key {doc['key_id']}, not this ledger's key {key_id}",
-            file=source,
-        )
-    body = {k: v for k, v in doc.items() if k != "signature"}
-    try:
-        signature = bytes.fromhex(doc["signature"])
-        message = canonical_json(body)
-    except (ValueError, CanonicalError):
-        signature, message = b"", b""
-    if not message or not ledger.public.verify(signature, message):
-        raise InputError(
-            "receipt signature does not verify with this ledger's key: the receipt was "
-            "changed after it was signed",
-            file=source,
-        )
-    entry = ledger.store.entry(doc["seq"])
-    if (
-        entry is None
-        or entry.kind != EntryKind.erasure_requested
-        or entry.entry_hash != doc["entry_hash"]
-    ):
-        raise InputError(
-            f"the ledger holds no erasure entry at seq {doc['seq']} with hash {doc['entry_hash']}",
-            file=source,
-        )
-    if _receipt_body(ledger, entry) != body:
-        raise InputError(
-            f"receipt does not match the ledger's erasure entry at seq {entry.seq}",
-            file=source,
-        )
-    return ReceiptCheck(
-        request_ref=doc["request_ref"],
-        seq=entry.seq,
-        entry_hash=entry.entry_hash,
-        recorded_at=entry.recorded_at,
-        key_id=key_id,
-    )
-
-
-# -- export and check ----------------------------------------------------------------------
-# A dataset's active records in batch and file order: the erased ones are left out.
-ACTIVE_RECORDS = """
-    SELECT b.batch_id, lower(hex(r.record_hash)) AS record_hash,
-           lower(hex(r.content_hash)) AS content_hash
-    FROM records r JOIN batches b ON b.seq = r.batch_seq
-    WHERE b.dataset = ?
-      AND NOT EXISTS (SELECT 1 FROM erased_records e
-                      WHERE e.batch_seq = r.batch_seq AND e.ord = r.ord)
-    ORDER BY r.batch_seq, r.ord
-"""
-ERASED_IN_DATASET = """
-    SELECT e.record_hash, b.batch_id, x.request_ref
-    FROM erased_records e JOIN batches b ON b.seq = e.batch_seq JOIN erasures x ON x.seq = e.seq
-    WHERE b.dataset = ?
-"""
-# Every erased record hash in the ledger, whatever dataset it was erased from; the
-# dataset's own rows sort last, so they name the batch when a hash was erased in several.
-ERASED_ANYWHERE = """
-    SELECT e.record_hash, b.batch_id, x.request_ref
-    FROM erased_records e JOIN batches b ON b.seq = e.batch_seq JOIN erasures x ON x.seq = e.seq
-    ORDER BY b.dataset = ?, e.seq, e.batch_seq, e.ord
-"""
-TEXT_FIELDS = "SELECT DISTINCT text_field FROM batches WHERE dataset = ?"
-
-
-@dataclass(frozen=True)
-class ExportResult:
-    """What ``export`` wrote."""
-
-    dataset: str
-    output: str
-    records: int
-    erased_left_out: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def export(ledger: Ledger, dataset: str, output: str | os.PathLike[str]) -> ExportResult:
-    """Write the dataset's active record manifest to a Parquet file: one row per record
-    not erased, columns batch_id, record_hash, content_hash (lowercase hex), in batch and
-    file order. A pipeline purges its copy of the data with an anti-join on record_hash.
-
-    Raises NotFound for an unknown dataset and InputError when ``output`` cannot be
-    written. The file is replaced only once it is complete.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from provledger.registry import operations as registry
-
-    store = ledger.store
-    registry.require_dataset(store, dataset)
-    path = Path(output)
-    if not path.parent.is_dir():
-        raise InputError("its folder does not exist", file=path)
-    schema = pa.schema(
-        [("batch_id", pa.string()), ("record_hash", pa.string()), ("content_hash", pa.string())]
-    )
-    tmp = path.with_name(f".{path.name}.tmp")
-    count = 0
-    try:
-        with pq.ParquetWriter(tmp, schema) as writer:
-            for batch in store.stream(ACTIVE_RECORDS, [dataset]):
-                writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
-                count += batch.num_rows
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise InputError(f"cannot write it: {exc.strerror}", file=path) from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    erased = len(store.rows(ERASED_IN_DATASET, [dataset]))
-    return ExportResult(dataset, str(path), count, erased)
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """What ``check`` found: ``found`` lists the file's records that were erased (line or
-    row number, record hash, batch, request); ``ok`` when there are none."""
-
-    file: str
-    dataset: str
-    records: int
-    erased_records: int
-    found: list[dict[str, Any]]
-
-    @property
-    def ok(self) -> bool:
-        return not self.found
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"ok": self.ok}
-
-
-def check(
-    ledger: Ledger,
-    path: str | os.PathLike[str],
-    dataset: str,
-    *,
-    text_field: str | None = None,
-    limits: ReadLimits = DEFAULT_LIMITS,
-) -> CheckResult:
-    """Hash every record of a data file exactly as registration does and report those
-    whose record hash an erasure covered, in this dataset or any other (an erasure erases
-    the record wherever it is).
-
-    ``text_field`` defaults to the dataset's (when its batches agree) or ``text``.
-    Raises NotFound for an unknown dataset and InputError for a file that cannot be read.
-    """
-    from provledger.ingest.register import iter_record_hashes
-    from provledger.registry import operations as registry
-
-    store = ledger.store
-    registry.require_dataset(store, dataset)
-    if text_field is None:
-        fields = [r[0] for r in store.rows(TEXT_FIELDS, [dataset])]
-        text_field = fields[0] if len(fields) == 1 else "text"
-    erased = {bytes(r[0]): (r[1], r[2]) for r in store.rows(ERASED_ANYWHERE, [dataset])}
-    found: list[dict[str, Any]] = []
-    total = 0
-    for locations, hashes in iter_record_hashes(path, text_field, limits):
-        total += len(locations)
-        if not erased:
-            continue
-        for i, line in enumerate(locations):
-            hit = erased.get(hashes[32 * i : 32 * i + 32])
-            if hit is not None:
-                found.append(
-                    {
-                        "line": line,
-                        "record_hash": hashes[32 * i : 32 * i + 32].hex(),
-                        "batch_id": hit[0],
-                        "request_ref": hit[1],
-                    }
-                )
-    return CheckResult(str(path), dataset, total, len(erased), found)
