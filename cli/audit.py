@@ -69,10 +69,12 @@ def audit(
     with open_ledger(home, read_only=True, wait=wait) as led:
         report = led.audit(dataset, as_of, near_threshold=near_threshold)
     if output is None and fmt is AuditFormat.table:
+        # Deferred for start-up time: loads cryptography, duckdb, msgspec, numpy, orjson, ...
         from provledger.exports.reports import table
 
         print_rich(table(report))
     else:
+        # Deferred for start-up time: loads cryptography, duckdb, msgspec, numpy, orjson, ...
         from provledger.exports.reports import render
 
         text = render(report, fmt)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from provledger.errors import DEFAULT_WAIT
+from provledger.ingest.limits import ReadLimits, parse_size
 
 if TYPE_CHECKING:
     from provledger.ledger import Ledger
@@ -60,6 +61,7 @@ def open_ledger(
     pin: PublicKey | None = None,
     verifying: bool = False,
 ) -> Ledger:
+    # Deferred for start-up time: loads cryptography, duckdb, msgspec, numpy, orjson, rfc8785
     from provledger.ledger import Ledger
 
     return Ledger.open(home, read_only=read_only, wait=wait, pin=pin, verifying=verifying)
@@ -67,6 +69,7 @@ def open_ledger(
 
 def load_pin(pubkey: Path | None, vkey: str | None) -> PublicKey | None:
     """The pinned signing key from --pubkey or --vkey (at most one; None without)."""
+    # Deferred for start-up time: loads cryptography
     from provledger.tlog.pins import pinned_key
 
     return pinned_key(pubkey, vkey)
@@ -74,6 +77,7 @@ def load_pin(pubkey: Path | None, vkey: str | None) -> PublicKey | None:
 
 def emit_json(value: Any) -> None:
     """Print ``value`` as indented JSON on stdout."""
+    # Deferred for start-up time: loads orjson
     import orjson
 
     sys.stdout.write(
@@ -133,8 +137,6 @@ DEFAULT_MAX_INPUT = "32GiB"
 
 def read_limits(max_line: str, max_input: str) -> Any:
     """The ``provledger.ingest.limits.ReadLimits`` the two size flags ask for."""
-    from provledger.ingest.limits import ReadLimits, parse_size
-
     return ReadLimits(
         max_line=parse_size(max_line, "max-line-size"),
         max_input=parse_size(max_input, "max-input-size"),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from provledger.cli.common import Json, emit_json, print_rich
+from provledger.demo import run_demo
 
 
 def demo(
@@ -31,10 +34,6 @@ def demo(
     the model's EU training-content summary and California AB 2013 page. It never uses
     ./.provledger or PROVLEDGER_HOME.
     """
-    import shutil
-    import tempfile
-
-    from provledger.demo import run_demo
 
     target = home if home is not None else Path(tempfile.mkdtemp(prefix="provledger-demo-"))
     try:
@@ -62,6 +61,7 @@ def demo(
             }
         )
         return
+    # Deferred for start-up time: loads cryptography, duckdb, msgspec, numpy, orjson, pydantic, ...
     from provledger.exports.reports import table
 
     typer.echo("")
@@ -77,6 +77,7 @@ def demo(
         f"'provledger audit {result.dataset} --format markdown', "
         f"'provledger lineage --subject {result.subject}'"
     )
+    # Deferred for start-up time: loads msgspec, orjson, pydantic, rfc8785
     from provledger.exports.disclose import render
 
     for doc in result.disclosures.values():

@@ -53,6 +53,7 @@ def profile_show(home: Home = None, json: Json = False, wait: Wait = DEFAULT_WAI
     if json:
         emit_json(current)
     else:
+        # Deferred for start-up time: loads orjson
         import orjson
 
         typer.echo(f"Organisation profile (seq {current['seq']}):")
@@ -116,6 +117,7 @@ def disclose(
 
       provledger disclose ticket-router --template eu-gpai-summary -o summary.md
     """
+    # Deferred for start-up time: loads msgspec, orjson, pydantic, rfc8785
     from provledger.exports.disclose import check_format, diff_markdown, render
 
     fmt = "json" if json else format

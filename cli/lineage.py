@@ -249,6 +249,7 @@ def erase(
 
 
 def _json_bytes(value: Any) -> bytes:
+    # Deferred for start-up time: loads orjson
     import orjson
 
     return orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n"

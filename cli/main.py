@@ -8,6 +8,7 @@ material can reach a log).
 from __future__ import annotations
 
 import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -89,8 +90,6 @@ app = typer.Typer(
 
 def _print_version(value: bool) -> None:
     if value:
-        from importlib.metadata import version
-
         typer.echo(f"provledger {version('provledger')}")
         raise typer.Exit()
 
@@ -114,6 +113,7 @@ def init(home: Home = None, json: Json = False) -> None:
     The signing key is encrypted when PROVLEDGER_KEY_PASSPHRASE is set. Refuses to touch
     a folder that is not empty.
     """
+    # Deferred for start-up time: loads cryptography, duckdb, msgspec, numpy, orjson, rfc8785
     from provledger.ledger import Ledger
 
     with Ledger.init(home) as led:
@@ -223,6 +223,7 @@ def checkpoint(
     cannot be written nothing is recorded. With --json: origin, size, root (hex) and the
     note text.
     """
+    # Deferred for start-up time: loads cryptography
     from provledger.tlog.checkpoint import parse_note
 
     with open_ledger(home, wait=wait) as led:

@@ -152,6 +152,7 @@ def register(
       provledger register tickets.jsonl --dataset support --source first_party
         --consent support-tos@2 --subject-field customer_id --collected-at 2026-03-01
     """
+    # Deferred for start-up time: loads duckdb, msgspec, numpy, orjson, rfc8785
     from provledger.ingest.register import BatchSpec, progress_unit
 
     spec = BatchSpec(
@@ -182,6 +183,7 @@ def register(
     show_progress = not json and sys.stderr.isatty()
     with open_ledger(home, wait=wait) as led:
         if show_progress:
+            # Deferred for start-up time: loads rich
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
             unit = progress_unit(file)

@@ -64,6 +64,7 @@ def _changed(row: dict[str, Any]) -> str | None:
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    # Deferred for start-up time: loads rich
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", show_lines=False)

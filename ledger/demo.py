@@ -64,6 +64,7 @@ class DemoResult:
 def load_plan(sample: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """The demo plan (``batches.json``) of a sample folder. Raises InputError when it is
     missing or malformed."""
+    # Deferred for start-up time: loads msgspec, orjson, rfc8785
     from provledger.tlog.canonical import parse_json
 
     folder = Path(sample) if sample is not None else SAMPLE_DIR
@@ -85,6 +86,7 @@ def load_plan(sample: str | os.PathLike[str] | None = None) -> dict[str, Any]:
 def _register_batches(
     led: Ledger, folder: Path, plan: dict[str, Any], say: Say
 ) -> dict[str, RegisterResult]:
+    # Deferred for start-up time: loads duckdb, msgspec, numpy, orjson, rfc8785
     from provledger.ingest.register import BatchSpec
 
     results: dict[str, RegisterResult] = {}
@@ -138,6 +140,7 @@ def _answer_deletion_request(
     led: Ledger, home: Path, subject: str, request: str, result: DemoResult, say: Say
 ) -> None:
     """Lineage first (what the request reaches), then the erasure and its signed receipt."""
+    # Deferred for start-up time: loads orjson
     import orjson
 
     found = led.lineage(subject=subject)
@@ -178,8 +181,13 @@ def run_demo(
     Raises HomeError when ``home`` is not empty (nothing is changed then), InputError when
     the sample folder is missing or malformed, and any ``LedgerError`` a step raises.
     """
+    # Deferred for start-up time: loads cryptography, duckdb, msgspec, numpy, orjson, pydantic, ...
     from provledger.exports.reports import to_html
+
+    # Deferred for start-up time: loads cryptography, duckdb, msgspec, numpy, orjson, rfc8785
     from provledger.ledger import Ledger
+
+    # Deferred for start-up time: loads msgspec, orjson, pydantic, rfc8785, sqlalchemy, sqlmodel
     from provledger.registry.manifests import Dataset, load_manifest
 
     emit: Say = say or (lambda _line: None)
@@ -242,6 +250,7 @@ def _publish_disclosures(
 ) -> None:
     """Set the organisation profile, then publish both disclosures of the model and write
     each as Markdown, HTML and JSON into ``home/reports/``."""
+    # Deferred for start-up time: loads msgspec, orjson, pydantic, rfc8785
     from provledger.exports.disclose import disclose, render
 
     profile = led.set_profile(folder / plan["profile"])

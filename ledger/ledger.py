@@ -24,7 +24,13 @@ import orjson
 from provledger import interrupts
 from provledger.atomic import StagedFile
 from provledger.errors import HomeError, InputError, KeyFileError, NotFound
+from provledger.exports.formats import export
 from provledger.ingest.limits import DEFAULT_LIMITS, ReadLimits
+from provledger.ingest.register import BatchSpec, register
+from provledger.lineage.manifest import check
+from provledger.lineage.models import list_models, register_model
+from provledger.registry import operations as registry
+from provledger.registry.profile import get_profile, set_profile
 from provledger.storage.catalog import describe_differences, fingerprint
 from provledger.storage.entry_kinds import EntryKind
 from provledger.storage.precheck import Checked, check_catalog, check_note, expected_catalog
@@ -38,7 +44,10 @@ from provledger.tlog.checkpoint import (
     verifier_key,
     write_atomic,
 )
+from provledger.tlog.entry_proofs import prove_consistency, prove_entry
+from provledger.tlog.inclusion import prove
 from provledger.tlog.merkle import leaf_hash, root_from_leaf_hashes
+from provledger.tlog.tiles import publish
 from provledger.verify import VerifyReport, verify_ledger
 
 if TYPE_CHECKING:
@@ -374,15 +383,11 @@ class Ledger:
         or lower the line and input size limits (``provledger.ingest.limits``). See
         ``provledger.ingest.register.register`` for the rules and errors.
         """
-        from provledger.ingest.register import BatchSpec, register
-
         return register(self, data, spec or BatchSpec(**fields), progress, limits or DEFAULT_LIMITS)
 
     def prove(self, batch_id: str, record_hash: str, index: int | None = None) -> InclusionProof:
         """RFC 9162 inclusion proof of a record (hex hash) in a batch, at leaf ``index``
         (default: its first occurrence)."""
-        from provledger.tlog.inclusion import prove
-
         return prove(self.store, batch_id, record_hash, index)
 
     def prove_entry(
@@ -390,16 +395,12 @@ class Ledger:
     ) -> EntryProof:
         """RFC 9162 inclusion proof of entry ``seq`` in the log at a note's size (default:
         the latest stored note). See ``provledger.tlog.entry_proofs``."""
-        from provledger.tlog.entry_proofs import prove_entry
-
         return prove_entry(self, seq, checkpoint_note, source=source)
 
     def prove_consistency(
         self, old_note: str, new_note: str, *, old_source: str, new_source: str
     ) -> ConsistencyProof:
         """RFC 9162 consistency proof between two notes of this log, both checked."""
-        from provledger.tlog.entry_proofs import prove_consistency
-
         return prove_consistency(
             self, old_note, new_note, old_source=old_source, new_source=new_source
         )
@@ -421,8 +422,6 @@ class Ledger:
     def publish(self, directory: str | os.PathLike[str]) -> PublishResult:
         """Write (or extend) the log as C2SP tlog-tiles in ``directory``. See
         ``provledger.tlog.tiles``."""
-        from provledger.tlog.tiles import publish
-
         return publish(self, Path(directory))
 
     # -- registries: licenses, consent policy versions, datasets (see
@@ -430,23 +429,17 @@ class Ledger:
     def add_license(self, manifest: dict[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
         """Record a license version from a manifest dict or JSON file. Raises InputError
         or Conflict (id@version already recorded); nothing is written then."""
-        from provledger.registry import operations as registry
-
         return registry.add_license(self, manifest)
 
     def add_consent(self, manifest: dict[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
         """Record a consent policy version (1 first, then 2, ...) from a manifest dict or
         JSON file. Raises InputError, or Conflict for a duplicate or a gap."""
-        from provledger.registry import operations as registry
-
         return registry.add_consent(self, manifest)
 
     def create_dataset(
         self, name: str, *, owner: str, context: str, uses: list[str]
     ) -> dict[str, Any]:
         """Create a dataset. Raises InputError, or Conflict when the name exists."""
-        from provledger.registry import operations as registry
-
         return registry.create_dataset(self, name, owner=owner, context=context, uses=uses)
 
     def set_context(
@@ -454,26 +447,18 @@ class Ledger:
     ) -> dict[str, Any]:
         """Record a dataset's new context (and uses; None keeps them). Raises NotFound,
         InputError, or Conflict when nothing would change."""
-        from provledger.registry import operations as registry
-
         return registry.set_context(self, name, context=context, uses=uses)
 
     def licenses(self) -> list[dict[str, Any]]:
         """Every license version, by id then version."""
-        from provledger.registry import operations as registry
-
         return registry.list_licenses(self.store)
 
     def consent_versions(self) -> list[dict[str, Any]]:
         """Every consent policy version, by policy then version."""
-        from provledger.registry import operations as registry
-
         return registry.list_consent(self.store)
 
     def datasets(self) -> list[dict[str, Any]]:
         """Every dataset's current state and history summary, by name."""
-        from provledger.registry import operations as registry
-
         return registry.list_datasets(self.store)
 
     def audit(
@@ -482,6 +467,7 @@ class Ledger:
         """Audit a dataset as the ledger stands (or stood at ``as_of``, ISO-8601). Raises
         NotFound for an unknown dataset or one with no batches; see ``provledger.audit``.
         ``near_threshold``: estimated Jaccard for near copies (default 0.8)."""
+        # Deferred for start-up time: loads pydantic
         from provledger.audit import ReadCheck, audit
 
         if near_threshold is None:
@@ -500,14 +486,10 @@ class Ledger:
     def set_profile(self, manifest: dict[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
         """Record the organisation profile (provider, contact, intended purpose, ...) from a
         manifest dict or JSON file. Raises InputError, or Conflict when nothing changed."""
-        from provledger.registry.profile import set_profile
-
         return set_profile(self, manifest)
 
     def profile(self) -> dict[str, Any] | None:
         """The current organisation profile with the seq that set it, or None."""
-        from provledger.registry.profile import get_profile
-
         found = get_profile(self.store)
         return None if found is None else {"seq": found[0], "profile": found[1]}
 
@@ -522,6 +504,7 @@ class Ledger:
         """The disclosure of a model (or, for 'ca-ab2013', a dataset) on a template, and the
         signed disclosure-published entry when ``publish``. ``as_of_seq`` regenerates it as
         the ledger stood then (never published). See ``provledger.exports.disclose``."""
+        # Deferred for start-up time: loads pydantic
         from provledger.exports import disclose
 
         if as_of_seq is not None:
@@ -532,6 +515,7 @@ class Ledger:
         """What changed since the last disclosure of ``template`` published at or before
         ``since`` (a seq or an ISO-8601 date or time). See
         ``provledger.exports.disclose.diff_since``."""
+        # Deferred for start-up time: loads pydantic
         from provledger.exports.disclose import diff_since
 
         return diff_since(self.store, subject, template, since)
@@ -553,32 +537,31 @@ class Ledger:
         """Records, batches (direct and derived), datasets and models reached by one subject
         id, record hash (hex) or text (with ``near``, its near copies too). The subject id
         is keyed before the lookup."""
+        # Deferred for start-up time: loads pydantic
         from provledger.lineage.lineage import lineage
 
         return lineage(self, subject=subject, record=record, text=text, near=near)
 
     def register_model(self, name: str, datasets: list[str]) -> dict[str, Any]:
         """Record a model trained on ``datasets`` as the ledger stands now."""
-        from provledger.lineage.models import register_model
-
         return register_model(self, name, datasets)
 
     def models(self) -> list[dict[str, Any]]:
         """Every registered model, oldest first."""
-        from provledger.lineage.models import list_models
-
         return list_models(self.store)
 
     def erase(self, subject: str, request_ref: str, *, include_same_text: bool = False) -> Erasure:
         """Record an erasure request for a data subject: every copy of its records, and
         with ``include_same_text`` the records with the same text elsewhere (a repeated
         ref changes nothing)."""
+        # Deferred for start-up time: loads pydantic
         from provledger.lineage.lineage import erase
 
         return erase(self, subject, request_ref, include_same_text=include_same_text)
 
     def receipt(self, request_ref: str) -> dict[str, Any]:
         """The signed receipt of a recorded erasure request."""
+        # Deferred for start-up time: loads pydantic
         from provledger.lineage.receipts import receipt
 
         return receipt(self, request_ref)
@@ -587,6 +570,7 @@ class Ledger:
         self, document: str | bytes | dict[str, Any], *, source: str = "receipt"
     ) -> ReceiptCheck:
         """Check a receipt's signature and that it matches its erasure entry."""
+        # Deferred for start-up time: loads pydantic
         from provledger.lineage.receipts import verify_receipt
 
         return verify_receipt(self, document, source=source)
@@ -602,8 +586,6 @@ class Ledger:
         """Export the dataset, erased records left out: by default its active record
         manifest as Parquet; or Croissant, OpenLineage, PROV (see
         ``provledger.exports.formats``)."""
-        from provledger.exports.formats import export
-
         return export(self, dataset, output, format, emit=emit)
 
     def check(
@@ -615,8 +597,6 @@ class Ledger:
         limits: ReadLimits | None = None,
     ) -> CheckResult:
         """Report the records of a data file that an erasure covers."""
-        from provledger.lineage.manifest import check
-
         return check(self, path, dataset, text_field=text_field, limits=limits or DEFAULT_LIMITS)
 
     def verify(

@@ -35,6 +35,7 @@ import rfc8785
 from provledger.errors import Conflict, InputError, NotFound
 from provledger.ledger import DB_FILE, Ledger
 from provledger.lineage import index as lineage_module
+from provledger.lineage import lineage as lineage_queries
 
 CONSENT = {
     "policy": "tos",
@@ -320,7 +321,7 @@ def test_lookup_keys_match_their_sql_definition_and_survive_a_merge(
     assert dict(store.schema()) == schema
     assert [led.lineage(subject=s).as_dict() for s in (ALICE, "dora@example.de")] == before
     # With very many hits a lookup reads the column whole; the answer is the same.
-    monkeypatch.setattr(lineage_module, "FETCH_ROW_BY_ROW", 0)
+    monkeypatch.setattr(lineage_queries, "FETCH_ROW_BY_ROW", 0)
     assert [led.lineage(subject=s).as_dict() for s in (ALICE, "dora@example.de")] == before
 
 

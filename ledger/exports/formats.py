@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from provledger.errors import InputError
+from provledger.lineage.manifest import export as export_parquet
 
 if TYPE_CHECKING:
     from provledger.exports.facts import DatasetFacts
@@ -103,9 +104,8 @@ def export(
     if emit is not None and fmt != "openlineage":
         raise InputError("--emit posts OpenLineage events: use it with --format openlineage")
     if fmt == "parquet":
-        from provledger.lineage.manifest import export as export_parquet
-
         return export_parquet(ledger, dataset, output)
+    # Deferred for start-up time: loads cryptography, msgspec, orjson, rfc8785
     from provledger.exports.facts import read_facts
 
     facts = read_facts(ledger, dataset)
@@ -113,6 +113,7 @@ def export(
     emitted = None
     try:
         if fmt == "croissant":
+            # Deferred for start-up time: loads cryptography, msgspec, orjson, rfc8785
             from provledger.exports.croissant import croissant
 
             doc = croissant(facts)

@@ -10,9 +10,12 @@ no figure is computed here.
 from __future__ import annotations
 
 import html
+import io
 import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from provledger.audit import AuditReport, Level
 from provledger.similarity import report as similarity_report
@@ -252,8 +255,6 @@ def _erasure_lines(report: AuditReport) -> list[str]:
 # -- JSON -----------------------------------------------------------------------------------
 def to_json(report: AuditReport) -> str:
     """The report as indented JSON, keys as docs/audit.md lists them."""
-    import orjson
-
     return orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
@@ -368,8 +369,13 @@ def _md_diversity(r: AuditReport) -> str:
 # -- rich tables ----------------------------------------------------------------------------
 def table(report: AuditReport) -> RenderableType:
     """The report as rich renderables, for a terminal."""
+    # Deferred for start-up time: loads rich
     from rich.console import Group
+
+    # Deferred for start-up time: loads rich
     from rich.table import Table
+
+    # Deferred for start-up time: loads rich
     from rich.text import Text
 
     r = report
@@ -480,8 +486,7 @@ def table(report: AuditReport) -> RenderableType:
 def to_text(report: AuditReport, *, width: int | None = None) -> str:
     """The rich tables as plain text (no colour codes), for a file: ``width`` columns, or
     by default as wide as the widest line needs, so no cell breaks mid-word."""
-    import io
-
+    # Deferred for start-up time: loads rich
     from rich.console import Console
 
     buffer = io.StringIO()

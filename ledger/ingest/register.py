@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import threading
+import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing, contextmanager
@@ -27,7 +29,12 @@ from provledger.ingest.batch_metadata import TOKENIZER, metadata_for
 from provledger.ingest.hashing import SubjectHasher, normalised_utf8
 from provledger.ingest.limits import DEFAULT_LIMITS, LINE_TOO_LONG, ReadLimits, line_too_long
 from provledger.ingest.readers import Chunk, detect_format
+from provledger.ingest.readers.csv_reader import read_csv
+from provledger.ingest.readers.json_array_reader import read_json_array
+from provledger.ingest.readers.jsonl_reader import byte_ranges, read_lines, split_range
+from provledger.ingest.readers.parquet_reader import read_parquet, read_parquet_dir
 from provledger.lineage.index import index_batch
+from provledger.registry import operations as registry
 from provledger.similarity.sketch_tables import SketchWriter
 from provledger.similarity.sketches import sketch_texts
 from provledger.storage.entry_kinds import EntryKind
@@ -237,8 +244,6 @@ def _hash_range(
     are relative to the range. The hashes carry the range's Merkle subtrees, computed on
     the assumption that its first record is record ``first_index`` of the batch.
     """
-    from provledger.ingest.readers.jsonl_reader import split_range
-
     with open(path, "rb") as fh:
         fh.seek(start)
         data = fh.read(end - start)
@@ -289,22 +294,13 @@ def progress_unit(path: str | os.PathLike[str]) -> str:
 
 def _chunks(path: Path, fmt: str, limits: ReadLimits) -> Iterator[Chunk]:
     if fmt in ("jsonl", "jsonl.gz"):
-        from provledger.ingest.readers.jsonl_reader import read_lines
-
         return read_lines(path, gz=fmt == "jsonl.gz", limits=limits)
     if fmt in ("csv", "csv.gz"):
-        from provledger.ingest.readers.csv_reader import read_csv
-
         return read_csv(path, gz=fmt == "csv.gz")
     if fmt == "json":
-        from provledger.ingest.readers.json_array_reader import read_json_array
-
         return read_json_array(path)
     if fmt == "parquet-dir":
-        from provledger.ingest.readers.parquet_reader import read_parquet_dir
-
         return read_parquet_dir(path)
-    from provledger.ingest.readers.parquet_reader import read_parquet
 
     return read_parquet(path, limits=limits)
 
@@ -376,9 +372,6 @@ def _exit_with_parent(parent: int) -> None:
     ``parent`` is the registering process's id, taken before the fork: read here, it
     would be the new parent's when the registering process died between fork and call.
     """
-    import threading
-    import time
-
     # The registering process decides what a SIGINT or SIGTERM means and stops us itself.
     interrupts.ignore_in_worker()
 
@@ -396,8 +389,6 @@ def _hash_parallel(
     progress: Progress | None,
     limits: ReadLimits,
 ) -> Iterator[Hashed]:
-    from provledger.ingest.readers.jsonl_reader import byte_ranges
-
     total = path.stat().st_size
     workers = max(1, min(os.cpu_count() or 1, 8))
 
@@ -480,8 +471,6 @@ def _check_spec(ledger: Ledger, spec: BatchSpec) -> tuple[BatchSpec, dict[str, A
     """Apply the registration rules before reading a byte of the file; return the spec as
     it will be recorded (a copy: the caller's is never changed) and the batch's declared
     metadata as it will be signed."""
-    from provledger.registry import operations as registry
-
     for name, value in asdict(spec).items():
         if name != "opt_out":
             require_utf8(value, name)
@@ -558,6 +547,7 @@ def _iso_utc(text: str) -> str:
 
 
 def _records_table(seq: int, first_ord: int, hashed: Hashed) -> Any:
+    # Deferred for start-up time: loads pyarrow
     import pyarrow as pa
 
     n = hashed.count

@@ -54,6 +54,7 @@ from weakref import WeakKeyDictionary
 from provledger.errors import Conflict, InputError, NotFound
 from provledger.ingest.hashing import content_hash, normalise_subject, parse_hash, subject_hash
 from provledger.lineage.index import KEY_HITS, KIND_RECORD, KIND_SUBJECT, key_prefix, key_prefix2
+from provledger.similarity.near_duplicates import near_record_rows
 from provledger.storage.entry_kinds import EntryKind
 from provledger.storage.projections import erased_row_count
 from provledger.tlog.canonical import require_utf8
@@ -390,10 +391,6 @@ def lineage(
 
 def _with_near(store: Store, tables: _Tables, exact: list[_Match], text: str) -> list[_Match]:
     """``exact`` plus every sketched near copy of ``text``, in batch and record order."""
-    from provledger.similarity.near_duplicates import (
-        near_record_rows,  # loads numpy: only for --near
-    )
-
     seen = {(m.batch_seq, m.ord) for m in exact}
     erased = tables.erased
     more = [

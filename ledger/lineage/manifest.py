@@ -69,9 +69,13 @@ def export(ledger: Ledger, dataset: str, output: str | os.PathLike[str]) -> Expo
     Raises NotFound for an unknown dataset and InputError when ``output`` cannot be
     written. The file is replaced only once it is complete.
     """
+    # Deferred for start-up time: loads numpy, pyarrow
     import pyarrow as pa
+
+    # Deferred for start-up time: loads numpy, pyarrow
     import pyarrow.parquet as pq
 
+    # Deferred for start-up time: loads msgspec, orjson, rfc8785
     from provledger.registry import operations as registry
 
     store = ledger.store
@@ -132,7 +136,10 @@ def check(
     ``text_field`` defaults to the dataset's (when its batches agree) or ``text``.
     Raises NotFound for an unknown dataset and InputError for a file that cannot be read.
     """
+    # Deferred for start-up time: loads duckdb, msgspec, numpy, orjson, rfc8785
     from provledger.ingest.register import iter_record_hashes
+
+    # Deferred for start-up time: loads msgspec, orjson, rfc8785
     from provledger.registry import operations as registry
 
     store = ledger.store

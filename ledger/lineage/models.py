@@ -40,6 +40,7 @@ def register_model(ledger: Ledger, name: str, datasets: list[str]) -> dict[str, 
     Raises InputError for a bad name or no datasets, NotFound for an unknown dataset and
     Conflict when a model of that name is already registered; nothing is written then.
     """
+    # Deferred for start-up time: loads msgspec, orjson, rfc8785
     from provledger.registry import operations as registry
 
     if not MODEL_NAME.fullmatch(name):

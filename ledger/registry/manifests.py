@@ -91,6 +91,7 @@ def _no_duplicates(values: list[str]) -> list[str]:
 
 @cache
 def _spdx_licensing() -> Any:
+    # Deferred for start-up time: loads license_expression
     from license_expression import get_spdx_licensing
 
     return get_spdx_licensing()
@@ -100,6 +101,7 @@ def normalise_spdx(expression: str) -> str:
     """The SPDX expression in its canonical spelling ('mit or apache-2.0' -> 'MIT OR
     Apache-2.0'). Raises ValueError naming the first unknown license or the syntax error.
     ``LicenseRef-...`` symbols are accepted, as SPDX allows."""
+    # Deferred for start-up time: loads license_expression
     from license_expression import ExpressionError
 
     if not expression.strip():

@@ -31,7 +31,7 @@ from typing import Any
 
 from provledger.errors import InputError
 from provledger.ingest.limits import DEFAULT_LIMITS, ReadLimits, format_size
-from provledger.ingest.readers import CHUNK_RECORDS, Chunk
+from provledger.ingest.readers import CHUNK_RECORDS, PARQUET_SUFFIXES, Chunk
 
 __all__ = ["read_parquet", "read_table", "to_json_value"]
 
@@ -116,6 +116,7 @@ def _fails(value: Any) -> bool:
 def _duplicate_field(schema: Any, prefix: str = "") -> str | None:
     """The first column or struct field name used twice at one level (dotted path), which
     would otherwise be resolved last-wins when rows become JSON objects."""
+    # Deferred for start-up time: loads numpy, pyarrow
     import pyarrow as pa
 
     names = [f.name for f in schema]
@@ -158,7 +159,10 @@ def read_parquet(path: Path, *, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator
     """Chunks of records from a Parquet file, row group by row group. Raises InputError
     for a column or struct field name used twice, a map with a key twice (naming the
     row), and a file whose data uncompressed exceeds ``limits.max_input``."""
+    # Deferred for start-up time: loads numpy, pyarrow
     import pyarrow as pa
+
+    # Deferred for start-up time: loads numpy, pyarrow
     import pyarrow.parquet as pq
 
     try:
@@ -193,8 +197,6 @@ def parquet_shards(folder: Path) -> list[Path]:
     """The Parquet files directly inside ``folder`` (.parquet or .pq), in file-name order.
     Other files (``_SUCCESS``, checksums) and subfolders are not read. Raises InputError
     when there is none."""
-    from provledger.ingest.readers import PARQUET_SUFFIXES
-
     shards = sorted(
         (p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(PARQUET_SUFFIXES)),
         key=lambda p: p.name,
