@@ -501,3 +501,24 @@ def test_prov_svg_draws_the_graph(cli: Any, tmp_path: Path, small: dict[str, Any
     svg = _export(cli, tmp_path, "prov-svg").read_text()
     assert "<svg" in svg
     assert f"batch-{small['batches'][3].batch_id}" in svg
+
+
+def test_croissant_collection_type_follows_a_declared_channel(
+    cli: Any, tmp_path: Path, home: Path
+) -> None:
+    """A batch that declared its acquisition channel is described by the channel's
+    collection type (a public dataset scraped from nowhere is secondary data); batches
+    without one by their source type's default."""
+    with Ledger.init(home) as led:
+        led.create_dataset("d", owner="Team A", context="internal", uses=["train"])
+        led.register(
+            _jsonl(tmp_path / "p.jsonl", [{"text": "public"}]),
+            dataset="d", source="scraped", channel="public_dataset",
+        )  # fmt: skip
+        led.register(
+            _jsonl(tmp_path / "s.jsonl", [{"text": "crawled"}]), dataset="d", source="scraped"
+        )
+    out = _export(cli, tmp_path, "croissant")
+    _validate_croissant(out)
+    doc = json.loads(out.read_text())
+    assert doc["rai:dataCollectionType"] == ["Secondary Data analysis", "Web Scraping"]

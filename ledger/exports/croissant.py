@@ -15,20 +15,46 @@ from typing import Any
 
 from provledger.exports.facts import BatchFacts, DatasetFacts
 
-__all__ = ["COLLECTION_TYPES", "CROISSANT_VERSION", "croissant"]
+__all__ = [
+    "CHANNEL_COLLECTION_TYPES",
+    "COLLECTION_TYPES",
+    "CROISSANT_VERSION",
+    "collection_type",
+    "croissant",
+]
 
 CROISSANT_VERSION = "http://mlcommons.org/croissant/1.1"
 RAI_VERSION = "http://mlcommons.org/croissant/RAI/1.0"
 # Terms of this ledger inside Croissant documents (not a web address: a name space only).
 PROVLEDGER_NS = "urn:provledger:"
 
-# rai:dataCollectionType, from the RAI vocabulary's recommended values, per source type.
+# rai:dataCollectionType, from the RAI vocabulary's recommended values, per source type
+# (the default of each source's acquisition channel) ...
 COLLECTION_TYPES = {
     "scraped": "Web Scraping",
     "licensed": "Secondary Data analysis",
     "first_party": "Passive Data Collection",
     "synthetic": "Others",
 }
+# ... and per acquisition channel, when a batch declared one (provledger.ingest.batch_metadata).
+CHANNEL_COLLECTION_TYPES = {
+    "public_dataset": "Secondary Data analysis",
+    "own_crawl": "Web Scraping",
+    "third_party_crawl": "Web Scraping",
+    "rightsholder_license": "Secondary Data analysis",
+    "data_broker": "Secondary Data analysis",
+    "user_data_this_service": "Passive Data Collection",
+    "user_data_other_service": "User-generated content data",
+    "synthetic": "Others",
+    "other": "Others",
+}
+
+
+def collection_type(source: str, channel: str | None) -> str:
+    """The batch's rai:dataCollectionType: from its declared channel, else its source."""
+    return CHANNEL_COLLECTION_TYPES[channel] if channel else COLLECTION_TYPES[source]
+
+
 COLLECTION_WORDS = {
     "scraped": "scraped from public web sources",
     "licensed": "licensed from a third party under a recorded license",
@@ -204,7 +230,9 @@ def croissant(facts: DatasetFacts) -> dict[str, Any]:
         "license": _licenses(facts) or [f"{PROVLEDGER_NS}unlicensed"],
         "distribution": [_file_object(b) for b in facts.batches],
         "rai:dataCollection": _collection(facts),
-        "rai:dataCollectionType": sorted({COLLECTION_TYPES[b.source] for b in facts.batches}),
+        "rai:dataCollectionType": sorted(
+            {collection_type(b.source, b.channel) for b in facts.batches}
+        ),
         "rai:dataCollectionTimeframe": _timeframe(facts),
         "rai:personalSensitiveInformation": _sensitive(facts),
         "rai:dataUseCases": [

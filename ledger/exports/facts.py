@@ -33,6 +33,7 @@ BATCHES = """
            strftime(b.collected_at, '%Y-%m-%dT%H:%M:%S') AS collected_at, b.split,
            b.generator, b.file_format, b.text_field, b.subject_field, b.records,
            b.merkle_root, e.recorded_at, json_extract_string(e.payload, '$.file') AS file,
+           json_extract_string(e.payload, '$.metadata.channel') AS channel,
            b.records - (SELECT count(*) FROM erased_records x WHERE x.batch_seq = b.seq)
                AS active_records
     FROM batches b JOIN entries e ON e.seq = b.seq
@@ -98,6 +99,7 @@ class BatchFacts:
     recorded_at: str
     file: str | None
     active_records: int
+    channel: str | None  # as declared; None for entries written before batches declared one
     parents: list[str] = field(default_factory=list)
     subjects: int = 0  # distinct data subjects among the active records
 
