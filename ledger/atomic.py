@@ -41,6 +41,12 @@ class StagedFile:
             raise RuntimeError("staged file already committed or discarded")
         os.replace(self._tmp, self.path)
         self._tmp = None
+        # The rename itself reaches the disk only once the folder is flushed too.
+        folder = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
 
     def discard(self) -> None:
         """Remove the staged file unless it was committed."""

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from provledger import interrupts
-from provledger.atomic import StagedFile
+from provledger.atomic import StagedFile, write_atomically
 from provledger.errors import HomeError, InputError, KeyFileError, NotFound
 from provledger.exports.formats import export
 from provledger.ingest.limits import DEFAULT_LIMITS, ReadLimits
@@ -42,7 +42,6 @@ from provledger.tlog.checkpoint import (
     note_key_hash,
     parse_note,
     verifier_key,
-    write_atomic,
 )
 from provledger.tlog.entry_proofs import prove_consistency, prove_entry
 from provledger.tlog.inclusion import prove
@@ -306,7 +305,9 @@ class Ledger:
 
     def _after_append(self) -> None:
         """Keep the latest signed checkpoint outside the database file."""
-        write_atomic(self.home / NOTE_FILE, self.current_checkpoint().sign(self.signer))
+        write_atomically(
+            self.home / NOTE_FILE, self.current_checkpoint().sign(self.signer).encode("utf-8")
+        )
 
     def current_checkpoint(self, size: int | None = None) -> Checkpoint:
         hashes = self.store.entry_hashes(size)
@@ -655,7 +656,7 @@ class Ledger:
         record = {"at": _now(), "seq": report.entries, "root": report.root}
         # A home this user cannot write still verifies; the record is a convenience.
         with contextlib.suppress(OSError):
-            write_atomic(self.home / LAST_VERIFY_FILE, orjson.dumps(record).decode() + "\n")
+            write_atomically(self.home / LAST_VERIFY_FILE, orjson.dumps(record) + b"\n")
 
     def last_verify(self) -> dict[str, Any] | None:
         """The last full verify that passed, as recorded in the home (or None), with

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from provledger.atomic import write_atomically
 from provledger.errors import InputError
 from provledger.lineage.manifest import export as export_parquet
 
@@ -64,14 +65,10 @@ def _write(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` only once it is complete."""
     if not path.parent.is_dir():
         raise InputError("its folder does not exist", file=path)
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        write_atomically(path, data)
     except OSError as exc:
         raise InputError(f"cannot write it: {exc.strerror}", file=path) from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _missing(fmt: str, exc: ImportError) -> InputError:

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -31,7 +29,6 @@ __all__ = [
     "parse_note",
     "parse_verifier_key",
     "verifier_key",
-    "write_atomic",
 ]
 
 _DASH = "\u2014"
@@ -131,18 +128,3 @@ def parse_note(
         if blob[:4] == want and public.verify(blob[4:], signed_body):
             return checkpoint
     raise InputError("checkpoint signature does not verify with this ledger's key", file=source)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so a crash leaves either the old or the new file."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from provledger.atomic import write_atomically
 from provledger.errors import InputError, IntegrityError, RootMismatch
-from provledger.tlog.checkpoint import parse_note, write_atomic
+from provledger.tlog.checkpoint import parse_note
 from provledger.tlog.entry_proofs import read_note
 from provledger.tlog.merkle import leaf_hash, perfect_root, root_from_leaf_hashes
 
@@ -172,9 +173,7 @@ def _previous(led: Ledger, directory: Path) -> int:
 
 def _write_file(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomically(path, data)
 
 
 def publish(led: Ledger, directory: Path) -> PublishResult:
@@ -205,7 +204,7 @@ def publish(led: Ledger, directory: Path) -> PublishResult:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / CHECKPOINT_FILE
         if not path.exists() or path.read_text(encoding="utf-8") != note_text:
-            write_atomic(path, note_text)
+            write_atomically(path, note_text.encode("utf-8"))
             written += 1
         else:
             unchanged += 1
