@@ -8,14 +8,21 @@ gets its own copy: same keys and first entry, a separate database file.
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import typer.testing
 from typer.testing import CliRunner
 
 from provledger.ledger import Ledger
+
+# typer's CliRunner turns the Typer app into a click command on every invoke (about 60 ms,
+# a tenth of the suite's time); the command is the same each time, so build it once. A
+# console-script run builds it once per process anyway.
+typer.testing._get_command = functools.cache(typer.testing._get_command)
 
 
 @pytest.fixture(autouse=True)

@@ -34,6 +34,7 @@ from provledger.ingest import register as ingest
 from provledger.ledger import Ledger
 from provledger.storage.migrations import guard_statements
 from provledger.tlog.merkle_verify import verify_inclusion
+from tests import rows
 
 
 # -- independent reference implementations --------------------------------------------------
@@ -175,21 +176,17 @@ def opened(home: Path) -> Iterator[Ledger]:
 
 def snapshot(home: Path) -> tuple[int, int, int, int, bytes]:
     """Entries, batches, records, parent links and the signed checkpoint note."""
-    with Ledger.open(home, read_only=True) as led:
-        counts = [
-            led.store.row(f"SELECT count(*) FROM {table}")[0]  # type: ignore[index]
-            for table in ("entries", "batches", "records", "batch_parents")
-        ]
+    counts = rows.counts(home, "entries", "batches", "records", "batch_parents")
     return (*counts, (home / "checkpoint.note").read_bytes())  # type: ignore[return-value]
 
 
 def stored_records(home: Path, seq: int) -> list[tuple[int, bytes, bytes, bytes | None]]:
-    with Ledger.open(home, read_only=True) as led:
-        return led.store.rows(
-            "SELECT ord, record_hash, content_hash, subject_hash FROM records "
-            "WHERE batch_seq = ? ORDER BY ord",
-            [seq],
-        )
+    return rows.rows(
+        home,
+        "SELECT ord, record_hash, content_hash, subject_hash FROM records "
+        "WHERE batch_seq = ? ORDER BY ord",
+        [seq],
+    )
 
 
 def cli_flags(fields: dict[str, Any]) -> list[str]:

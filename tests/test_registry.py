@@ -16,6 +16,7 @@ from provledger import vocabulary
 from provledger.errors import Conflict, InputError, LedgerError, NotFound
 from provledger.ledger import Ledger
 from provledger.registry import operations as registry
+from tests import rows
 
 USES_TEXT = "train, evaluate, synthetic_seed, external_release, redistribute, commercial"
 
@@ -54,16 +55,9 @@ def write(folder: Path, name: str, data: Any) -> Path:
     return path
 
 
-def snapshot(home: Path) -> tuple[int, int, int, int]:
+def snapshot(home: Path) -> tuple[int, ...]:
     """Entries and registry rows, to show a refusal changed nothing."""
-    with Ledger.open(home, read_only=True) as led:
-        store = led.store
-        return (
-            store.entry_count(),
-            store.row("SELECT count(*) FROM licenses")[0],  # type: ignore[index]
-            store.row("SELECT count(*) FROM consent_versions")[0],  # type: ignore[index]
-            store.row("SELECT count(*) FROM dataset_states")[0],  # type: ignore[index]
-        )
+    return rows.counts(home, "entries", "licenses", "consent_versions", "dataset_states")
 
 
 @pytest.fixture
