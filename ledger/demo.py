@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from provledger.errors import InputError, IntegrityError
+from provledger.wording import plural
 
 if TYPE_CHECKING:
     from provledger.exports.disclosure import Disclosure
@@ -219,8 +220,9 @@ def run_demo(
         )
         result.verify = led.verify()
         emit(
-            f"Verified {result.verify.entries} entries, {result.verify.batches} batches, "
-            f"{result.verify.records} records: {'OK' if result.verify.ok else 'FAILED'}"
+            f"Verified {plural(result.verify.entries, 'entry')}, "
+            f"{plural(result.verify.batches, 'batch')}, {plural(result.verify.records, 'record')}: "
+            f"{'OK' if result.verify.ok else 'FAILED'}"
         )
         if not result.verify.ok:
             raise IntegrityError(
