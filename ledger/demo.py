@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from provledger.exports.disclosure import Disclosure
     from provledger.ingest.register import RegisterResult
     from provledger.ledger import Ledger
+    from provledger.lineage.models import RegisteredModel
+    from provledger.lineage.results import Lineage
     from provledger.verify import VerifyReport
 
 __all__ = ["SAMPLE_DIR", "DemoResult", "load_plan", "run_demo"]
@@ -48,8 +50,8 @@ class DemoResult:
     subject: str | None = None
     request_ref: str | None = None
     batches: dict[str, RegisterResult] = field(default_factory=dict)
-    model: dict[str, Any] | None = None
-    lineage: dict[str, Any] | None = None
+    model: RegisteredModel | None = None
+    lineage: Lineage | None = None
     receipt: dict[str, Any] | None = None
     receipt_path: Path | None = None
     verify: VerifyReport | None = None
@@ -144,10 +146,10 @@ def _answer_deletion_request(
     import orjson
 
     found = led.lineage(subject=subject)
-    result.lineage = found.as_dict()
-    direct = [b["batch_id"] for b in found.batches if b["relation"] == "direct"]
-    derived = [b["batch_id"] for b in found.batches if b["relation"] == "derived"]
-    models = [m["name"] for m in found.models]
+    result.lineage = found
+    direct = [b.batch_id for b in found.batches if b.relation == "direct"]
+    derived = [b.batch_id for b in found.batches if b.relation == "derived"]
+    models = [m.name for m in found.models]
     say(
         f"Deletion request {request} for customer {subject}: lineage finds "
         f"{len(found.records)} records in batches {', '.join(direct)}"
@@ -198,13 +200,13 @@ def run_demo(
     with Ledger.init(home) as led:
         emit(f"Created a ledger in {led.home} (signing key {led.public.key_id})")
         lic = led.add_license(folder / plan["license"])
-        emit(f"Added license {lic['license']}: grants {', '.join(lic['grants'])}")
+        emit(f"Added license {lic.license}: grants {', '.join(lic.grants)}")
         for manifest in plan["consent"]:
             version = led.add_consent(folder / manifest)
-            fates = ", ".join(f"v{k} {v}" for k, v in version["prior_versions"].items())
+            fates = ", ".join(f"v{k} {v}" for k, v in version.prior_versions.items())
             emit(
-                f"Added consent policy {version['consent']}: permits "
-                f"{', '.join(version['permits'])}{'; ' + fates if fates else ''}"
+                f"Added consent policy {version.consent}: permits "
+                f"{', '.join(version.permits)}{'; ' + fates if fates else ''}"
             )
         ds = load_manifest(Dataset, folder / plan["dataset_manifest"])
         led.create_dataset(ds.name, owner=ds.owner, context=ds.context, uses=list(ds.uses))

@@ -28,9 +28,10 @@ from provledger.exports.formats import export
 from provledger.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from provledger.ingest.register import BatchSpec, register
 from provledger.lineage.manifest import check
-from provledger.lineage.models import list_models, register_model
+from provledger.lineage.models import RegisteredModel, list_models, register_model
 from provledger.registry import operations as registry
 from provledger.registry.profile import get_profile, set_profile
+from provledger.registry.views import ConsentView, DatasetView, LicenseView
 from provledger.storage.catalog import describe_differences, fingerprint
 from provledger.storage.entry_kinds import EntryKind
 from provledger.storage.precheck import Checked, check_catalog, check_note, expected_catalog
@@ -427,38 +428,36 @@ class Ledger:
 
     # -- registries: licenses, consent policy versions, datasets (see
     # provledger.registry.operations)
-    def add_license(self, manifest: dict[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
+    def add_license(self, manifest: dict[str, Any] | str | os.PathLike[str]) -> LicenseView:
         """Record a license version from a manifest dict or JSON file. Raises InputError
         or Conflict (id@version already recorded); nothing is written then."""
         return registry.add_license(self, manifest)
 
-    def add_consent(self, manifest: dict[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
+    def add_consent(self, manifest: dict[str, Any] | str | os.PathLike[str]) -> ConsentView:
         """Record a consent policy version (1 first, then 2, ...) from a manifest dict or
         JSON file. Raises InputError, or Conflict for a duplicate or a gap."""
         return registry.add_consent(self, manifest)
 
     def create_dataset(
         self, name: str, *, owner: str, context: str, uses: list[str]
-    ) -> dict[str, Any]:
+    ) -> DatasetView:
         """Create a dataset. Raises InputError, or Conflict when the name exists."""
         return registry.create_dataset(self, name, owner=owner, context=context, uses=uses)
 
-    def set_context(
-        self, name: str, *, context: str, uses: list[str] | None = None
-    ) -> dict[str, Any]:
+    def set_context(self, name: str, *, context: str, uses: list[str] | None = None) -> DatasetView:
         """Record a dataset's new context (and uses; None keeps them). Raises NotFound,
         InputError, or Conflict when nothing would change."""
         return registry.set_context(self, name, context=context, uses=uses)
 
-    def licenses(self) -> list[dict[str, Any]]:
+    def licenses(self) -> list[LicenseView]:
         """Every license version, by id then version."""
         return registry.list_licenses(self.store)
 
-    def consent_versions(self) -> list[dict[str, Any]]:
+    def consent_versions(self) -> list[ConsentView]:
         """Every consent policy version, by policy then version."""
         return registry.list_consent(self.store)
 
-    def datasets(self) -> list[dict[str, Any]]:
+    def datasets(self) -> list[DatasetView]:
         """Every dataset's current state and history summary, by name."""
         return registry.list_datasets(self.store)
 
@@ -523,9 +522,9 @@ class Ledger:
 
     # -- lineage and erasure (rules and errors in provledger.lineage)
     if TYPE_CHECKING:
-        from provledger.lineage.lineage import Erasure, Lineage
         from provledger.lineage.manifest import CheckResult, ExportResult
         from provledger.lineage.receipts import ReceiptCheck
+        from provledger.lineage.results import Erasure, Lineage
 
     def lineage(
         self,
@@ -543,11 +542,11 @@ class Ledger:
 
         return lineage(self, subject=subject, record=record, text=text, near=near)
 
-    def register_model(self, name: str, datasets: list[str]) -> dict[str, Any]:
+    def register_model(self, name: str, datasets: list[str]) -> RegisteredModel:
         """Record a model trained on ``datasets`` as the ledger stands now."""
         return register_model(self, name, datasets)
 
-    def models(self) -> list[dict[str, Any]]:
+    def models(self) -> list[RegisteredModel]:
         """Every registered model, oldest first."""
         return list_models(self.store)
 

@@ -142,7 +142,7 @@ def _fields(doc: Disclosure) -> dict[tuple[str, str], tuple[Any, str, list[int]]
 def test_the_ledger_is_as_the_docstring_says(ledger: Ledger, built: dict[str, Any]) -> None:
     ids = [r.batch_id for k, r in built.items() if k != "model"]
     assert ids == [f"b{n}" for n in range(8, 20)]
-    assert built["model"]["seq"] == 20
+    assert built["model"].seq == 20
     assert (built["pub"].words, built["pub"].bytes) == (5, 8)
     assert (built["crawl"].words, built["crawl"].bytes) == (7, 31)
     assert ledger.verify().ok
@@ -227,7 +227,7 @@ def test_eu_summary_every_field(ledger: Ledger, built: dict[str, Any]) -> None:
 def test_ab2013_every_field(ledger: Ledger, built: dict[str, Any]) -> None:
     doc = generate(ledger.store, "m1", "ca-ab2013")
     every = list(range(8, 20))
-    model_day = built["model"]["recorded_at"][:10]
+    model_day = built["model"].recorded_at[:10]
     expected = {
         ("1", "sources:d"): (
             [
