@@ -98,7 +98,7 @@ def lineage(
         result = led.lineage(subject=_subject(subject), record=record, text=text, near=near)
         checked = led.read_check()
     if json:
-        emit_json(result.as_dict() | {"checked": checked})
+        emit_json(result.as_dict() | {"checked": checked.as_dict()})
     else:
         _show_lineage(result)
 
@@ -327,7 +327,7 @@ def export(
         result = led.export(dataset, output, format=format, emit=emit)
         checked = led.read_check()
     if json:
-        emit_json(result.as_dict() | {"checked": checked})
+        emit_json(result.as_dict() | {"checked": checked.as_dict()})
         return
     if not isinstance(result, StandardExport):
         typer.echo(
@@ -367,7 +367,7 @@ def check(
         )
         checked = led.read_check()
     if json:
-        emit_json(result.as_dict() | {"checked": checked})
+        emit_json(result.as_dict() | {"checked": checked.as_dict()})
     elif result.ok:
         typer.echo(
             f"OK: {file} holds none of the {result.erased_records} erased records in the "

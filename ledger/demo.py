@@ -256,7 +256,7 @@ def _publish_disclosures(
     from provledger.exports.disclose import disclose, render
 
     profile = led.set_profile(folder / plan["profile"])
-    say(f"Set the organisation profile of {profile['profile']['provider']['name']}")
+    say(f"Set the organisation profile of {profile.profile['provider']['name']}")
     model = plan["model"]
     for template, name in DISCLOSURE_NAMES.items():
         doc, entry = disclose(led, model, template)

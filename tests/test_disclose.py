@@ -437,12 +437,12 @@ def test_diff_since_shows_exactly_the_batches_added(
         ledger.register(_file(tmp_path, "late2", ["late two two"]), dataset="d", source="scraped"),
     ]
     diff = diff_since(ledger.store, "d", "ca-ab2013", str(entry.seq))
-    assert diff["batches_added"] == [r.batch_id for r in later] == ["b22", "b23"]
-    assert diff["batches_removed"] == []
-    assert diff["reproduced"] is True
-    assert diff["since"]["seq"] == entry.seq
-    assert diff["since"]["content_sha256"] == first.content_sha256
-    changed = {(c["section"], c["field"]): (c["before"], c["after"]) for c in diff["changed"]}
+    assert diff.batches_added == [r.batch_id for r in later] == ["b22", "b23"]
+    assert diff.batches_removed == []
+    assert diff.reproduced is True
+    assert diff.since.seq == entry.seq
+    assert diff.since.content_sha256 == first.content_sha256
+    changed = {(c.section, c.field): (c.before, c.after) for c in diff.changed}
     # 20 -> 22 records stays in the range "1 to 999": section 3 does not change.
     assert set(changed) == {
         ("1", "sources:d"),
@@ -455,7 +455,7 @@ def test_diff_since_shows_exactly_the_batches_added(
     )
     # By date: the end of today includes the publication.
     today = entry.recorded_at[:10]
-    assert diff_since(ledger.store, "d", "ca-ab2013", today)["batches_added"] == ["b22", "b23"]
+    assert diff_since(ledger.store, "d", "ca-ab2013", today).batches_added == ["b22", "b23"]
 
 
 def test_diff_since_before_anything_was_published(ledger: Ledger, built: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from provledger.vocabulary import Context, Fate, Use
 
-__all__ = ["ConsentView", "DatasetView", "LicenseView"]
+__all__ = ["ConsentView", "DatasetView", "LicenseView", "ProfileState"]
 
 
 def _day(value: date | None) -> str | None:
@@ -117,3 +117,17 @@ class DatasetView:
             "context_changed_seq": self.context_changed_seq,
             "context_changed_at": self.context_changed_at,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileState:
+    """The organisation profile set at ``seq``. ``profile`` is the manifest exactly as its
+    entry signed it (the JSON object ``schemas/profile.schema.json`` describes), kept as
+    that document rather than rebuilt as a model: reading it back should not load SQLModel."""
+
+    seq: int
+    recorded_at: str
+    profile: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "recorded_at": self.recorded_at, "profile": self.profile}
