@@ -374,7 +374,7 @@ def check(
             f"ledger ({result.records} records checked)"
         )
     if not result.ok:
-        lines = ", ".join(f"line {f['line']} ({f['request_ref']})" for f in result.found)
+        lines = ", ".join(f"line {f.line} ({f.request_ref})" for f in result.found)
         raise fail(f"{file} still holds {len(result.found)} erased records: {lines}")
 
 

@@ -688,7 +688,7 @@ def test_check_finds_erased_records_in_a_rebuilt_file(
     stale = ids["data"] / "tickets_a.jsonl"
     result = led.check(stale, "support")
     assert (result.ok, result.records, result.erased_records) == (False, 4, 3)
-    assert [(f["line"], f["request_ref"]) for f in result.found] == [(1, "DSR-1"), (3, "DSR-1")]
+    assert [(f.line, f.request_ref) for f in result.found] == [(1, "DSR-1"), (3, "DSR-1")]
     clean = write_jsonl(tmp_path / "rebuilt.jsonl", [TICKETS_A[1], TICKETS_A[3], *TICKETS_B[1:]])
     assert led.check(clean, "support").ok
     led.close()
