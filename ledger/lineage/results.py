@@ -37,6 +37,12 @@ MatchedBy = Literal["subject", "record", "text", "near", "record_hash"]
 Relation = Literal["direct", "derived"]
 
 
+def _flat(row: Any) -> dict[str, Any]:
+    """A result row of plain fields as a dict, in field order. ``asdict`` deep-copies every
+    value, which a look-up reaching thousands of rows would pay for nothing."""
+    return {name: getattr(row, name) for name in row.__match_args__}
+
+
 @dataclass(frozen=True, slots=True)
 class LineageQuery:
     """How a look-up was asked: by what, and the hash looked up (never a raw subject id);
@@ -150,13 +156,13 @@ class Lineage:
     def as_dict(self) -> dict[str, Any]:
         return {
             "query": self.query.as_dict(),
-            "records": [asdict(r) for r in self.records],
-            "batches": [asdict(b) for b in self.batches],
-            "datasets": [asdict(d) for d in self.datasets],
-            "models": [asdict(m) for m in self.models],
+            "records": [_flat(r) for r in self.records],
+            "batches": [_flat(b) for b in self.batches],
+            "datasets": [_flat(d) for d in self.datasets],
+            "models": [_flat(m) for m in self.models],
             "erased": self.erased,
-            "erasures": [asdict(e) for e in self.erasures],
-            "same_text": [asdict(r) for r in self.same_text],
+            "erasures": [_flat(e) for e in self.erasures],
+            "same_text": [_flat(r) for r in self.same_text],
         }
 
 
