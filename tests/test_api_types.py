@@ -14,6 +14,7 @@ import importlib
 import inspect
 import types
 import typing
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ import pytest
 
 from provledger import ledger as ledger_module
 from provledger.ledger import Ledger
+from provledger.registry.views import ProfileState
+from provledger.vocabulary import Context, Use
 
 # (owner, attribute) -> why it is a JSON document of Any and not a typed result.
 ANY_ALLOWED = {
@@ -132,3 +135,28 @@ def test_the_check_sees_a_dict_of_any() -> None:
     assert any_in(typing.get_type_hints(nested)["return"], "nested", set()) == [
         "nested -> _Deep.rows"
     ]
+
+
+def test_the_profile_reads_back_as_it_was_set(ledger: Ledger) -> None:
+    assert ledger.profile() is None
+    manifest = {"provider": {"name": "Example AI", "contact": "ai@example.com"},
+                "intended_purpose": "ticket routing"}  # fmt: skip
+    state = ledger.set_profile(manifest)
+    assert isinstance(state, ProfileState)
+    entry = ledger.entries()[-1]
+    assert (state.seq, state.recorded_at) == (entry.seq, entry.recorded_at)
+    assert state.profile == entry.payload
+    assert state.profile["provider"] == manifest["provider"]
+    assert ledger.profile() == state
+
+
+def test_registry_views_carry_the_vocabulary_and_dates(ledger: Ledger) -> None:
+    created = ledger.create_dataset("d", owner="o", context="regulated", uses=["train"])
+    assert type(created.context) is Context and created.context is Context.regulated
+    assert [type(u) for u in created.uses] == [Use]
+    added = ledger.add_consent(
+        {"policy": "tos", "version": 1, "effective_from": "2024-01-01", "permits": ["train"]}
+    )
+    assert added.effective_from == date(2024, 1, 1)
+    assert added.as_dict()["effective_from"] == "2024-01-01"
+    assert ledger.consent_versions() == [added]

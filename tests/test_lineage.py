@@ -36,6 +36,8 @@ from provledger.errors import Conflict, InputError, NotFound
 from provledger.ledger import DB_FILE, Ledger
 from provledger.lineage import index as lineage_module
 from provledger.lineage import lineage as lineage_queries
+from provledger.lineage.results import LineageQuery
+from provledger.vocabulary import Context, Source, Split
 
 CONSENT = {
     "policy": "tos",
@@ -168,6 +170,16 @@ def test_lineage_by_subject_reaches_records_batches_datasets_and_models(
     ]
     assert result["erased"] is False
     assert result["erasures"] == []
+
+
+def test_lineage_results_carry_the_vocabulary(led: Ledger, ids: dict[str, Any]) -> None:
+    found = led.lineage(subject=ALICE)
+    batch = found.batches[0]
+    assert (type(batch.source), type(batch.split)) == (Source, Split)
+    assert (batch.source, batch.split) == (Source.first_party, Split.train)
+    assert found.datasets[0].context is Context.internal
+    assert found.query == LineageQuery(by="subject", hash=subject_hash(led.subject_key, ALICE))
+    assert found.as_dict()["batches"][0]["source"] == "first_party"
 
 
 def test_derived_batches_two_levels_deep(led: Ledger, ids: dict[str, Any]) -> None:

@@ -270,7 +270,7 @@ def _reach(tables: _Tables, held: Counter[int]) -> _Reach:
         # A model reaches the batches of its datasets registered before it.
         reached = [b.batch_id for b in batches if b.dataset in on and seqs[b.batch_id] < seq]
         if reached:
-            models.append(LineageModel(name=name, seq=seq, datasets=on, batches=reached))
+            models.append(LineageModel(name=name, seq=seq, datasets=list(on), batches=reached))
     return _Reach(batches, datasets, models, seqs)
 
 
