@@ -65,6 +65,7 @@ def demo(
     from provledger.exports.reports import table
 
     typer.echo("")
+    assert result.audit is not None
     print_rich(table(result.audit))
     typer.echo("")
     typer.echo(f"HTML report:     {result.report_path}")

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from provledger.errors import InputError, IntegrityError
 
 if TYPE_CHECKING:
+    from provledger.audit import AuditReport
     from provledger.exports.disclosure import Disclosure
     from provledger.ingest.register import RegisterResult
     from provledger.ledger import Ledger
@@ -55,7 +56,7 @@ class DemoResult:
     receipt: dict[str, Any] | None = None
     receipt_path: Path | None = None
     verify: VerifyReport | None = None
-    audit: Any = None
+    audit: AuditReport | None = None
     audit_json: dict[str, Any] | None = None
     report_path: Path | None = None
     # template -> the published disclosure of the model, and where its Markdown page is
@@ -230,11 +231,11 @@ def run_demo(
                 f"{result.verify.problem}",
                 result.verify.first_bad_seq,
             )
-        result.audit = led.audit(dataset)
-        result.audit_json = result.audit.as_dict()
+        audited = led.audit(dataset)
+        result.audit, result.audit_json = audited, audited.as_dict()
         report = led.home / REPORTS_DIR / f"{dataset}.html"
         report.parent.mkdir(mode=0o700, exist_ok=True)
-        report.write_text(to_html(result.audit), encoding="utf-8")
+        report.write_text(to_html(audited), encoding="utf-8")
         result.report_path = report
         if plan.get("profile"):
             _publish_disclosures(led, folder, plan, result, emit)
