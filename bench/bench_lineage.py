@@ -203,7 +203,7 @@ def api_timings(home: Path, runs: int) -> tuple[list[Timing], dict[str, Any]]:
         led.lineage(subject=subjects[0])  # warm-up: opens the tables
         matched = [len(led.lineage(subject=s).records) for s in subjects]
         state["records per subject (median)"] = sorted(matched)[len(matched) // 2]
-        subject_digests = [bytes.fromhex(led.lineage(subject=s).query["hash"]) for s in subjects]
+        subject_digests = [bytes.fromhex(led.lineage(subject=s).query.hash) for s in subjects]
 
         def scan(*, digest: bytes) -> None:
             store.rows("SELECT batch_seq, ord FROM records WHERE subject_hash = ?", [digest])

@@ -48,7 +48,7 @@ def demo(
                 "home": str(result.home),
                 "dataset": result.dataset,
                 "batches": {f: r.batch_id for f, r in result.batches.items()},
-                "model": result.model,
+                "model": result.model.as_dict() if result.model else None,
                 "erasure": {
                     "subject": result.subject,
                     "request_ref": result.request_ref,
@@ -65,6 +65,7 @@ def demo(
     from provledger.exports.reports import table
 
     typer.echo("")
+    assert result.audit is not None
     print_rich(table(result.audit))
     typer.echo("")
     typer.echo(f"HTML report:     {result.report_path}")

@@ -35,11 +35,11 @@ def profile_set(
     with open_ledger(home, wait=wait) as led:
         result = led.set_profile(file)
     if json:
-        emit_json(result)
+        emit_json(result.as_dict())
     else:
         typer.echo(
-            f"Set the organisation profile of {result['profile']['provider']['name']} "
-            f"(seq {result['seq']})"
+            f"Set the organisation profile of {result.profile['provider']['name']} "
+            f"(seq {result.seq})"
         )
 
 
@@ -51,13 +51,13 @@ def profile_show(home: Home = None, json: Json = False, wait: Wait = DEFAULT_WAI
     if current is None:
         raise fail("no organisation profile yet: set one with 'provledger profile set FILE.json'")
     if json:
-        emit_json(current)
+        emit_json({"seq": current.seq, "profile": current.profile})
     else:
         # Deferred for start-up time: loads orjson
         import orjson
 
-        typer.echo(f"Organisation profile (seq {current['seq']}):")
-        typer.echo(orjson.dumps(current["profile"], option=orjson.OPT_INDENT_2).decode())
+        typer.echo(f"Organisation profile (seq {current.seq}):")
+        typer.echo(orjson.dumps(current.profile, option=orjson.OPT_INDENT_2).decode())
 
 
 def disclose(
@@ -140,7 +140,7 @@ def disclose(
             text = render(doc, fmt)
     if diff_since is not None:
         if fmt == "json":
-            emit_json(diff)
+            emit_json(diff.as_dict())
         else:
             typer.echo(diff_markdown(diff), nl=False)
         return

@@ -32,7 +32,7 @@ from provledger.exports.formats import StandardExport
 from provledger.wording import plural
 
 if TYPE_CHECKING:
-    from provledger.lineage.lineage import Lineage
+    from provledger.lineage.results import Lineage
 
 model_app = typer.Typer(
     name="model",
@@ -98,23 +98,23 @@ def lineage(
         result = led.lineage(subject=_subject(subject), record=record, text=text, near=near)
         checked = led.read_check()
     if json:
-        emit_json(result.as_dict() | {"checked": checked})
+        emit_json(result.as_dict() | {"checked": checked.as_dict()})
     else:
         _show_lineage(result)
 
 
 def _show_lineage(result: Lineage) -> None:
-    by = result.query["by"]
+    by = result.query.by
     what = {
         "subject": "this subject",
-        "record": f"record hash {result.query['hash']}",
-        "text": "this text or a near copy" if result.query.get("near") else "this text",
+        "record": f"record hash {result.query.hash}",
+        "text": "this text or a near copy" if result.query.near else "this text",
     }[by]
     if not result.found:
         typer.echo(f"No records match {what}.")
         return
-    direct = [b for b in result.batches if b["relation"] == "direct"]
-    derived = [b for b in result.batches if b["relation"] == "derived"]
+    direct = [b for b in result.batches if b.relation == "direct"]
+    derived = [b for b in result.batches if b.relation == "derived"]
     typer.echo(
         f"{plural(len(result.records), 'record')} "
         f"{'match' if len(result.records) > 1 else 'matches'} {what}, "
@@ -122,41 +122,38 @@ def _show_lineage(result: Lineage) -> None:
         f"{plural(len(result.datasets), 'dataset')}, {plural(len(result.models), 'model')}."
     )
     typer.echo("records (batch:ord, record hash)")
-    width = max(len(f"{r['batch_id']}:{r['ord']}") for r in result.records)
+    width = max(len(f"{r.batch_id}:{r.ord}") for r in result.records)
     for r in result.records:
-        state = f"  erased by {r['erased_by']}" if r["erased"] else ""
-        where = f"{r['batch_id']}:{r['ord']}"
-        typer.echo(f"  {where:<{width}}  {r['record_hash']}{state}")
+        state = f"  erased by {r.erased_by}" if r.erased else ""
+        where = f"{r.batch_id}:{r.ord}"
+        typer.echo(f"  {where:<{width}}  {r.record_hash}{state}")
     typer.echo("batches")
     for b in result.batches:
         held = (
-            f"{b['records']} of {b['batch_records']} records"
-            if b["relation"] == "direct"
-            else f"from {_ids(b['derived_from'])}"
+            f"{b.records} of {b.batch_records} records"
+            if b.relation == "direct"
+            else f"from {_ids(b.derived_from)}"
         )
-        where = b["file"] or b["origin"] or "-"
-        typer.echo(
-            f"  {b['batch_id']:<6} {b['relation']:<8} {b['dataset']}  {b['source']}  "
-            f"{held}  {where}"
-        )
+        where = b.file or b.origin or "-"
+        typer.echo(f"  {b.batch_id:<6} {b.relation:<8} {b.dataset}  {b.source}  {held}  {where}")
     typer.echo("datasets")
     for d in result.datasets:
         typer.echo(
-            f"  {d['dataset']}  owner {d['owner'] or '-'}  context {d['context'] or '-'}  "
-            f"batches {_ids(d['batches'])}"
+            f"  {d.dataset}  owner {d.owner or '-'}  context {d.context or '-'}  "
+            f"batches {_ids(d.batches)}"
         )
     typer.echo("models")
     for m in result.models:
-        typer.echo(f"  {m['name']}  (seq {m['seq']})  via {_ids(m['batches'])}")
+        typer.echo(f"  {m.name}  (seq {m.seq})  via {_ids(m.batches)}")
     if not result.models:
         typer.echo("  none")
     if result.same_text:
         typer.echo("same text, other record hash (for review; 'erase --include-same-text')")
-        for r in result.same_text:
-            state = "  erased" if r["erased"] else ""
-            typer.echo(f"  {r['batch_id']}:{r['ord']}  {r['record_hash']}{state}")
+        for t in result.same_text:
+            state = "  erased" if t.erased else ""
+            typer.echo(f"  {t.batch_id}:{t.ord}  {t.record_hash}{state}")
     if result.erased:
-        refs = ", ".join(f"{e['request_ref']} (seq {e['seq']})" for e in result.erasures)
+        refs = ", ".join(f"{e.request_ref} (seq {e.seq})" for e in result.erasures)
         typer.echo(f"Erased: yes, by request {refs}")
     elif result.erasures:
         typer.echo("Erased: partly; the records without 'erased by' are still active")
@@ -239,7 +236,7 @@ def erase(
             if result.same_text_erased
             else "not erased; review them, and erase them too with --include-same-text"
         )
-        where = _ids([f"{r['batch_id']}:{r['ord']}" for r in result.same_text])
+        where = _ids([f"{r.batch_id}:{r.ord}" for r in result.same_text])
         typer.echo(
             f"Same text, other record hash: {plural(len(result.same_text), 'record')} "
             f"({where}), {state}."
@@ -330,7 +327,7 @@ def export(
         result = led.export(dataset, output, format=format, emit=emit)
         checked = led.read_check()
     if json:
-        emit_json(result.as_dict() | {"checked": checked})
+        emit_json(result.as_dict() | {"checked": checked.as_dict()})
         return
     if not isinstance(result, StandardExport):
         typer.echo(
@@ -370,14 +367,14 @@ def check(
         )
         checked = led.read_check()
     if json:
-        emit_json(result.as_dict() | {"checked": checked})
+        emit_json(result.as_dict() | {"checked": checked.as_dict()})
     elif result.ok:
         typer.echo(
             f"OK: {file} holds none of the {result.erased_records} erased records in the "
             f"ledger ({result.records} records checked)"
         )
     if not result.ok:
-        lines = ", ".join(f"line {f['line']} ({f['request_ref']})" for f in result.found)
+        lines = ", ".join(f"line {f.line} ({f.request_ref})" for f in result.found)
         raise fail(f"{file} still holds {len(result.found)} erased records: {lines}")
 
 
@@ -397,11 +394,11 @@ def model_register(
     with open_ledger(home, wait=wait) as led:
         result = led.register_model(name, list(dataset))
     if json:
-        emit_json(result)
+        emit_json(result.as_dict())
         return
     typer.echo(
-        f"Registered model {result['name']} at seq {result['seq']}: trained on "
-        f"{_ids(result['datasets'])} as the ledger stood at seq {result['as_of_seq']}"
+        f"Registered model {result.name} at seq {result.seq}: trained on "
+        f"{_ids(result.datasets)} as the ledger stood at seq {result.as_of_seq}"
     )
 
 
@@ -411,15 +408,13 @@ def model_list(home: Home = None, json: Json = False, wait: Wait = DEFAULT_WAIT)
     with open_ledger(home, read_only=True, wait=wait) as led:
         models = led.models()
     if json:
-        emit_json(models)
+        emit_json([m.as_dict() for m in models])
         return
     if not models:
         typer.echo("No models registered.")
         return
-    name = max(len("model"), *(len(m["name"]) for m in models))
-    when = max(len("recorded at"), *(len(m["recorded_at"]) for m in models))
+    name = max(len("model"), *(len(m.name) for m in models))
+    when = max(len("recorded at"), *(len(m.recorded_at) for m in models))
     typer.echo(f"{'seq':>6}  {'recorded at':<{when}}  {'model':<{name}}  datasets")
     for m in models:
-        typer.echo(
-            f"{m['seq']:>6}  {m['recorded_at']:<{when}}  {m['name']:<{name}}  {_ids(m['datasets'])}"
-        )
+        typer.echo(f"{m.seq:>6}  {m.recorded_at:<{when}}  {m.name:<{name}}  {_ids(m.datasets)}")

@@ -199,7 +199,7 @@ def verify(
             f"log root {report.root}"
         )
         for c in report.checkpoints:
-            typer.echo(f"OK: consistent with checkpoint {c['source']} (size {c['size']})")
+            typer.echo(f"OK: consistent with checkpoint {c.source} (size {c.size})")
         if report.restored_note_at is not None:
             typer.echo(f"Restored the checkpoint note (recorded at seq {report.restored_note_at})")
     if not report.ok:

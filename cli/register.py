@@ -284,7 +284,7 @@ def prove(
         proof = led.prove(batch_id, record_hash, index)
         checked = led.read_check()
     if json:
-        emit_json(proof.as_dict() | {"checked": checked})
+        emit_json(proof.as_dict() | {"checked": checked.as_dict()})
         return
     typer.echo(f"batch       {proof.batch_id}")
     typer.echo(f"record      {proof.record_hash}")

@@ -6,13 +6,16 @@ function and renders its result; every rule lives in the library."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from provledger.cli.common import DEFAULT_WAIT, Home, Json, Wait, emit_json, open_ledger, print_rich
 from provledger.vocabulary import CONTEXTS, USES
 from provledger.wording import cell
+
+if TYPE_CHECKING:
+    from provledger.registry.views import DatasetView
 
 _USE_HELP = " | ".join(USES)
 _CONTEXT_HELP = " | ".join(CONTEXTS)
@@ -58,9 +61,9 @@ def _cell(value: Any) -> str:
     return cell(value)
 
 
-def _changed(row: dict[str, Any]) -> str | None:
-    when = row["context_changed_at"]
-    return f"{when[:10]} (seq {row['context_changed_seq']})" if when else None
+def _changed(row: DatasetView) -> str | None:
+    when = row.context_changed_at
+    return f"{when[:10]} (seq {row.context_changed_seq})" if when else None
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
@@ -100,9 +103,9 @@ def license_add(
     with open_ledger(home, wait=wait) as led:
         added = led.add_license(file)
     if json:
-        emit_json(added)
+        emit_json(added.as_dict())
     else:
-        typer.echo(f"Added license {added['license']} (seq {added['seq']})")
+        typer.echo(f"Added license {added.license} (seq {added.seq})")
 
 
 @license_app.command("list")
@@ -116,7 +119,7 @@ def license_list(home: Home = None, json: Json = False, wait: Wait = DEFAULT_WAI
     with open_ledger(home, read_only=True, wait=wait) as led:
         rows = led.licenses()
     if json:
-        emit_json(rows)
+        emit_json([r.as_dict() for r in rows])
     elif not rows:
         typer.echo("No licenses yet: add one with 'provledger license add FILE.json'")
     else:
@@ -124,8 +127,8 @@ def license_list(home: Home = None, json: Json = False, wait: Wait = DEFAULT_WAI
             "Licenses",
             ["license", "licensor", "grants", "effective", "expires", "spdx", "seq"],
             [
-                [r["license"], r["licensor"], r["grants"], r["effective_from"], r["expires_on"],
-                 r["spdx"], r["seq"]]
+                [r.license, r.licensor, r.grants, r.effective_from, r.expires_on,
+                 r.spdx, r.seq]
                 for r in rows
             ],
         )  # fmt: skip
@@ -154,9 +157,9 @@ def consent_add(
     with open_ledger(home, wait=wait) as led:
         added = led.add_consent(file)
     if json:
-        emit_json(added)
+        emit_json(added.as_dict())
     else:
-        typer.echo(f"Added consent version {added['consent']} (seq {added['seq']})")
+        typer.echo(f"Added consent version {added.consent} (seq {added.seq})")
 
 
 @consent_app.command("list")
@@ -170,7 +173,7 @@ def consent_list(home: Home = None, json: Json = False, wait: Wait = DEFAULT_WAI
     with open_ledger(home, read_only=True, wait=wait) as led:
         rows = led.consent_versions()
     if json:
-        emit_json(rows)
+        emit_json([r.as_dict() for r in rows])
     elif not rows:
         typer.echo(
             "No consent policy versions yet: add one with 'provledger consent add FILE.json'"
@@ -181,8 +184,8 @@ def consent_list(home: Home = None, json: Json = False, wait: Wait = DEFAULT_WAI
             ["consent", "effective", "permits", "retention days", "earlier versions",
              "superseded by", "seq"],
             [
-                [r["consent"], r["effective_from"], r["permits"], r["retention_days"],
-                 r["prior_versions"], r["superseded_by"], r["seq"]]
+                [r.consent, r.effective_from, r.permits, r.retention_days,
+                 r.prior_versions, r.superseded_by, r.seq]
                 for r in rows
             ],
         )  # fmt: skip
@@ -226,11 +229,11 @@ def dataset_create(
     with open_ledger(home, wait=wait) as led:
         created = led.create_dataset(name, owner=owner, context=context, uses=list(use or []))
     if json:
-        emit_json(created)
+        emit_json(created.as_dict())
     else:
         typer.echo(
-            f"Created dataset {created['dataset']} (owner {created['owner']}, context "
-            f"{created['context']}, uses {', '.join(created['uses'])}; seq {created['seq']})"
+            f"Created dataset {created.dataset} (owner {created.owner}, context "
+            f"{created.context}, uses {', '.join(created.uses)}; seq {created.seq})"
         )
 
 
@@ -264,11 +267,11 @@ def dataset_set_context(
     with open_ledger(home, wait=wait) as led:
         changed = led.set_context(name, context=context, uses=list(use) if use else None)
     if json:
-        emit_json(changed)
+        emit_json(changed.as_dict())
     else:
         typer.echo(
-            f"Dataset {changed['dataset']}: context {changed['context']}, uses "
-            f"{', '.join(changed['uses'])} (seq {changed['seq']}, state {changed['states']})"
+            f"Dataset {changed.dataset}: context {changed.context}, uses "
+            f"{', '.join(changed.uses)} (seq {changed.seq}, state {changed.states})"
         )
 
 
@@ -284,7 +287,7 @@ def dataset_list(home: Home = None, json: Json = False, wait: Wait = DEFAULT_WAI
     with open_ledger(home, read_only=True, wait=wait) as led:
         rows = led.datasets()
     if json:
-        emit_json(rows)
+        emit_json([r.as_dict() for r in rows])
     elif not rows:
         typer.echo(
             "No datasets yet: create one with 'provledger dataset create NAME --owner WHO "
@@ -295,8 +298,8 @@ def dataset_list(home: Home = None, json: Json = False, wait: Wait = DEFAULT_WAI
             "Datasets",
             ["dataset", "owner", "context", "uses", "states", "context changed", "seq"],
             [
-                [r["dataset"], r["owner"], r["context"], r["uses"], r["states"],
-                 _changed(r), r["seq"]]
+                [r.dataset, r.owner, r.context, r.uses, r.states,
+                 _changed(r), r.seq]
                 for r in rows
             ],
         )  # fmt: skip

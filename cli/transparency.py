@@ -30,15 +30,15 @@ def key(home: Home = None, json: Json = False, wait: Wait = DEFAULT_WAIT) -> Non
     with open_ledger(home, read_only=True, wait=wait) as led:
         info = led.key_info()
     if json:
-        emit_json(info)
+        emit_json(info.as_dict())
         return
-    typer.echo(f"origin          {info['origin']}")
-    typer.echo(f"verifier key    {info['verifier_key']}")
-    typer.echo(f"note key id     {info['note_key_id']}")
-    typer.echo(f"ledger key id   {info['key_id']}")
-    typer.echo(f"public key hex  {info['public_key_hex']}")
-    typer.echo(f"public key b64  {info['public_key_base64']}")
-    typer.echo(info["public_key_pem"], nl=False)
+    typer.echo(f"origin          {info.origin}")
+    typer.echo(f"verifier key    {info.verifier_key}")
+    typer.echo(f"note key id     {info.note_key_id}")
+    typer.echo(f"ledger key id   {info.key_id}")
+    typer.echo(f"public key hex  {info.public_key_hex}")
+    typer.echo(f"public key b64  {info.public_key_base64}")
+    typer.echo(info.public_key_pem, nl=False)
 
 
 def consistency(

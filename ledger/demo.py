@@ -23,9 +23,12 @@ from provledger.errors import InputError, IntegrityError
 from provledger.wording import plural
 
 if TYPE_CHECKING:
+    from provledger.audit import AuditReport
     from provledger.exports.disclosure import Disclosure
     from provledger.ingest.register import RegisterResult
     from provledger.ledger import Ledger
+    from provledger.lineage.models import RegisteredModel
+    from provledger.lineage.results import Lineage
     from provledger.verify import VerifyReport
 
 __all__ = ["SAMPLE_DIR", "DemoResult", "load_plan", "run_demo"]
@@ -49,12 +52,12 @@ class DemoResult:
     subject: str | None = None
     request_ref: str | None = None
     batches: dict[str, RegisterResult] = field(default_factory=dict)
-    model: dict[str, Any] | None = None
-    lineage: dict[str, Any] | None = None
+    model: RegisteredModel | None = None
+    lineage: Lineage | None = None
     receipt: dict[str, Any] | None = None
     receipt_path: Path | None = None
     verify: VerifyReport | None = None
-    audit: Any = None
+    audit: AuditReport | None = None
     audit_json: dict[str, Any] | None = None
     report_path: Path | None = None
     # template -> the published disclosure of the model, and where its Markdown page is
@@ -145,10 +148,10 @@ def _answer_deletion_request(
     import orjson
 
     found = led.lineage(subject=subject)
-    result.lineage = found.as_dict()
-    direct = [b["batch_id"] for b in found.batches if b["relation"] == "direct"]
-    derived = [b["batch_id"] for b in found.batches if b["relation"] == "derived"]
-    models = [m["name"] for m in found.models]
+    result.lineage = found
+    direct = [b.batch_id for b in found.batches if b.relation == "direct"]
+    derived = [b.batch_id for b in found.batches if b.relation == "derived"]
+    models = [m.name for m in found.models]
     say(
         f"Deletion request {request} for customer {subject}: lineage finds "
         f"{len(found.records)} records in batches {', '.join(direct)}"
@@ -199,13 +202,13 @@ def run_demo(
     with Ledger.init(home) as led:
         emit(f"Created a ledger in {led.home} (signing key {led.public.key_id})")
         lic = led.add_license(folder / plan["license"])
-        emit(f"Added license {lic['license']}: grants {', '.join(lic['grants'])}")
+        emit(f"Added license {lic.license}: grants {', '.join(lic.grants)}")
         for manifest in plan["consent"]:
             version = led.add_consent(folder / manifest)
-            fates = ", ".join(f"v{k} {v}" for k, v in version["prior_versions"].items())
+            fates = ", ".join(f"v{k} {v}" for k, v in version.prior_versions.items())
             emit(
-                f"Added consent policy {version['consent']}: permits "
-                f"{', '.join(version['permits'])}{'; ' + fates if fates else ''}"
+                f"Added consent policy {version.consent}: permits "
+                f"{', '.join(version.permits)}{'; ' + fates if fates else ''}"
             )
         ds = load_manifest(Dataset, folder / plan["dataset_manifest"])
         led.create_dataset(ds.name, owner=ds.owner, context=ds.context, uses=list(ds.uses))
@@ -230,11 +233,11 @@ def run_demo(
                 f"{result.verify.problem}",
                 result.verify.first_bad_seq,
             )
-        result.audit = led.audit(dataset)
-        result.audit_json = result.audit.as_dict()
+        audited = led.audit(dataset)
+        result.audit, result.audit_json = audited, audited.as_dict()
         report = led.home / REPORTS_DIR / f"{dataset}.html"
         report.parent.mkdir(mode=0o700, exist_ok=True)
-        report.write_text(to_html(result.audit), encoding="utf-8")
+        report.write_text(to_html(audited), encoding="utf-8")
         result.report_path = report
         if plan.get("profile"):
             _publish_disclosures(led, folder, plan, result, emit)
@@ -256,7 +259,7 @@ def _publish_disclosures(
     from provledger.exports.disclose import disclose, render
 
     profile = led.set_profile(folder / plan["profile"])
-    say(f"Set the organisation profile of {profile['profile']['provider']['name']}")
+    say(f"Set the organisation profile of {profile.profile['provider']['name']}")
     model = plan["model"]
     for template, name in DISCLOSURE_NAMES.items():
         doc, entry = disclose(led, model, template)

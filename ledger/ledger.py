@@ -28,12 +28,20 @@ from provledger.exports.formats import export
 from provledger.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from provledger.ingest.register import BatchSpec, register
 from provledger.lineage.manifest import check
-from provledger.lineage.models import list_models, register_model
+from provledger.lineage.models import RegisteredModel, list_models, register_model
 from provledger.registry import operations as registry
-from provledger.registry.profile import get_profile, set_profile
+from provledger.registry.profile import current_profile, set_profile
+from provledger.registry.views import ConsentView, DatasetView, LicenseView, ProfileState
 from provledger.storage.catalog import describe_differences, fingerprint
 from provledger.storage.entry_kinds import EntryKind
-from provledger.storage.precheck import Checked, check_catalog, check_note, expected_catalog
+from provledger.storage.precheck import (
+    Checked,
+    LastFullVerify,
+    ReadCheckSummary,
+    check_catalog,
+    check_note,
+    expected_catalog,
+)
 from provledger.storage.projections import unsigned_digest
 from provledger.storage.store import DEFAULT_WAIT, Appender, Entry, Store
 from provledger.tlog import keys
@@ -406,19 +414,19 @@ class Ledger:
             self, old_note, new_note, old_source=old_source, new_source=new_source
         )
 
-    def key_info(self) -> dict[str, Any]:
+    def key_info(self) -> keys.KeyInfo:
         """The public verification material: PEM and raw public key, key ids, and the
         C2SP signed-note verifier key. Never anything private."""
-        return {
-            "origin": self.origin,
-            "key_id": self.public.key_id,
-            "public_key_pem": self.public.pem,
-            "public_key_hex": self.public.raw.hex(),
-            "public_key_base64": base64.b64encode(self.public.raw).decode(),
-            "note_key_name": self.origin,
-            "note_key_id": note_key_hash(self.origin, self.public).hex(),
-            "verifier_key": verifier_key(self.origin, self.public),
-        }
+        return keys.KeyInfo(
+            origin=self.origin,
+            key_id=self.public.key_id,
+            public_key_pem=self.public.pem,
+            public_key_hex=self.public.raw.hex(),
+            public_key_base64=base64.b64encode(self.public.raw).decode(),
+            note_key_name=self.origin,
+            note_key_id=note_key_hash(self.origin, self.public).hex(),
+            verifier_key=verifier_key(self.origin, self.public),
+        )
 
     def publish(self, directory: str | os.PathLike[str]) -> PublishResult:
         """Write (or extend) the log as C2SP tlog-tiles in ``directory``. See
@@ -427,38 +435,36 @@ class Ledger:
 
     # -- registries: licenses, consent policy versions, datasets (see
     # provledger.registry.operations)
-    def add_license(self, manifest: dict[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
+    def add_license(self, manifest: dict[str, Any] | str | os.PathLike[str]) -> LicenseView:
         """Record a license version from a manifest dict or JSON file. Raises InputError
         or Conflict (id@version already recorded); nothing is written then."""
         return registry.add_license(self, manifest)
 
-    def add_consent(self, manifest: dict[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
+    def add_consent(self, manifest: dict[str, Any] | str | os.PathLike[str]) -> ConsentView:
         """Record a consent policy version (1 first, then 2, ...) from a manifest dict or
         JSON file. Raises InputError, or Conflict for a duplicate or a gap."""
         return registry.add_consent(self, manifest)
 
     def create_dataset(
         self, name: str, *, owner: str, context: str, uses: list[str]
-    ) -> dict[str, Any]:
+    ) -> DatasetView:
         """Create a dataset. Raises InputError, or Conflict when the name exists."""
         return registry.create_dataset(self, name, owner=owner, context=context, uses=uses)
 
-    def set_context(
-        self, name: str, *, context: str, uses: list[str] | None = None
-    ) -> dict[str, Any]:
+    def set_context(self, name: str, *, context: str, uses: list[str] | None = None) -> DatasetView:
         """Record a dataset's new context (and uses; None keeps them). Raises NotFound,
         InputError, or Conflict when nothing would change."""
         return registry.set_context(self, name, context=context, uses=uses)
 
-    def licenses(self) -> list[dict[str, Any]]:
+    def licenses(self) -> list[LicenseView]:
         """Every license version, by id then version."""
         return registry.list_licenses(self.store)
 
-    def consent_versions(self) -> list[dict[str, Any]]:
+    def consent_versions(self) -> list[ConsentView]:
         """Every consent policy version, by policy then version."""
         return registry.list_consent(self.store)
 
-    def datasets(self) -> list[dict[str, Any]]:
+    def datasets(self) -> list[DatasetView]:
         """Every dataset's current state and history summary, by name."""
         return registry.list_datasets(self.store)
 
@@ -475,24 +481,24 @@ class Ledger:
             report = audit(self.store, dataset, as_of)
         else:
             report = audit(self.store, dataset, as_of, near_threshold=near_threshold)
-        report.checked = ReadCheck.model_validate(self.read_check())
+        report.checked = ReadCheck.model_validate(self.read_check().as_dict())
         return report
 
     # -- organisation profile and disclosures (see provledger.registry.profile,
     # provledger.exports.disclose)
     if TYPE_CHECKING:
+        from provledger.exports.disclose import DisclosureDiff
         from provledger.exports.disclosure import Disclosure
         from provledger.storage.store import Entry as _Entry
 
-    def set_profile(self, manifest: dict[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
+    def set_profile(self, manifest: dict[str, Any] | str | os.PathLike[str]) -> ProfileState:
         """Record the organisation profile (provider, contact, intended purpose, ...) from a
         manifest dict or JSON file. Raises InputError, or Conflict when nothing changed."""
         return set_profile(self, manifest)
 
-    def profile(self) -> dict[str, Any] | None:
-        """The current organisation profile with the seq that set it, or None."""
-        found = get_profile(self.store)
-        return None if found is None else {"seq": found[0], "profile": found[1]}
+    def profile(self) -> ProfileState | None:
+        """The current organisation profile with the seq and time that set it, or None."""
+        return current_profile(self.store)
 
     def disclose(
         self,
@@ -512,7 +518,7 @@ class Ledger:
             return disclose.generate(self.store, subject, template, cut=as_of_seq), None
         return disclose.disclose(self, subject, template, publish=publish)
 
-    def disclosure_diff(self, subject: str, template: str, since: str) -> dict[str, Any]:
+    def disclosure_diff(self, subject: str, template: str, since: str) -> DisclosureDiff:
         """What changed since the last disclosure of ``template`` published at or before
         ``since`` (a seq or an ISO-8601 date or time). See
         ``provledger.exports.disclose.diff_since``."""
@@ -523,9 +529,9 @@ class Ledger:
 
     # -- lineage and erasure (rules and errors in provledger.lineage)
     if TYPE_CHECKING:
-        from provledger.lineage.lineage import Erasure, Lineage
         from provledger.lineage.manifest import CheckResult, ExportResult
         from provledger.lineage.receipts import ReceiptCheck
+        from provledger.lineage.results import Erasure, Lineage
 
     def lineage(
         self,
@@ -543,11 +549,11 @@ class Ledger:
 
         return lineage(self, subject=subject, record=record, text=text, near=near)
 
-    def register_model(self, name: str, datasets: list[str]) -> dict[str, Any]:
+    def register_model(self, name: str, datasets: list[str]) -> RegisteredModel:
         """Record a model trained on ``datasets`` as the ledger stands now."""
         return register_model(self, name, datasets)
 
-    def models(self) -> list[dict[str, Any]]:
+    def models(self) -> list[RegisteredModel]:
         """Every registered model, oldest first."""
         return list_models(self.store)
 
@@ -658,7 +664,7 @@ class Ledger:
         with contextlib.suppress(OSError):
             write_atomically(self.home / LAST_VERIFY_FILE, orjson.dumps(record) + b"\n")
 
-    def last_verify(self) -> dict[str, Any] | None:
+    def last_verify(self) -> LastFullVerify | None:
         """The last full verify that passed, as recorded in the home (or None), with
         ``covers_head``: whether it covered every entry the log holds now."""
         try:
@@ -671,24 +677,25 @@ class Ledger:
         current = self.current_checkpoint(seq) if seq > 0 else None
         matches = current is not None and current.root.hex() == record.get("root")
         head = self.checked.checked_through_seq if self.checked else None
-        return {
-            "at": record.get("at"),
-            "seq": seq,
-            "matches_log": matches,
-            "covers_head": matches and seq == head,
-        }
+        at = record.get("at")
+        return LastFullVerify(
+            at=at if isinstance(at, str) else None,
+            seq=seq,
+            matches_log=matches,
+            covers_head=matches and seq == head,
+        )
 
-    def read_check(self) -> dict[str, Any]:
+    def read_check(self) -> ReadCheckSummary:
         """What the pre-check at open established, and the last full verify, for a read
         command's ``--json`` (``checked``)."""
         assert self.checked is not None
-        return {
-            "checked_through_seq": self.checked.checked_through_seq,
-            "head_hash": self.checked.head_hash,
-            "catalog": self.checked.catalog,
-            "note_size": self.checked.note_size,
-            "last_full_verify": self.last_verify(),
-        }
+        return ReadCheckSummary(
+            checked_through_seq=self.checked.checked_through_seq,
+            head_hash=self.checked.head_hash,
+            catalog=self.checked.catalog,
+            note_size=self.checked.note_size,
+            last_full_verify=self.last_verify(),
+        )
 
 
 def _now() -> str:

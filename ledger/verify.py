@@ -26,13 +26,24 @@ from provledger.tlog.merkle import (
 )
 from provledger.tlog.merkle_verify import verify_consistency
 
-__all__ = ["VerifyReport", "verify_ledger"]
+__all__ = ["CheckpointCheck", "VerifyReport", "verify_ledger"]
 
 # Every record's hashes, in batch then file order, streamed for the root and digest checks.
 RECORDS_IN_ORDER = (
     "SELECT batch_seq, record_hash, content_hash, subject_hash, ord FROM records "
     "ORDER BY batch_seq, ord"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointCheck:
+    """A signed checkpoint the ledger was found consistent with: where it came from, its
+    size and root."""
+
+    source: str
+    size: int
+    root: str
+    consistent: bool
 
 
 @dataclass
@@ -43,7 +54,7 @@ class VerifyReport:
     entries: int
     batches: int
     records: int
-    checkpoints: list[dict[str, Any]] = field(default_factory=list)
+    checkpoints: list[CheckpointCheck] = field(default_factory=list)
     root: str = ""
     first_bad_seq: int | None = None
     problem: str | None = None
@@ -182,7 +193,7 @@ def _check_batches(store: Store, batches: dict[int, dict[str, Any]]) -> int:
     return total
 
 
-def _check_checkpoint(hashes: list[bytes], checkpoint: Checkpoint, label: str) -> dict[str, Any]:
+def _check_checkpoint(hashes: list[bytes], checkpoint: Checkpoint, label: str) -> CheckpointCheck:
     n = len(hashes)
     if checkpoint.size > n:
         raise IntegrityError(
@@ -199,12 +210,9 @@ def _check_checkpoint(hashes: list[bytes], checkpoint: Checkpoint, label: str) -
     except IntegrityError as exc:
         # The first entry that differs is within the checkpointed prefix; find it.
         raise IntegrityError(f"{label} is not a prefix of this ledger: {exc}", None) from None
-    return {
-        "source": label,
-        "size": checkpoint.size,
-        "root": checkpoint.root.hex(),
-        "consistent": True,
-    }
+    return CheckpointCheck(
+        source=label, size=checkpoint.size, root=checkpoint.root.hex(), consistent=True
+    )
 
 
 def verify_ledger(

@@ -174,13 +174,13 @@ def test_every_failure_mode_of_the_design_shows_up(demo: DemoResult) -> None:
 def test_demo_lineage_reaches_what_the_sample_readme_states(demo: DemoResult) -> None:
     want = readme_figures()["erasure"]
     assert demo.lineage is not None
-    relation = {b["batch_id"]: b["relation"] for b in demo.lineage["batches"]}
+    relation = {b.batch_id: b.relation for b in demo.lineage.batches}
     assert relation == {
         **dict.fromkeys(ids(demo, want["lineage"]["direct"]), "direct"),
         **dict.fromkeys(ids(demo, want["lineage"]["derived"]), "derived"),
     }
-    assert [m["name"] for m in demo.lineage["models"]] == want["lineage"]["models"]
-    assert len(demo.lineage["records"]) == want["erased_records"]
+    assert [m.name for m in demo.lineage.models] == want["lineage"]["models"]
+    assert len(demo.lineage.records) == want["erased_records"]
 
 
 def test_demo_writes_a_signed_receipt_and_an_html_report(demo: DemoResult) -> None:

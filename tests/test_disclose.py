@@ -142,7 +142,7 @@ def _fields(doc: Disclosure) -> dict[tuple[str, str], tuple[Any, str, list[int]]
 def test_the_ledger_is_as_the_docstring_says(ledger: Ledger, built: dict[str, Any]) -> None:
     ids = [r.batch_id for k, r in built.items() if k != "model"]
     assert ids == [f"b{n}" for n in range(8, 20)]
-    assert built["model"]["seq"] == 20
+    assert built["model"].seq == 20
     assert (built["pub"].words, built["pub"].bytes) == (5, 8)
     assert (built["crawl"].words, built["crawl"].bytes) == (7, 31)
     assert ledger.verify().ok
@@ -227,7 +227,7 @@ def test_eu_summary_every_field(ledger: Ledger, built: dict[str, Any]) -> None:
 def test_ab2013_every_field(ledger: Ledger, built: dict[str, Any]) -> None:
     doc = generate(ledger.store, "m1", "ca-ab2013")
     every = list(range(8, 20))
-    model_day = built["model"]["recorded_at"][:10]
+    model_day = built["model"].recorded_at[:10]
     expected = {
         ("1", "sources:d"): (
             [
@@ -437,12 +437,12 @@ def test_diff_since_shows_exactly_the_batches_added(
         ledger.register(_file(tmp_path, "late2", ["late two two"]), dataset="d", source="scraped"),
     ]
     diff = diff_since(ledger.store, "d", "ca-ab2013", str(entry.seq))
-    assert diff["batches_added"] == [r.batch_id for r in later] == ["b22", "b23"]
-    assert diff["batches_removed"] == []
-    assert diff["reproduced"] is True
-    assert diff["since"]["seq"] == entry.seq
-    assert diff["since"]["content_sha256"] == first.content_sha256
-    changed = {(c["section"], c["field"]): (c["before"], c["after"]) for c in diff["changed"]}
+    assert diff.batches_added == [r.batch_id for r in later] == ["b22", "b23"]
+    assert diff.batches_removed == []
+    assert diff.reproduced is True
+    assert diff.since.seq == entry.seq
+    assert diff.since.content_sha256 == first.content_sha256
+    changed = {(c.section, c.field): (c.before, c.after) for c in diff.changed}
     # 20 -> 22 records stays in the range "1 to 999": section 3 does not change.
     assert set(changed) == {
         ("1", "sources:d"),
@@ -455,7 +455,7 @@ def test_diff_since_shows_exactly_the_batches_added(
     )
     # By date: the end of today includes the publication.
     today = entry.recorded_at[:10]
-    assert diff_since(ledger.store, "d", "ca-ab2013", today)["batches_added"] == ["b22", "b23"]
+    assert diff_since(ledger.store, "d", "ca-ab2013", today).batches_added == ["b22", "b23"]
 
 
 def test_diff_since_before_anything_was_published(ledger: Ledger, built: dict[str, Any]) -> None:

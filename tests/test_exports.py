@@ -339,7 +339,7 @@ def test_prov_json_round_trips_and_holds_the_graph(
         *(f"provledger:registration-{b.seq}" for b in small["batches"]),
         f"provledger:generation-{synthetic.batch_id}",
         f"provledger:erasure-{small['erasure'].seq}",
-        f"provledger:model-registration-{small['model']['seq']}",
+        f"provledger:model-registration-{small['model'].seq}",
     }
 
 

@@ -78,7 +78,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         (root / "new.note").write_text(led.checkpoint())
         return {
             "root": root,
-            "vkey": led.key_info()["verifier_key"],
+            "vkey": led.key_info().verifier_key,
             "record": led.prove(batch.batch_id, record_hash(TICKETS[3]).hex()).as_dict(),
             "entry": led.prove_entry(batch.seq).as_dict(),
             "consistency": led.prove_consistency(
@@ -165,4 +165,4 @@ def test_a_log_of_70000_entries_as_the_reference_reads_tiles(
     root = root_from_leaf_hashes(leaf_hash(e) for e in entries)
     save(pub / "checkpoint", Checkpoint(ledger.origin, size, root).sign(signer))
     assert (pub / "tile/2/000.p/1").exists()
-    assert check(reference, "tiles", ledger.key_info()["verifier_key"], pub) == "OK"
+    assert check(reference, "tiles", ledger.key_info().verifier_key, pub) == "OK"

@@ -623,9 +623,9 @@ def test_sql_in_names_is_refused_and_in_free_text_is_stored_literally(
     created = registry.create_dataset(
         led, f"d{next(bench._names)}", owner=attempt, context="internal", uses=["train"]
     )
-    assert created["owner"] == attempt
+    assert created.owner == attempt
     lic = registry.add_license(led, _license(title=attempt, licensor=attempt))
-    assert (lic["title"], lic["licensor"]) == (attempt, attempt)
+    assert (lic.title, lic.licensor) == (attempt, attempt)
     result = led.register(
         bench.file(".jsonl", _jsonl_record(attempt)),
         dataset=DATASET,
@@ -703,10 +703,10 @@ def _manifest(bench: Bench, data: bytes) -> None:
         return
     after = _counts(bench.led)
     assert (after["entries"], after["licenses"]) == (before["entries"] + 1, before["licenses"] + 1)
-    stored = {r["license"]: r for r in registry.list_licenses(bench.led.store)}[lic["license"]]
+    stored = {r.license: r for r in registry.list_licenses(bench.led.store)}[lic.license]
     sent = json.loads(data)
     for key in ("id", "version", "title", "licensor", "grants"):
-        assert stored[key] == sent[key]
+        assert getattr(stored, key) == sent[key]
 
 
 @given(data=license_manifests())
@@ -737,7 +737,7 @@ def test_dataset_names_and_owners_are_stored_literally_or_refused(
         assert str(exc).strip()
         assert _counts(bench.led) == before
         return
-    assert (created["dataset"], created["owner"]) == (name, owner)
+    assert (created.dataset, created.owner) == (name, owner)
 
 
 @given(

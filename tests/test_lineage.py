@@ -36,6 +36,8 @@ from provledger.errors import Conflict, InputError, NotFound
 from provledger.ledger import DB_FILE, Ledger
 from provledger.lineage import index as lineage_module
 from provledger.lineage import lineage as lineage_queries
+from provledger.lineage.results import LineageQuery
+from provledger.vocabulary import Context, Source, Split
 
 CONSENT = {
     "policy": "tos",
@@ -95,7 +97,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ids["A"] = led.register(
             write_jsonl(data / "tickets_a.jsonl", TICKETS_A), dataset="support", **first_party
         ).batch_id
-        ids["early"] = led.register_model("early", ["support"])["seq"]
+        ids["early"] = led.register_model("early", ["support"]).seq
         ids["B"] = led.register(
             write_jsonl(data / "tickets_b.jsonl", TICKETS_B), dataset="support", **first_party
         ).batch_id
@@ -116,7 +118,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ids["F"] = led.register(
             write_jsonl(data / "forum.jsonl", FORUM), dataset="eval", source="scraped"
         ).batch_id
-        ids["late"] = led.register_model("late", ["support", "eval"])["seq"]
+        ids["late"] = led.register_model("late", ["support", "eval"]).seq
     return ids
 
 
@@ -170,13 +172,23 @@ def test_lineage_by_subject_reaches_records_batches_datasets_and_models(
     assert result["erasures"] == []
 
 
+def test_lineage_results_carry_the_vocabulary(led: Ledger, ids: dict[str, Any]) -> None:
+    found = led.lineage(subject=ALICE)
+    batch = found.batches[0]
+    assert (type(batch.source), type(batch.split)) == (Source, Split)
+    assert (batch.source, batch.split) == (Source.first_party, Split.train)
+    assert found.datasets[0].context is Context.internal
+    assert found.query == LineageQuery(by="subject", hash=subject_hash(led.subject_key, ALICE))
+    assert found.as_dict()["batches"][0]["source"] == "first_party"
+
+
 def test_derived_batches_two_levels_deep(led: Ledger, ids: dict[str, Any]) -> None:
-    batches = {b["batch_id"]: b for b in led.lineage(subject="chloe@example.fr").batches}
+    batches = {b.batch_id: b for b in led.lineage(subject="chloe@example.fr").batches}
     assert list(batches) == [ids["A"], ids["S1"], ids["S2"]]
-    assert (batches[ids["S1"]]["relation"], batches[ids["S1"]]["depth"]) == ("derived", 1)
-    assert (batches[ids["S2"]]["relation"], batches[ids["S2"]]["depth"]) == ("derived", 2)
-    assert batches[ids["S2"]]["derived_from"] == [ids["S1"]]
-    assert batches[ids["S2"]]["file"] == str(ids["data"] / "syn2.jsonl")
+    assert (batches[ids["S1"]].relation, batches[ids["S1"]].depth) == ("derived", 1)
+    assert (batches[ids["S2"]].relation, batches[ids["S2"]].depth) == ("derived", 2)
+    assert batches[ids["S2"]].derived_from == [ids["S1"]]
+    assert batches[ids["S2"]].file == str(ids["data"] / "syn2.jsonl")
 
 
 def test_a_model_reaches_only_batches_registered_before_it(
@@ -184,11 +196,11 @@ def test_a_model_reaches_only_batches_registered_before_it(
 ) -> None:
     # dora is only in B, registered after 'early' and before 'late'.
     dora = led.lineage(subject="dora@example.de")
-    assert [b["batch_id"] for b in dora.batches] == [ids["B"]]
-    assert [(m["name"], m["batches"]) for m in dora.models] == [("late", [ids["B"]])]
+    assert [b.batch_id for b in dora.batches] == [ids["B"]]
+    assert [(m.name, m.batches) for m in dora.models] == [("late", [ids["B"]])]
     # bob is in A, registered before both: 'early' reaches A but not S1, which came later.
     bob = led.lineage(subject="bob@example.com")
-    assert [(m["name"], m["batches"]) for m in bob.models] == [
+    assert [(m.name, m.batches) for m in bob.models] == [
         ("early", [ids["A"]]),
         ("late", [ids["A"], ids["S1"], ids["S2"]]),
     ]
@@ -198,7 +210,7 @@ def test_a_lookup_sees_what_was_appended_since_the_last_one(
     led: Ledger, ids: dict[str, Any], tmp_path: Path
 ) -> None:
     before = led.lineage(subject="dora@example.de")
-    assert [b["batch_id"] for b in before.batches] == [ids["B"]]
+    assert [b.batch_id for b in before.batches] == [ids["B"]]
     derived = led.register(
         write_jsonl(tmp_path / "syn3.jsonl", [{"text": "Synthetic: App crash"}]),
         dataset="eval",
@@ -209,23 +221,23 @@ def test_a_lookup_sees_what_was_appended_since_the_last_one(
     led.register_model("later", ["eval"])
     led.erase("dora@example.de", "DSR-7")
     after = led.lineage(subject="dora@example.de")
-    assert [(b["batch_id"], b["relation"]) for b in after.batches] == [
+    assert [(b.batch_id, b.relation) for b in after.batches] == [
         (ids["B"], "direct"),
         (derived, "derived"),
     ]
-    assert [(m["name"], m["batches"]) for m in after.models] == [
+    assert [(m.name, m.batches) for m in after.models] == [
         ("late", [ids["B"]]),
         ("later", [derived]),
     ]
-    assert after.erased and after.erasures[0]["request_ref"] == "DSR-7"
+    assert after.erased and after.erasures[0].request_ref == "DSR-7"
 
 
 def test_lineage_by_record_hash(led: Ledger, ids: dict[str, Any]) -> None:
     wanted = record_hash(TICKETS_B[1])
     for spelling in (wanted, wanted.upper(), f"  {wanted}\n"):
         result = led.lineage(record=spelling)
-        assert [(r["batch_id"], r["ord"]) for r in result.records] == [(ids["B"], 1)]
-        assert result.query == {"by": "record", "hash": wanted}
+        assert [(r.batch_id, r.ord) for r in result.records] == [(ids["B"], 1)]
+        assert result.query.as_dict() == {"by": "record", "hash": wanted}
     assert not led.lineage(record="00" * 32).found
     with pytest.raises(InputError, match="field 'record': expected a SHA-256 hash"):
         led.lineage(record="abc")
@@ -233,9 +245,9 @@ def test_lineage_by_record_hash(led: Ledger, ids: dict[str, Any]) -> None:
 
 def test_lineage_by_text_is_normalised_like_content_hash(led: Ledger, ids: dict[str, Any]) -> None:
     result = led.lineage(text="My printer IS on fire ")
-    assert [(r["batch_id"], r["ord"]) for r in result.records] == [(ids["A"], 0), (ids["F"], 0)]
-    assert result.query["hash"] == hashlib.sha256(b"my printer is on fire").hexdigest()
-    relations = {b["batch_id"]: b["relation"] for b in result.batches}
+    assert [(r.batch_id, r.ord) for r in result.records] == [(ids["A"], 0), (ids["F"], 0)]
+    assert result.query.hash == hashlib.sha256(b"my printer is on fire").hexdigest()
+    relations = {b.batch_id: b.relation for b in result.batches}
     assert relations == {ids["A"]: "direct", ids["S1"]: "derived", ids["S2"]: "derived",
                          ids["F"]: "direct"}  # fmt: skip
 
@@ -286,8 +298,8 @@ def test_record_lookups_check_the_full_hash_and_subject_lookups_eight_bytes(
         ],
     )
     expected = [(ids["A"], 1)]
-    assert [(r["batch_id"], r["ord"]) for r in led.lineage(record=wanted.hex()).records] == expected
-    assert [(r["batch_id"], r["ord"]) for r in led.lineage(subject="bob@example.com").records] == (
+    assert [(r.batch_id, r.ord) for r in led.lineage(record=wanted.hex()).records] == expected
+    assert [(r.batch_id, r.ord) for r in led.lineage(subject="bob@example.com").records] == (
         expected
     )
 
@@ -338,7 +350,7 @@ def test_registration_merges_recent_keys_once_they_outgrow_the_sorted_ones(
     assert led.store.row("SELECT count(*) FROM lookup_keys_recent") == (0,)
     subjects = led.store.row("SELECT count(subject_hash) FROM records")[0]  # type: ignore[index]
     assert led.store.row("SELECT count(*) FROM lookup_keys") == (records + 1 + subjects,)
-    assert [r["ord"] for r in led.lineage(subject=ALICE).records] == [0, 2, 0]
+    assert [r.ord for r in led.lineage(subject=ALICE).records] == [0, 2, 0]
     assert led.lineage(text="One more").found
 
 
@@ -376,13 +388,13 @@ def test_model_registration_rules(led: Ledger) -> None:
         led.register_model("m1", [])
     assert entry_count(led) == before
     model = led.register_model("m1", ["support", "support"])
-    assert (model["datasets"], model["as_of_seq"]) == (["support"], model["seq"] - 1)
+    assert (model.datasets, model.as_of_seq) == (["support"], model.seq - 1)
     entry = led.entries()[-1]
     assert (entry.kind, entry.payload) == (
         "model-registered",
-        {"name": "m1", "datasets": ["support"], "as_of_seq": model["seq"] - 1},
+        {"name": "m1", "datasets": ["support"], "as_of_seq": model.seq - 1},
     )
-    assert [m["name"] for m in led.models()] == ["early", "late", "m1"]
+    assert [m.name for m in led.models()] == ["early", "late", "m1"]
 
 
 def test_model_cli(ids: dict[str, Any], cli: Any) -> None:
@@ -445,11 +457,11 @@ def test_erase_records_an_entry_and_lineage_then_says_erased(
     ]
     after = led.lineage(subject=ALICE)
     assert after.erased is True
-    assert [r["erased_by"] for r in after.records] == ["DSR-1"] * 3
-    assert [(e["request_ref"], e["seq"]) for e in after.erasures] == [("DSR-1", result.seq)]
+    assert [r.erased_by for r in after.records] == ["DSR-1"] * 3
+    assert [(e.request_ref, e.seq) for e in after.erasures] == [("DSR-1", result.seq)]
     # A text lookup reaching an erased record and an active one is not 'erased'.
     text = led.lineage(text="my printer is on fire")
-    assert [r["erased"] for r in text.records] == [True, False]
+    assert [r.erased for r in text.records] == [True, False]
     assert text.erased is False
 
 
@@ -688,7 +700,7 @@ def test_check_finds_erased_records_in_a_rebuilt_file(
     stale = ids["data"] / "tickets_a.jsonl"
     result = led.check(stale, "support")
     assert (result.ok, result.records, result.erased_records) == (False, 4, 3)
-    assert [(f["line"], f["request_ref"]) for f in result.found] == [(1, "DSR-1"), (3, "DSR-1")]
+    assert [(f.line, f.request_ref) for f in result.found] == [(1, "DSR-1"), (3, "DSR-1")]
     clean = write_jsonl(tmp_path / "rebuilt.jsonl", [TICKETS_A[1], TICKETS_A[3], *TICKETS_B[1:]])
     assert led.check(clean, "support").ok
     led.close()

@@ -214,7 +214,7 @@ def test_model_list_has_a_header(almost_provable: Ledger, cli: Any) -> None:
         (model,) = led.models()
     result = cli("model", "list")
     assert result.exit_code == 0, result.output
-    when = model["recorded_at"]
+    when = model.recorded_at
     assert result.stdout.splitlines() == [
         f"   seq  {'recorded at':<{len(when)}}  model     datasets",
         f"     6  {when}  router-7  d",

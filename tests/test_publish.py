@@ -59,7 +59,7 @@ def run_script(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 def verifier_key(led: Ledger) -> str:
-    return str(led.key_info()["verifier_key"])
+    return str(led.key_info().verifier_key)
 
 
 # -- paths and bundles ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from provledger import vocabulary
 from provledger.errors import Conflict, InputError, LedgerError, NotFound
 from provledger.ledger import Ledger
 from provledger.registry import operations as registry
+from provledger.vocabulary import Use
 from tests import rows
 
 USES_TEXT = "train, evaluate, synthetic_seed, external_release, redistribute, commercial"
@@ -117,20 +119,21 @@ def test_start_up_does_not_load_heavy_modules() -> None:
 # -- licenses --------------------------------------------------------------------------------
 def test_add_license_writes_entry_and_row(ledger: Ledger) -> None:
     added = ledger.add_license(LICENSE)
-    assert added == {
+    assert added.as_dict() == {
         "license": "support-corpus@1",
         **LICENSE,
         "seq": 2,
-        "recorded_at": added["recorded_at"],
+        "recorded_at": added.recorded_at,
     }
     entry = ledger.entries()[-1]
     assert (entry.seq, entry.kind, entry.payload) == (2, "license-added", LICENSE)
     assert ledger.licenses() == [added]
     lic = ledger.licenses()[0]
-    assert (lic["license"], lic["grants"], lic["expires_on"]) == (
+    assert (lic.license, lic.grants, lic.effective_from, lic.expires_on) == (
         "support-corpus@1",
-        ["train", "evaluate"],
-        "2026-12-31",
+        [Use.train, Use.evaluate],
+        date(2025, 1, 1),
+        date(2026, 12, 31),
     )
 
 
@@ -138,23 +141,23 @@ def test_license_optional_fields_default_to_null(ledger: Ledger) -> None:
     minimal = {
         k: v for k, v in LICENSE.items() if k not in ("expires_on", "spdx", "document_sha256")
     }
-    assert ledger.add_license(minimal)["expires_on"] is None
+    assert ledger.add_license(minimal).expires_on is None
 
 
 def test_spdx_is_normalised_and_license_ref_accepted(ledger: Ledger) -> None:
     added = ledger.add_license(
         {**LICENSE, "spdx": "cc-by-4.0 or mit", "document_sha256": "ab" * 32}
     )
-    assert added["spdx"] == "CC-BY-4.0 OR MIT"
+    assert added.spdx == "CC-BY-4.0 OR MIT"
     assert ledger.entries()[-1].payload["spdx"] == "CC-BY-4.0 OR MIT"
     custom = ledger.add_license({**LICENSE, "version": 2, "spdx": "LicenseRef-acme-support-1"})
-    assert custom["spdx"] == "LicenseRef-acme-support-1"
+    assert custom.spdx == "LicenseRef-acme-support-1"
 
 
 def test_license_later_versions_need_not_be_in_order(ledger: Ledger) -> None:
     ledger.add_license({**LICENSE, "version": 3})
     ledger.add_license(LICENSE)
-    assert [r["license"] for r in ledger.licenses()] == ["support-corpus@1", "support-corpus@3"]
+    assert [r.license for r in ledger.licenses()] == ["support-corpus@1", "support-corpus@3"]
 
 
 def test_license_add_and_list_cli(
@@ -382,23 +385,23 @@ def test_parse_ref() -> None:
 # -- consent -------------------------------------------------------------------------------
 def test_consent_versions_in_order(ledger: Ledger) -> None:
     first = ledger.add_consent(CONSENT_V1)
-    assert first == {
+    assert first.as_dict() == {
         "consent": "support-tos@1",
         **CONSENT_V1,
         "superseded_by": None,
         "seq": 2,
-        "recorded_at": first["recorded_at"],
+        "recorded_at": first.recorded_at,
     }
     ledger.add_consent(CONSENT_V2)
     kinds = [(e.kind, e.payload) for e in ledger.entries()[1:]]
     assert kinds == [("consent-version-added", CONSENT_V1), ("consent-version-added", CONSENT_V2)]
     listed = ledger.consent_versions()
-    assert [(r["consent"], r["superseded_by"]) for r in listed] == [
+    assert [(r.consent, r.superseded_by) for r in listed] == [
         ("support-tos@1", 2),
         ("support-tos@2", None),
     ]
     v2 = listed[1]
-    assert (v2["permits"], v2["retention_days"], v2["prior_versions"]) == (
+    assert (v2.permits, v2.retention_days, v2.prior_versions) == (
         ["train", "evaluate"],
         365,
         {"1": "reconsent_required"},
@@ -407,7 +410,7 @@ def test_consent_versions_in_order(ledger: Ledger) -> None:
 
 def test_consent_prior_versions_defaults_to_empty_for_version_1(ledger: Ledger) -> None:
     manifest = {k: v for k, v in CONSENT_V1.items() if k != "prior_versions"}
-    assert ledger.add_consent(manifest)["prior_versions"] == {}
+    assert ledger.add_consent(manifest).prior_versions == {}
 
 
 def test_consent_add_and_list_cli(
@@ -556,7 +559,7 @@ def test_consent_policies_are_independent(ledger: Ledger) -> None:
     ledger.add_consent(CONSENT_V1)
     ledger.add_consent({**CONSENT_V1, "policy": "marketing"})
     ledger.add_consent(CONSENT_V2)
-    assert [r["consent"] for r in ledger.consent_versions()] == [
+    assert [r.consent for r in ledger.consent_versions()] == [
         "marketing@1",
         "support-tos@1",
         "support-tos@2",
@@ -578,15 +581,15 @@ def test_create_dataset(ledger: Ledger) -> None:
     created = ledger.create_dataset(
         "support", owner="ml-platform", context="internal", uses=["train"]
     )
-    assert created == {
+    assert created.as_dict() == {
         "dataset": "support",
         "owner": "ml-platform",
         "context": "internal",
         "uses": ["train"],
         "seq": 2,
-        "updated_at": created["updated_at"],
+        "updated_at": created.updated_at,
         "created_seq": 2,
-        "created_at": created["updated_at"],
+        "created_at": created.updated_at,
         "states": 1,
         "context_changed_seq": None,
         "context_changed_at": None,
@@ -597,7 +600,7 @@ def test_create_dataset(ledger: Ledger) -> None:
         {"dataset": "support", "owner": "ml-platform", "context": "internal", "uses": ["train"]},
     )
     spec = ledger.datasets()[0]
-    assert (spec["dataset"], spec["owner"], spec["context"], spec["uses"]) == (
+    assert (spec.dataset, spec.owner, spec.context, spec.uses) == (
         "support",
         "ml-platform",
         "internal",
@@ -610,18 +613,18 @@ def test_set_context_keeps_history_latest_wins(ledger: Ledger) -> None:
         "support", owner="ml-platform", context="internal", uses=["train", "evaluate"]
     )
     changed = ledger.set_context("support", context="regulated")
-    assert (changed["context"], changed["uses"], changed["states"]) == (
+    assert (changed.context, changed.uses, changed.states) == (
         "regulated",
         ["train", "evaluate"],
         2,
     )
-    assert (changed["context_changed_seq"], changed["created_seq"], changed["seq"]) == (3, 2, 3)
+    assert (changed.context_changed_seq, changed.created_seq, changed.seq) == (3, 2, 3)
     rows = ledger.store.rows("SELECT seq, dataset, context, uses FROM dataset_states ORDER BY seq")
     assert rows == [
         (2, "support", "internal", ["train", "evaluate"]),
         (3, "support", "regulated", ["train", "evaluate"]),
     ]
-    assert ledger.datasets()[0]["context"] == "regulated"
+    assert ledger.datasets()[0].context == "regulated"
     entry = ledger.entries()[-1]
     assert (entry.kind, entry.payload) == (
         "dataset-context-changed",
@@ -635,7 +638,7 @@ def test_set_context_keeps_history_latest_wins(ledger: Ledger) -> None:
     )
     # Changing only the uses is a change too; the context-changed time stays put.
     again = ledger.set_context("support", context="regulated", uses=["evaluate"])
-    assert (again["uses"], again["states"], again["context_changed_seq"]) == (["evaluate"], 3, 3)
+    assert (again.uses, again.states, again.context_changed_seq) == (["evaluate"], 3, 3)
     history = [e for e in ledger.entries() if e.kind.startswith("dataset-")]
     assert [(h.kind, h.payload["context"], h.payload["uses"]) for h in history] == [
         ("dataset-created", "internal", ["train", "evaluate"]),
@@ -854,7 +857,7 @@ def test_require_accepts_what_the_ledger_holds(ledger: Ledger) -> None:
 
 def test_uses_given_as_a_tuple(ledger: Ledger) -> None:
     created = ledger.create_dataset("d", owner="o", context="internal", uses=("train",))  # type: ignore[arg-type]
-    assert created["uses"] == ["train"]
+    assert created.uses == ["train"]
 
 
 # -- the whole ledger still verifies ---------------------------------------------------------

@@ -130,10 +130,10 @@ def test_an_erased_train_record_is_no_longer_a_near_copy(ledger: Ledger, tmp_pat
 
 def test_lineage_near_finds_near_copies(cli: Any, near: Ledger) -> None:
     exact = near.lineage(text=A)
-    assert [(r["batch_id"], r["ord"]) for r in exact.records] == [("b3", 0), ("b3", 1)]
+    assert [(r.batch_id, r.ord) for r in exact.records] == [("b3", 0), ("b3", 1)]
     found = near.lineage(text=A, near=True)
-    assert found.query["near"] is True
-    assert [(r["batch_id"], r["ord"]) for r in found.records] == [
+    assert found.query.near is True
+    assert [(r.batch_id, r.ord) for r in found.records] == [
         ("b3", 0),
         ("b3", 1),
         ("b3", 2),

@@ -558,7 +558,7 @@ def test_a_future_stamp_is_flagged_and_blocks_appends(
         monkeypatch.setattr(store_module, "datetime", Fast)
         entry = led.create_dataset("later", owner="o", context="internal", uses=["train"])
         monkeypatch.setattr(store_module, "datetime", real)
-    seq = entry["seq"]
+    seq = entry.seq
     result = cli("verify")
     assert result.exit_code == 1
     assert result.stderr.startswith(

@@ -14,8 +14,9 @@ since and every field whose value or status changed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
@@ -25,6 +26,8 @@ from provledger.exports.disclosure import (
     Disclosure,
     Facts,
     Section,
+    Status,
+    Value,
     assemble,
     gather,
     to_html,
@@ -41,6 +44,9 @@ __all__ = [
     "FORMATS",
     "PUBLISHED_KIND",
     "TEMPLATES",
+    "DisclosureDiff",
+    "FieldChange",
+    "PublishedDisclosure",
     "check_format",
     "diff_markdown",
     "diff_since",
@@ -181,15 +187,64 @@ def _since_seq(store: Store, since: str) -> int:
     return store.seq_at(when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
 
 
-def diff_since(store: Store, subject: str, template: str, since: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class PublishedDisclosure:
+    """A disclosure-published entry: its seq and time, then its signed payload (in the
+    payload's canonical key order)."""
+
+    seq: int
+    recorded_at: str
+    content_sha256: str
+    generated_at: str
+    ledger_seq: int
+    missing: int
+    subject: str
+    subject_kind: Literal["model", "dataset"]
+    template: str
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """A field whose value or status differs from the published disclosure's (``before``
+    and ``status_before`` None: a field the published one did not have)."""
+
+    section: str
+    field: str
+    label: str
+    before: Value
+    after: Value
+    status_before: Status | None
+    status_after: Status
+
+
+@dataclass(frozen=True, slots=True)
+class DisclosureDiff:
+    """What changed in a disclosure since a published one (``disclose --diff-since
+    --json``): the disclosure now (``ledger_seq``, ``content_sha256``), the published one
+    it is compared with (``since``), whether regenerating that one at its ledger seq gives
+    its content hash (``reproduced``), and the batches and fields that differ."""
+
+    template: str
+    subject: str
+    ledger_seq: int
+    content_sha256: str
+    since: PublishedDisclosure
+    reproduced: bool
+    batches_added: list[str]
+    batches_removed: list[str]
+    changed: list[FieldChange]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def diff_since(store: Store, subject: str, template: str, since: str) -> DisclosureDiff:
     """What changed in ``subject``'s disclosure since the last ``template`` disclosure
     published at or before ``since`` (a seq or ISO-8601 date/time): one of the same subject
     when there is one, else the latest of that template (an earlier model version).
 
-    Returns ``since`` (the published entry), ``reproduced`` (whether regenerating it at its
-    ledger seq gives the published content hash), ``batches_added``, ``batches_removed``
-    and ``changed`` fields (section, field, label, before, after, status before and after).
-    Raises NotFound when nothing was published by then, and as ``generate``.
+    Returns the ``DisclosureDiff``. Raises NotFound when nothing was published by then,
+    and as ``generate``.
     """
     until = _since_seq(store, since)
     earlier = [p for p in published(store, until=until) if p["template"] == template]
@@ -209,51 +264,49 @@ def diff_since(store: Store, subject: str, template: str, since: str) -> dict[st
             was = before.get((s.id, f.id))
             if was is None or was.value != f.value or was.status != f.status:
                 changed.append(
-                    {
-                        "section": s.id,
-                        "field": f.id,
-                        "label": f.label,
-                        "before": None if was is None else was.value,
-                        "after": f.value,
-                        "status_before": None if was is None else was.status,
-                        "status_after": f.status,
-                    }
+                    FieldChange(
+                        section=s.id,
+                        field=f.id,
+                        label=f.label,
+                        before=None if was is None else was.value,
+                        after=f.value,
+                        status_before=None if was is None else was.status,
+                        status_after=f.status,
+                    )
                 )
-    return {
-        "template": template,
-        "subject": subject,
-        "ledger_seq": new.ledger_seq,
-        "content_sha256": new.content_sha256,
-        "since": base,
-        "reproduced": old.content_sha256 == base["content_sha256"],
-        "batches_added": [b for b in new.batches if b not in old.batches],
-        "batches_removed": [b for b in old.batches if b not in new.batches],
-        "changed": changed,
-    }
+    return DisclosureDiff(
+        template=template,
+        subject=subject,
+        ledger_seq=new.ledger_seq,
+        content_sha256=new.content_sha256,
+        since=PublishedDisclosure(**base),
+        reproduced=old.content_sha256 == base["content_sha256"],
+        batches_added=[b for b in new.batches if b not in old.batches],
+        batches_removed=[b for b in old.batches if b not in new.batches],
+        changed=changed,
+    )
 
 
-def diff_markdown(diff: dict[str, Any]) -> str:
+def diff_markdown(diff: DisclosureDiff) -> str:
     """The diff as a short Markdown page for review."""
-    base = diff["since"]
+    base = diff.since
     out = [
-        f"# Changes to the {diff['template']} disclosure of {diff['subject']}",
+        f"# Changes to the {diff.template} disclosure of {diff.subject}",
         "",
-        f"- Since: seq {base['seq']} ({base['recorded_at']}), {base['subject_kind']} "
-        f"`{base['subject']}` at ledger seq {base['ledger_seq']}",
-        f"- Published content hash `{base['content_sha256']}` "
-        + (
-            "reproduced from the ledger" if diff["reproduced"] else "NOT reproduced from the ledger"
-        ),
-        f"- Now: ledger seq {diff['ledger_seq']}, content hash `{diff['content_sha256']}`",
-        f"- Batches added: {', '.join(diff['batches_added']) or 'none'}",
-        f"- Batches removed: {', '.join(diff['batches_removed']) or 'none'}",
+        f"- Since: seq {base.seq} ({base.recorded_at}), {base.subject_kind} "
+        f"`{base.subject}` at ledger seq {base.ledger_seq}",
+        f"- Published content hash `{base.content_sha256}` "
+        + ("reproduced from the ledger" if diff.reproduced else "NOT reproduced from the ledger"),
+        f"- Now: ledger seq {diff.ledger_seq}, content hash `{diff.content_sha256}`",
+        f"- Batches added: {', '.join(diff.batches_added) or 'none'}",
+        f"- Batches removed: {', '.join(diff.batches_removed) or 'none'}",
         "",
     ]
-    if not diff["changed"]:
+    if not diff.changed:
         out += ["No field changed.", ""]
         return "\n".join(out)
     out += ["| Section | Field | Before | After |", "|---|---|---|---|"]
-    for c in diff["changed"]:
+    for c in diff.changed:
 
         def show(value: Any, status: str | None) -> str:
             text = (
@@ -265,8 +318,8 @@ def diff_markdown(diff: dict[str, Any]) -> str:
             )
             return f"{text} ({status})".replace("|", "\\|").replace("\n", " ")
 
-        label = c["label"].replace("|", "\\|")
-        before, after = show(c["before"], c["status_before"]), show(c["after"], c["status_after"])
-        out.append(f"| {c['section']} | {label} | {before} | {after} |")
+        label = c.label.replace("|", "\\|")
+        before, after = show(c.before, c.status_before), show(c.after, c.status_after)
+        out.append(f"| {c.section} | {label} | {before} | {after} |")
     out.append("")
     return "\n".join(out)

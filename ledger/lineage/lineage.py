@@ -47,17 +47,32 @@ matches on the first eight bytes of the HMAC, so it need not read the subject ha
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 from provledger.errors import Conflict, InputError, NotFound
 from provledger.ingest.hashing import content_hash, normalise_subject, parse_hash, subject_hash
 from provledger.lineage.index import KEY_HITS, KIND_RECORD, KIND_SUBJECT, key_prefix, key_prefix2
+from provledger.lineage.results import (
+    Erasure,
+    Lineage,
+    LineageBatch,
+    LineageDataset,
+    LineageErasure,
+    LineageModel,
+    LineageQuery,
+    LineageRecord,
+    MatchedBy,
+    QueryBy,
+    RowRef,
+    SameTextRecord,
+)
 from provledger.similarity.near_duplicates import near_record_rows
 from provledger.storage.entry_kinds import EntryKind
 from provledger.storage.projections import erased_row_count
 from provledger.tlog.canonical import require_utf8
+from provledger.vocabulary import Context, Source, Split
 
 if TYPE_CHECKING:
     from provledger.ledger import Ledger
@@ -156,7 +171,7 @@ class _Tables:
     owners: dict[str, tuple[str, str]]  # dataset -> current (owner, context)
     models: dict[tuple[int, str], list[str]]  # (seq, name) -> datasets
     erased: dict[tuple[int, int], int]  # (batch seq, ord) -> erasure seq
-    erasures: dict[int, dict[str, Any]]  # by seq
+    erasures: dict[int, LineageErasure]  # by seq
 
 
 _CACHE: WeakKeyDictionary[Store, _Tables] = WeakKeyDictionary()
@@ -182,7 +197,7 @@ def _tables(store: Store) -> _Tables:
         owners={s["dataset"]: (s["owner"], s["context"]) for s in states},
         models={},
         erased={(e["batch_seq"], e["ord"]): e["seq"] for e in erased},
-        erasures={e["seq"]: e for e in erasures},
+        erasures={e["seq"]: LineageErasure(**e) for e in erasures},
     )
     for edge in edges:
         tables.children.setdefault(edge["parent_id"], []).append(edge["seq"])
@@ -195,16 +210,17 @@ def _tables(store: Store) -> _Tables:
 
 @dataclass
 class _Reach:
-    batches: list[dict[str, Any]]
-    datasets: list[dict[str, Any]]
-    models: list[dict[str, Any]]
+    batches: list[LineageBatch]
+    datasets: list[LineageDataset]
+    models: list[LineageModel]
+    seqs: dict[str, int]  # batch id -> seq, for every batch reached
 
 
 def _reach(tables: _Tables, held: Counter[int]) -> _Reach:
     """Batches, datasets and models reached from the batches (by seq) holding matches,
     ``held`` counting the matching records in each."""
     if not held:
-        return _Reach([], [], [])
+        return _Reach([], [], [], {})
     # Breadth first, so each batch gets its shortest derivation depth.
     depth = dict.fromkeys(held, 0)
     frontier = sorted(held)
@@ -217,85 +233,55 @@ def _reach(tables: _Tables, held: Counter[int]) -> _Reach:
                     following.append(child)
         frontier = following
     batches = []
+    seqs = {}
     for seq in sorted(depth):
         r = tables.batches[seq]
+        seqs[r["batch_id"]] = seq
         batches.append(
-            {
-                "batch_id": r["batch_id"],
-                "dataset": r["dataset"],
-                "source": r["source"],
-                "split": r["split"],
-                "relation": "direct" if depth[seq] == 0 else "derived",
-                "depth": depth[seq],
-                "records": held.get(seq, 0),
-                "batch_records": r["records"],
-                "derived_from": sorted(tables.parents.get(seq, [])),
-                "origin": r["origin"],
-                "file": r["file_name"],
-                "seq": seq,
-            }
+            LineageBatch(
+                batch_id=r["batch_id"],
+                dataset=r["dataset"],
+                source=Source(r["source"]),
+                split=Split(r["split"]),
+                relation="direct" if depth[seq] == 0 else "derived",
+                depth=depth[seq],
+                records=held.get(seq, 0),
+                batch_records=r["records"],
+                derived_from=sorted(tables.parents.get(seq, [])),
+                origin=r["origin"],
+                file=r["file_name"],
+            )
         )
-    names = sorted({b["dataset"] for b in batches})
+    names = sorted({b.dataset for b in batches})
     datasets = []
     for name in names:
         owner, context = tables.owners.get(name, (None, None))
         datasets.append(
-            {
-                "dataset": name,
-                "owner": owner,
-                "context": context,
-                "batches": [b["batch_id"] for b in batches if b["dataset"] == name],
-                "records": sum(b["records"] for b in batches if b["dataset"] == name),
-            }
+            LineageDataset(
+                dataset=name,
+                owner=owner,
+                context=None if context is None else Context(context),
+                batches=[b.batch_id for b in batches if b.dataset == name],
+                records=sum(b.records for b in batches if b.dataset == name),
+            )
         )
     models = []
     for (seq, name), on in sorted(tables.models.items()):
         # A model reaches the batches of its datasets registered before it.
-        reached = [b["batch_id"] for b in batches if b["dataset"] in on and b["seq"] < seq]
+        reached = [b.batch_id for b in batches if b.dataset in on and seqs[b.batch_id] < seq]
         if reached:
-            models.append({"name": name, "seq": seq, "datasets": on, "batches": reached})
-    return _Reach(batches, datasets, models)
-
-
-@dataclass
-class Lineage:
-    """What a lookup found (``lineage --json``). ``query`` holds how it was looked up and
-    the hash (never a raw subject id); ``erased`` is True when every matching record is
-    covered by an erasure."""
-
-    query: dict[str, str]
-    records: list[dict[str, Any]] = field(default_factory=list)
-    batches: list[dict[str, Any]] = field(default_factory=list)
-    datasets: list[dict[str, Any]] = field(default_factory=list)
-    models: list[dict[str, Any]] = field(default_factory=list)
-    erasures: list[dict[str, Any]] = field(default_factory=list)
-    same_text: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def found(self) -> bool:
-        return bool(self.records)
-
-    @property
-    def erased(self) -> bool:
-        return self.found and all(r["erased"] for r in self.records)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "query": self.query,
-            "records": self.records,
-            "batches": self.batches,
-            "datasets": self.datasets,
-            "models": self.models,
-            "erased": self.erased,
-            "erasures": self.erasures,
-            "same_text": self.same_text,
-        }
+            models.append(LineageModel(name=name, seq=seq, datasets=list(on), batches=reached))
+    return _Reach(batches, datasets, models, seqs)
 
 
 def _query_hash(
     ledger: Ledger, subject: str | None, record: str | None, text: str | None
-) -> tuple[str, bytes]:
-    asked = (("subject", subject), ("record", record), ("text", text))
+) -> tuple[QueryBy, bytes]:
+    asked: tuple[tuple[QueryBy, str | None], ...] = (
+        ("subject", subject),
+        ("record", record),
+        ("text", text),
+    )
     given = [(by, value) for by, value in asked if value is not None]
     if len(given) != 1:
         raise InputError("look up exactly one of a subject id, a record hash or a text")
@@ -337,7 +323,6 @@ def lineage(
         raise InputError("--near finds near copies of a text: use it with --text")
     store = ledger.store
     tables = _tables(store)
-    query: dict[str, Any] = {"by": by, "hash": digest.hex()}
     same: list[_Match] = []
     if by == "subject":
         # The set an erasure of this subject covers: every copy of the subject's records.
@@ -351,42 +336,42 @@ def lineage(
             same = _same_text(store, tables, [digest])
         if near and text is not None:
             matches = _with_near(store, tables, matches, text)
-            query["near"] = True
-    result = Lineage(query=query)
+    query = LineageQuery(by=by, hash=digest.hex(), near=near and text is not None)
     if not matches:
-        return result
+        return Lineage(query=query)
     reach = _reach(tables, Counter(m.batch_seq for m in matches))
-    ids = {b["seq"]: b["batch_id"] for b in reach.batches}
+    ids = {seq: batch_id for batch_id, seq in reach.seqs.items()}
     known = tables.erasures
     erasures = [known[s] for s in sorted({m.erased_seq for m in matches if m.erased_seq})]
-    refs = {e["seq"]: e["request_ref"] for e in erasures}
-    result.records = [
-        {
-            "batch_id": ids[m.batch_seq],
-            "ord": m.ord,
-            "record_hash": bytes(m.record_hash).hex(),
-            "erased": m.erased_seq is not None,
-            "erased_by": refs.get(m.erased_seq) if m.erased_seq is not None else None,
-            "matched_by": by
-            if (m.batch_seq, m.ord) in direct
-            else ("near" if near else "record_hash"),
-        }
-        for m in matches
-    ]
-    result.same_text = [
-        {
-            "batch_id": tables.batches[m.batch_seq]["batch_id"],
-            "ord": m.ord,
-            "record_hash": bytes(m.record_hash).hex(),
-            "erased": m.erased_seq is not None,
-        }
-        for m in same
-    ]
-    result.batches = [{k: v for k, v in b.items() if k != "seq"} for b in reach.batches]
-    result.datasets = reach.datasets
-    result.models = reach.models
-    result.erasures = erasures
-    return result
+    refs = {e.seq: e.request_ref for e in erasures}
+    other: MatchedBy = "near" if near else "record_hash"
+    return Lineage(
+        query=query,
+        records=[
+            LineageRecord(
+                batch_id=ids[m.batch_seq],
+                ord=m.ord,
+                record_hash=bytes(m.record_hash).hex(),
+                erased=m.erased_seq is not None,
+                erased_by=refs.get(m.erased_seq) if m.erased_seq is not None else None,
+                matched_by=by if (m.batch_seq, m.ord) in direct else other,
+            )
+            for m in matches
+        ],
+        batches=reach.batches,
+        datasets=reach.datasets,
+        models=reach.models,
+        erasures=erasures,
+        same_text=[
+            SameTextRecord(
+                batch_id=tables.batches[m.batch_seq]["batch_id"],
+                ord=m.ord,
+                record_hash=bytes(m.record_hash).hex(),
+                erased=m.erased_seq is not None,
+            )
+            for m in same
+        ],
+    )
 
 
 def _with_near(store: Store, tables: _Tables, exact: list[_Match], text: str) -> list[_Match]:
@@ -447,31 +432,12 @@ MODELS_BY_NAME = """
 """
 
 
-@dataclass
-class Erasure:
-    """A recorded erasure request (``erase --json``). ``already_recorded`` is True when
-    this call found the request already in the ledger and changed nothing."""
-
-    request_ref: str
-    seq: int
-    recorded_at: str
-    entry_hash: str
-    subject_hash: str
-    record_hashes: list[str]
-    batches: list[str]
-    derived_batches: list[str]
-    models: list[str]
-    records: int
-    same_text: list[dict[str, Any]] = field(default_factory=list)
-    same_text_erased: bool = False
-    already_recorded: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def row_dicts(rows: list[list[Any]]) -> list[dict[str, Any]]:
     return [{"batch_id": b, "ord": o, "record_hash": h} for b, o, h in rows]
+
+
+def row_refs(rows: list[list[Any]]) -> list[RowRef]:
+    return [RowRef(batch_id=b, ord=o, record_hash=h) for b, o, h in rows]
 
 
 def _erasure_from_entry(entry: Entry, already: bool) -> Erasure:
@@ -487,7 +453,7 @@ def _erasure_from_entry(entry: Entry, already: bool) -> Erasure:
         derived_batches=list(p["derived_batches"]),
         models=list(p["models"]),
         records=erased_row_count(p),
-        same_text=row_dicts(p.get("same_text", [])),
+        same_text=row_refs(p.get("same_text", [])),
         same_text_erased=p.get("same_text_erased", False),
         already_recorded=already,
     )
@@ -599,7 +565,7 @@ def erase(
         if not active:
             known = tables.erasures
             named = ", ".join(
-                f"'{known[seq]['request_ref']}' (seq {seq})"
+                f"'{known[seq].request_ref}' (seq {seq})"
                 for seq in sorted({m.erased_seq for m in targets if m.erased_seq is not None})
             )
             raise Conflict(
@@ -626,11 +592,9 @@ def erase(
                 "erased": [_row_ref(tables, m) for m in active],
                 "same_text": [_row_ref(tables, m) for m in found.same_text],
                 "same_text_erased": include_same_text,
-                "batches": [b["batch_id"] for b in reach.batches if b["relation"] == "direct"],
-                "derived_batches": [
-                    b["batch_id"] for b in reach.batches if b["relation"] == "derived"
-                ],
-                "models": [m["name"] for m in reach.models],
+                "batches": [b.batch_id for b in reach.batches if b.relation == "direct"],
+                "derived_batches": [b.batch_id for b in reach.batches if b.relation == "derived"],
+                "models": [m.name for m in reach.models],
             },
         )
     return _erasure_from_entry(entry, already=False)

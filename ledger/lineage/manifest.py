@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CheckResult",
+    "ErasedInFile",
     "ExportResult",
     "check",
     "export",
@@ -102,6 +103,17 @@ def export(ledger: Ledger, dataset: str, output: str | os.PathLike[str]) -> Expo
     return ExportResult(dataset, str(path), count, erased)
 
 
+@dataclass(frozen=True, slots=True)
+class ErasedInFile:
+    """An erased record that a checked file still holds: its line (or row) number, record
+    hash, and the batch and request that erased it."""
+
+    line: int
+    record_hash: str
+    batch_id: str
+    request_ref: str
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """What ``check`` found: ``found`` lists the file's records that were erased (line or
@@ -111,7 +123,7 @@ class CheckResult:
     dataset: str
     records: int
     erased_records: int
-    found: list[dict[str, Any]]
+    found: list[ErasedInFile]
 
     @property
     def ok(self) -> bool:
@@ -148,7 +160,7 @@ def check(
         fields = [r[0] for r in store.rows(TEXT_FIELDS, [dataset])]
         text_field = fields[0] if len(fields) == 1 else "text"
     erased = {bytes(r[0]): (r[1], r[2]) for r in store.rows(ERASED_ANYWHERE, [dataset])}
-    found: list[dict[str, Any]] = []
+    found: list[ErasedInFile] = []
     total = 0
     for locations, hashes in iter_record_hashes(path, text_field, limits):
         total += len(locations)
@@ -158,11 +170,11 @@ def check(
             hit = erased.get(hashes[32 * i : 32 * i + 32])
             if hit is not None:
                 found.append(
-                    {
-                        "line": line,
-                        "record_hash": hashes[32 * i : 32 * i + 32].hex(),
-                        "batch_id": hit[0],
-                        "request_ref": hit[1],
-                    }
+                    ErasedInFile(
+                        line=line,
+                        record_hash=hashes[32 * i : 32 * i + 32].hex(),
+                        batch_id=hit[0],
+                        request_ref=hit[1],
+                    )
                 )
     return CheckResult(str(path), dataset, total, len(erased), found)

@@ -4,6 +4,7 @@ point in the log (a ``model-registered`` entry)."""
 from __future__ import annotations
 
 import re
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from provledger.errors import Conflict, InputError
@@ -14,9 +15,25 @@ if TYPE_CHECKING:
     from provledger.storage.store import Store
 
 __all__ = [
+    "RegisteredModel",
     "list_models",
     "register_model",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredModel:
+    """A registered model (``model register --json``, ``model list --json``): recorded at
+    ``seq``, trained on ``datasets`` as the ledger stood at ``as_of_seq``."""
+
+    name: str
+    seq: int
+    recorded_at: str
+    as_of_seq: int
+    datasets: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 MODEL_NAME = re.compile(r"[A-Za-z0-9._-]+")
@@ -33,7 +50,7 @@ MODELS = """
 """
 
 
-def register_model(ledger: Ledger, name: str, datasets: list[str]) -> dict[str, Any]:
+def register_model(ledger: Ledger, name: str, datasets: list[str]) -> RegisteredModel:
     """Record that model ``name`` (a training run or a release) consumed ``datasets`` as
     the ledger stands now: it reaches only batches registered before this entry.
 
@@ -66,24 +83,24 @@ def register_model(ledger: Ledger, name: str, datasets: list[str]) -> dict[str, 
         entry = app.write_entry(
             EntryKind.model_registered, {"name": name, "datasets": chosen, "as_of_seq": app.seq - 1}
         )
-    return {
-        "name": name,
-        "seq": entry.seq,
-        "recorded_at": entry.recorded_at,
-        "as_of_seq": entry.seq - 1,
-        "datasets": chosen,
-    }
+    return RegisteredModel(
+        name=name,
+        seq=entry.seq,
+        recorded_at=entry.recorded_at,
+        as_of_seq=entry.seq - 1,
+        datasets=chosen,
+    )
 
 
-def list_models(store: Store) -> list[dict[str, Any]]:
+def list_models(store: Store) -> list[RegisteredModel]:
     """Every registered model, oldest first: name, seq, recorded_at, as_of_seq, datasets."""
     return [
-        {
-            "name": r["name"],
-            "seq": r["seq"],
-            "recorded_at": r["recorded_at"],
-            "as_of_seq": r["seq"] - 1,
-            "datasets": list(r["datasets"]),
-        }
+        RegisteredModel(
+            name=r["name"],
+            seq=r["seq"],
+            recorded_at=r["recorded_at"],
+            as_of_seq=r["seq"] - 1,
+            datasets=list(r["datasets"]),
+        )
         for r in store.dicts(MODELS)
     ]

@@ -27,8 +27,10 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from provledger.errors import Conflict, InputError, NotFound
+from provledger.registry.views import ConsentView, DatasetView, LicenseView
 from provledger.storage.entry_kinds import EntryKind
 from provledger.tlog.canonical import canonical_json
+from provledger.vocabulary import Context, Fate, Use
 
 if TYPE_CHECKING:
     from provledger.ledger import Ledger
@@ -36,6 +38,9 @@ if TYPE_CHECKING:
     from provledger.storage.store import Appender, Store
 
 __all__ = [
+    "ConsentView",
+    "DatasetView",
+    "LicenseView",
     "add_consent",
     "add_license",
     "create_dataset",
@@ -136,20 +141,28 @@ def _license_from_row(row: dict[str, Any]) -> License:
     )
 
 
-def _license_view(lic: License, seq: int, recorded_at: str) -> dict[str, Any]:
-    return {
-        "license": lic.ref,
-        **lic.model_dump(mode="json"),
-        "seq": seq,
-        "recorded_at": recorded_at,
-    }
+def _license_view(lic: License, seq: int, recorded_at: str) -> LicenseView:
+    return LicenseView(
+        license=lic.ref,
+        id=lic.id,
+        version=lic.version,
+        title=lic.title,
+        licensor=lic.licensor,
+        grants=[Use(u) for u in lic.grants],
+        effective_from=lic.effective_from,
+        expires_on=lic.expires_on,
+        spdx=lic.spdx,
+        document_sha256=lic.document_sha256,
+        seq=seq,
+        recorded_at=recorded_at,
+    )
 
 
 def _license_rows(store: Store, id: str | None) -> list[dict[str, Any]]:
     return store.dicts(LICENSES, {"id": id})
 
 
-def add_license(ledger: Ledger, manifest: Manifest) -> dict[str, Any]:
+def add_license(ledger: Ledger, manifest: Manifest) -> LicenseView:
     """Record a license version from a manifest (dict or JSON file path).
 
     Returns the license as ``list_licenses`` shows it. Raises InputError for a bad
@@ -186,7 +199,7 @@ def add_license(ledger: Ledger, manifest: Manifest) -> dict[str, Any]:
     return _license_view(lic, entry.seq, entry.recorded_at)
 
 
-def list_licenses(store: Store) -> list[dict[str, Any]]:
+def list_licenses(store: Store) -> list[LicenseView]:
     """Every license version by id then version."""
     return [
         _license_view(_license_from_row(r), r["seq"], r["recorded_at"])
@@ -241,21 +254,26 @@ def _consent_from_row(row: dict[str, Any]) -> ConsentVersion:
 
 def _consent_view(
     consent: ConsentVersion, seq: int, recorded_at: str, superseded_by: int | None
-) -> dict[str, Any]:
-    return {
-        "consent": consent.ref,
-        **consent.model_dump(mode="json"),
-        "superseded_by": superseded_by,
-        "seq": seq,
-        "recorded_at": recorded_at,
-    }
+) -> ConsentView:
+    return ConsentView(
+        consent=consent.ref,
+        policy=consent.policy,
+        version=consent.version,
+        effective_from=consent.effective_from,
+        permits=[Use(u) for u in consent.permits],
+        retention_days=consent.retention_days,
+        prior_versions={k: Fate(v) for k, v in consent.prior_versions.items()},
+        superseded_by=superseded_by,
+        seq=seq,
+        recorded_at=recorded_at,
+    )
 
 
 def _consent_rows(store: Store, policy: str | None) -> list[dict[str, Any]]:
     return store.dicts(CONSENT_VERSIONS, {"policy": policy})
 
 
-def add_consent(ledger: Ledger, manifest: Manifest) -> dict[str, Any]:
+def add_consent(ledger: Ledger, manifest: Manifest) -> ConsentView:
     """Record a consent policy version from a manifest (dict or JSON file path).
 
     Version 1 of a policy comes first, then 2, 3, ...; a duplicate or a gap raises
@@ -312,7 +330,7 @@ def _check_consent_order(consent: ConsentVersion, earlier: list[dict[str, Any]])
         )
 
 
-def list_consent(store: Store) -> list[dict[str, Any]]:
+def list_consent(store: Store) -> list[ConsentView]:
     """Every consent policy version by policy then version,
     each with the version that superseded it (or None)."""
     return [
@@ -335,20 +353,20 @@ def require_consent(store: Store, ref: str) -> None:
 
 
 # -- datasets -------------------------------------------------------------------------------
-def _dataset_view(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "dataset": row["dataset"],
-        "owner": row["owner"],
-        "context": row["context"],
-        "uses": list(row["uses"]),
-        "seq": row["seq"],
-        "updated_at": row["updated_at"],
-        "created_seq": row["created_seq"],
-        "created_at": row["created_at"],
-        "states": row["states"],
-        "context_changed_seq": row["context_changed_seq"],
-        "context_changed_at": row["context_changed_at"],
-    }
+def _dataset_view(row: dict[str, Any]) -> DatasetView:
+    return DatasetView(
+        dataset=row["dataset"],
+        owner=row["owner"],
+        context=Context(row["context"]),
+        uses=[Use(u) for u in row["uses"]],
+        seq=row["seq"],
+        updated_at=row["updated_at"],
+        created_seq=row["created_seq"],
+        created_at=row["created_at"],
+        states=row["states"],
+        context_changed_seq=row["context_changed_seq"],
+        context_changed_at=row["context_changed_at"],
+    )
 
 
 def _dataset_rows(store: Store, name: str | None) -> list[dict[str, Any]]:
@@ -383,7 +401,7 @@ def _write_state(app: Appender, kind: str, spec: Dataset, **extra: Any) -> None:
 
 def create_dataset(
     ledger: Ledger, name: str, *, owner: str, context: str, uses: list[str]
-) -> dict[str, Any]:
+) -> DatasetView:
     """Create a dataset. Returns it as ``list_datasets`` shows it.
 
     Raises InputError for a bad name, context or use, and Conflict when a dataset of that
@@ -409,7 +427,7 @@ def create_dataset(
 
 def set_context(
     ledger: Ledger, name: str, *, context: str, uses: list[str] | None = None
-) -> dict[str, Any]:
+) -> DatasetView:
     """Record a new use context (and, when given, new intended uses) for a dataset; its
     earlier states stay in the ledger. ``uses=None`` keeps the current uses.
 
@@ -445,7 +463,7 @@ def set_context(
     return _dataset_view(_dataset_rows(store, spec.name)[0])
 
 
-def list_datasets(store: Store) -> list[dict[str, Any]]:
+def list_datasets(store: Store) -> list[DatasetView]:
     """Every dataset's state, by name: owner, context, uses,
     number of states, when created and when its context last changed (None if never)."""
     return [_dataset_view(r) for r in _dataset_rows(store, None)]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from provledger.errors import Conflict
+from provledger.registry.views import ProfileState
 from provledger.storage.entry_kinds import EntryKind
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from provledger.registry.manifests import Manifest
     from provledger.storage.store import Store
 
-__all__ = ["PROFILE_KIND", "get_profile", "set_profile"]
+__all__ = ["PROFILE_KIND", "current_profile", "get_profile", "set_profile"]
 
 PROFILE_KIND = EntryKind.profile_set
 
@@ -41,10 +42,18 @@ def get_profile(store: Store, cut: int | None = None) -> tuple[int, dict[str, An
     return int(row[0]), orjson.loads(row[2])
 
 
-def set_profile(ledger: Ledger, manifest: Manifest) -> dict[str, Any]:
+def current_profile(store: Store) -> ProfileState | None:
+    """The latest organisation profile, or None when none was set."""
+    row = store.row(LATEST_PROFILE, {"cut": 2**62})
+    if row is None:
+        return None
+    return ProfileState(seq=int(row[0]), recorded_at=row[1], profile=orjson.loads(row[2]))
+
+
+def set_profile(ledger: Ledger, manifest: Manifest) -> ProfileState:
     """Record the organisation profile from a manifest (dict or JSON file path).
 
-    Returns ``{"seq", "recorded_at", "profile"}``. Raises InputError naming the file and
+    Returns the profile as set, with its entry's seq and time. Raises InputError naming the file and
     field for a bad manifest, Conflict when it equals the current profile; nothing is
     written then.
     """
@@ -59,4 +68,4 @@ def set_profile(ledger: Ledger, manifest: Manifest) -> dict[str, Any]:
                 f"the organisation profile is already this one (seq {current[0]}): nothing changed"
             )
         entry = app.write_entry(PROFILE_KIND, profile)
-    return {"seq": entry.seq, "recorded_at": entry.recorded_at, "profile": profile}
+    return ProfileState(seq=entry.seq, recorded_at=entry.recorded_at, profile=profile)

@@ -38,6 +38,8 @@ from provledger.tlog.merkle import leaf_hash, root_from_leaf_hashes
 __all__ = [
     "CATALOG_KINDS",
     "Checked",
+    "LastFullVerify",
+    "ReadCheckSummary",
     "check_catalog",
     "check_note",
     "expected_catalog",
@@ -65,6 +67,34 @@ class Checked:
     head_hash: str
     catalog: str
     note_size: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class LastFullVerify:
+    """The last full ``verify`` that passed, as recorded in the home's last-verify.json:
+    when (ISO-8601 UTC, None if the file does not say), how many entries it verified,
+    whether the log root of that many entries is still the one it verified
+    (``matches_log``), and whether it covered every entry the log holds now."""
+
+    at: str | None
+    seq: int
+    matches_log: bool
+    covers_head: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReadCheckSummary:
+    """What the pre-check at open established, and the last full verify (None when none
+    is recorded): the ``checked`` object of a read command's ``--json``."""
+
+    checked_through_seq: int
+    head_hash: str
+    catalog: str
+    note_size: int | None
+    last_full_verify: LastFullVerify | None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -21,8 +21,9 @@ import hmac
 import os
 import secrets
 import stat
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -33,6 +34,7 @@ from provledger.errors import KeyFileError
 __all__ = [
     "PASSPHRASE_ENV",
     "SUBJECT_KEY_ENV",
+    "KeyInfo",
     "PublicKey",
     "Signer",
     "create_keys",
@@ -111,6 +113,25 @@ class PublicKey:
         except InvalidSignature:
             return False
         return True
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """A ledger's public verification material (``provledger key --json``): the public key
+    as PEM, hex and base64, its key id, and the C2SP signed-note key name, key id and
+    verifier key that check its checkpoint notes. Never anything private."""
+
+    origin: str
+    key_id: str
+    public_key_pem: str
+    public_key_hex: str
+    public_key_base64: str
+    note_key_name: str
+    note_key_id: str
+    verifier_key: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
