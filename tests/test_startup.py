@@ -141,8 +141,9 @@ def test_the_help_probe_sees_a_heavy_import() -> None:
     assert "duckdb" in heavy_among(result["modules"], COMMAND_HEAVY)
 
 
-# Checks a batch's references as registration does, then builds one model, reporting the
-# modules imported after each step.
+# Checks a batch's references as registration does and lists the registries, then builds
+# one manifest model (a license add, refused on a read-only ledger after validation),
+# reporting the modules imported after each step.
 REFERENCE_CHECK = """
 import json, sys
 from provledger.registry import operations as registry
@@ -157,14 +158,20 @@ with Ledger.open(sys.argv[1], read_only=True) as led:
         registry.require_license(led.store, "support-corpus@2")
     except NotFound as exc:
         refused = str(exc)
-    checked = sorted(sys.modules)
     registry.list_licenses(led.store)
+    registry.list_consent(led.store)
+    checked = sorted(sys.modules)
+    try:
+        led.add_license({"id": "x", "version": 1, "title": "X", "licensor": "X",
+                         "grants": ["train"], "effective_from": "2025-01-01"})
+    except Exception:
+        pass
 print(json.dumps({"refused": refused, "checked": checked, "built": sorted(sys.modules)}))
 """
 MODEL_HEAVY = {"sqlmodel", "pydantic", "pydantic_core", "sqlalchemy"}
 
 
-def test_checking_references_imports_no_models(home: Path) -> None:
+def test_checking_references_and_listing_import_no_models(home: Path) -> None:
     with Ledger.init(home) as led:
         led.add_license(
             {

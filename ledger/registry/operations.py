@@ -7,10 +7,11 @@ Each change is one signed ledger entry written together with its projection row:
     dataset-created          -> dataset_states     (the first state of a dataset)
     dataset-context-changed  -> dataset_states     (a new state; the latest seq is current)
 
-Manifests are checked by the strict models of ``provledger.registry.manifests``, imported only by
-the
-functions that build one: checking a reference needs no model, and SQLModel costs about
-230 ms to import.
+Manifests are checked by the strict models of ``provledger.registry.manifests``, imported
+only by the four functions that validate one (add a license or a consent version, create a
+dataset, change its context): checks of references and listings build the typed views of
+``provledger.registry.views`` straight from the rows, and need no model, so they never pay
+SQLModel's import (about 0.5 s of CPU, see docs/dependencies.md).
 
 Lookups for other modules: ``require_license(store, "id@version")``,
 ``require_consent(store, "policy@version")`` and ``require_dataset(store, name)`` check
@@ -34,7 +35,7 @@ from provledger.vocabulary import Context, Fate, Use
 
 if TYPE_CHECKING:
     from provledger.ledger import Ledger
-    from provledger.registry.manifests import ConsentVersion, Dataset, License, Manifest
+    from provledger.registry.manifests import ConsentVersion, Dataset, Manifest
     from provledger.storage.store import Appender, Store
 
 __all__ = [
@@ -123,36 +124,20 @@ DATASETS = """
 
 
 # -- licenses -------------------------------------------------------------------------------
-def _license_from_row(row: dict[str, Any]) -> License:
-    # Imported here, not at the top: sqlmodel costs ~230 ms to import.
-    from provledger.registry.manifests import License
-
-    # Rows were validated on the way in; re-validating would re-parse every SPDX expression.
-    return License.model_construct(
+def _license_view(row: dict[str, Any], seq: int, recorded_at: str) -> LicenseView:
+    """The view of a license version from its row (or a just-validated manifest's fields):
+    rows were validated on the way in, so no model (and no SQLModel import) is needed."""
+    return LicenseView(
+        license=f"{row['id']}@{row['version']}",
         id=row["id"],
         version=row["version"],
         title=row["title"],
         licensor=row["licensor"],
-        grants=list(row["grants"]),
+        grants=[Use(u) for u in row["grants"]],
         effective_from=row["effective_from"],
         expires_on=row["expires_on"],
         spdx=row["spdx"],
         document_sha256=row["document_sha256"],
-    )
-
-
-def _license_view(lic: License, seq: int, recorded_at: str) -> LicenseView:
-    return LicenseView(
-        license=lic.ref,
-        id=lic.id,
-        version=lic.version,
-        title=lic.title,
-        licensor=lic.licensor,
-        grants=[Use(u) for u in lic.grants],
-        effective_from=lic.effective_from,
-        expires_on=lic.expires_on,
-        spdx=lic.spdx,
-        document_sha256=lic.document_sha256,
         seq=seq,
         recorded_at=recorded_at,
     )
@@ -168,7 +153,7 @@ def add_license(ledger: Ledger, manifest: Manifest) -> LicenseView:
     Returns the license as ``list_licenses`` shows it. Raises InputError for a bad
     manifest and Conflict when ``id@version`` is already recorded; nothing is written then.
     """
-    # Imported here, not at the top: sqlmodel costs ~230 ms to import.
+    # Deferred for start-up time: loads sqlmodel (and sqlalchemy); only manifest writes need it
     from provledger.registry.manifests import License, load_manifest
 
     lic = load_manifest(License, manifest)
@@ -196,15 +181,12 @@ def add_license(ledger: Ledger, manifest: Manifest) -> LicenseView:
             ],
         )
         entry = app.write_entry(EntryKind.license_added, lic.model_dump(mode="json"))
-    return _license_view(lic, entry.seq, entry.recorded_at)
+    return _license_view(dict(lic), entry.seq, entry.recorded_at)
 
 
 def list_licenses(store: Store) -> list[LicenseView]:
     """Every license version by id then version."""
-    return [
-        _license_view(_license_from_row(r), r["seq"], r["recorded_at"])
-        for r in _license_rows(store, None)
-    ]
+    return [_license_view(r, r["seq"], r["recorded_at"]) for r in _license_rows(store, None)]
 
 
 def _license_row(store: Store, ref: str) -> dict[str, Any]:
@@ -238,31 +220,22 @@ def require_license(store: Store, ref: str) -> None:
 
 
 # -- consent policy versions ------------------------------------------------------------
-def _consent_from_row(row: dict[str, Any]) -> ConsentVersion:
-    # Imported here, not at the top: sqlmodel costs ~230 ms to import.
-    from provledger.registry.manifests import ConsentVersion
-
-    return ConsentVersion.model_construct(
+def _consent_view(
+    row: dict[str, Any], seq: int, recorded_at: str, superseded_by: int | None
+) -> ConsentView:
+    """The view of a consent version from its row (``prior_versions`` as stored JSON) or a
+    just-validated manifest's fields; no model needed."""
+    prior = row["prior_versions"]
+    if isinstance(prior, str):
+        prior = orjson.loads(prior)
+    return ConsentView(
+        consent=f"{row['policy']}@{row['version']}",
         policy=row["policy"],
         version=row["version"],
         effective_from=row["effective_from"],
-        permits=list(row["permits"]),
+        permits=[Use(u) for u in row["permits"]],
         retention_days=row["retention_days"],
-        prior_versions=orjson.loads(row["prior_versions"]),
-    )
-
-
-def _consent_view(
-    consent: ConsentVersion, seq: int, recorded_at: str, superseded_by: int | None
-) -> ConsentView:
-    return ConsentView(
-        consent=consent.ref,
-        policy=consent.policy,
-        version=consent.version,
-        effective_from=consent.effective_from,
-        permits=[Use(u) for u in consent.permits],
-        retention_days=consent.retention_days,
-        prior_versions={k: Fate(v) for k, v in consent.prior_versions.items()},
+        prior_versions={k: Fate(v) for k, v in prior.items()},
         superseded_by=superseded_by,
         seq=seq,
         recorded_at=recorded_at,
@@ -280,7 +253,7 @@ def add_consent(ledger: Ledger, manifest: Manifest) -> ConsentView:
     Conflict, as does a version taking effect before the one it follows. Raises InputError
     for a bad manifest. Nothing is written when it raises.
     """
-    # Imported here, not at the top: sqlmodel costs ~230 ms to import.
+    # Deferred for start-up time: loads sqlmodel (and sqlalchemy); only manifest writes need it
     from provledger.registry.manifests import ConsentVersion, load_manifest
 
     consent = load_manifest(ConsentVersion, manifest)
@@ -300,7 +273,7 @@ def add_consent(ledger: Ledger, manifest: Manifest) -> ConsentView:
             ],
         )
         entry = app.write_entry(EntryKind.consent_version_added, consent.model_dump(mode="json"))
-    return _consent_view(consent, entry.seq, entry.recorded_at, None)
+    return _consent_view(dict(consent), entry.seq, entry.recorded_at, None)
 
 
 def _check_consent_order(consent: ConsentVersion, earlier: list[dict[str, Any]]) -> None:
@@ -334,7 +307,7 @@ def list_consent(store: Store) -> list[ConsentView]:
     """Every consent policy version by policy then version,
     each with the version that superseded it (or None)."""
     return [
-        _consent_view(_consent_from_row(r), r["seq"], r["recorded_at"], r["superseded_by"])
+        _consent_view(r, r["seq"], r["recorded_at"], r["superseded_by"])
         for r in _consent_rows(store, None)
     ]
 
@@ -407,7 +380,7 @@ def create_dataset(
     Raises InputError for a bad name, context or use, and Conflict when a dataset of that
     name exists; nothing is written then.
     """
-    # Imported here, not at the top: sqlmodel costs ~230 ms to import.
+    # Deferred for start-up time: loads sqlmodel (and sqlalchemy); only manifest writes need it
     from provledger.registry.manifests import Dataset, validate
 
     spec = validate(
@@ -435,7 +408,7 @@ def set_context(
     Conflict ("nothing changed") when context and uses equal the current ones, so every
     dataset-context-changed entry records a real change.
     """
-    # Imported here, not at the top: sqlmodel costs ~230 ms to import.
+    # Deferred for start-up time: loads sqlmodel (and sqlalchemy); only manifest writes need it
     from provledger.registry.manifests import Dataset, validate
 
     store = ledger.store

@@ -57,7 +57,7 @@ def set_profile(ledger: Ledger, manifest: Manifest) -> ProfileState:
     field for a bad manifest, Conflict when it equals the current profile; nothing is
     written then.
     """
-    # Imported here, not at the top: sqlmodel costs ~230 ms to import.
+    # Deferred for start-up time: loads sqlmodel (and sqlalchemy); only manifest writes need it
     from provledger.registry.manifests import Profile, load_manifest
 
     profile = load_manifest(Profile, manifest).model_dump(mode="json")
