@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -61,18 +63,28 @@ def accuracy(per_level: int) -> None:
 
 
 def speed() -> None:
+    """CPU time of the sketch per record on one core (median of three runs): CPU time,
+    since wall time on a shared machine measures the neighbours too."""
     tickets = []
     for i in range(50_000):
         words = " ".join(WORDS[(i * 7 + j * 13) % len(WORDS)] for j in range(52))
         tickets.append(normalised_utf8(f"Ticket {i}: {words}"[:420]))
     maker = R.TextMaker(3)
     prose = [" ".join(maker.words(120)).encode() for _ in range(20_000)]
-    for name, texts in (("bench tickets (~420 B)", tickets), ("120-word prose", prose)):
+    short = [" ".join(maker.words(1 + i % 6)).encode() for i in range(50_000)]
+    print(f"# load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    for name, texts in (
+        ("bench tickets (~420 B)", tickets),
+        ("120-word prose", prose),
+        ("1-6 word texts", short),
+    ):
         sketch_texts(texts[:100])
-        start = time.perf_counter()
-        sketch_texts(texts)
-        per = (time.perf_counter() - start) / len(texts) * 1e6
-        print(f"sketch cost, {name}: {per:.2f} us/record on one core")
+        runs = []
+        for _ in range(3):
+            start = time.process_time()
+            sketch_texts(texts)
+            runs.append((time.process_time() - start) / len(texts) * 1e6)
+        print(f"sketch cost, {name}: {statistics.median(runs):.2f} us/record CPU on one core")
 
 
 def audit_time(records: int) -> None:
