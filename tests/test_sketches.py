@@ -40,6 +40,11 @@ def test_short_texts_equal_the_reference_bit_for_bit() -> None:
     # (up to eight full bins), then the cell-wise attempts, then the rotation fallback.
     maker = R.TextMaker(4)
     texts = [" ".join(maker.words(1 + i % 12)).encode() for i in range(300)]
+    # A run of fewer than five words in all, alone.
+    for few in ([b"a"], [b""], [b"a b", b"c"], [b"one two three four"]):
+        assert [[int(k) for k in row] for row in S.sketch_texts(few).bands] == [
+            R.band_keys(t) for t in few
+        ]
     fast = S.sketch_texts(texts)
     for i, text in enumerate(texts):
         assert [int(k) for k in fast.bands[i]] == R.band_keys(text), text

@@ -214,7 +214,8 @@ def _shingles(w: _Words) -> tuple[np.ndarray, np.ndarray]:
     k = SHINGLE_WORDS
     count = len(w.last)
     # A 5-gram starting at word i stays in one text when none of words i .. i+3 ends one.
-    inside = np.flatnonzero(w.done[k - 1 : count] == w.done[: count - k + 1])
+    ends = max(count - k + 1, 0)  # 5-grams that fit in the block at all
+    inside = np.flatnonzero(w.done[k - 1 : k - 1 + ends] == w.done[:ends])
     raw = w.hashes(inside, inside + (k - 1))
     texts = w.done[inside]
     last_words = np.flatnonzero(w.last)
