@@ -104,23 +104,32 @@ _OPENING = f"""
 # *distinct* keys of each other batch, or ranks each key's rows: its size stays in
 # proportion to the records, however many share a key (templated or boilerplate text).
 _ANY_KEY = {
+    # The train rows holding a validation/test key are found first (a probe of every
+    # train row against the few validation/test keys, cheaper than collapsing them all).
     "pairs": """
+    held AS (
+        SELECT DISTINCT t.band, t.key, t.batch_id FROM train t
+        WHERE (t.band, t.key) IN (SELECT band, key FROM keys WHERE split <> 'train')
+    ),
     pairs AS (
         SELECT DISTINCT q.batch_seq, q.ord, q.batch_id, q.split, t.batch_id AS train_batch
         FROM (SELECT * FROM keys WHERE split <> 'train') q
-        JOIN (SELECT DISTINCT band, key, batch_id FROM train) t
-          ON q.band = t.band AND q.key = t.key
+        JOIN held t ON q.band = t.band AND q.key = t.key
     ),""",
     # A record with an earlier near copy is not the first of some band key's rows; its
-    # "other" is the batch of that key's first row.
+    # "other" is the batch of that key's first row. (A hash aggregate of the keys held
+    # more than once, then a join: no sort of every key row, as a window would need.)
     "later": """,
+    firsts AS (
+        SELECT band, key, min((batch_seq::BIGINT << 32) | ord) AS first,
+               arg_min(batch_id, (batch_seq::BIGINT << 32) | ord) AS other
+        FROM train GROUP BY band, key HAVING count(*) > 1
+    ),
     later AS (
-        SELECT DISTINCT batch_seq, ord, batch_id, other FROM (
-            SELECT batch_seq, ord, batch_id,
-                   first_value(batch_id) OVER w AS other, row_number() OVER w AS rank
-            FROM train
-            WINDOW w AS (PARTITION BY band, key ORDER BY batch_seq, ord))
-        WHERE rank > 1
+        SELECT DISTINCT t.batch_seq, t.ord, t.batch_id, f.other
+        FROM train t JOIN firsts f
+          ON t.band = f.band AND t.key = f.key
+         AND ((t.batch_seq::BIGINT << 32) | t.ord) > f.first
     )""",
     "hits": """,
     hits AS (
@@ -201,11 +210,11 @@ def _queries(parts: dict[str, str]) -> dict[str, str]:
            list(DISTINCT other ORDER BY other) AS others
     FROM hits GROUP BY batch_id, batch_seq ORDER BY batch_seq
 """,
-        # Totals: a record counts once however many batches it is near.
+        # Totals (a record sits in one batch, so the cross-split total is the sum of the
+        # per-batch figures, each counting a record once however many batches it is near).
         "totals": head
         + """
-    SELECT (SELECT count(DISTINCT (batch_seq, ord)) FROM cross_split) AS cross_split,
-           (SELECT count(*) FROM act) AS sketched,
+    SELECT (SELECT count(*) FROM act) AS sketched,
            (SELECT list(batch_id ORDER BY seq) FROM dsb
             WHERE seq NOT IN (SELECT DISTINCT batch_seq FROM record_sketches)) AS unsketched
 """,
@@ -362,6 +371,7 @@ def near_contamination(
     params: dict[str, Any] = {"dataset": dataset, "cut": cut, "min_bands": min_bands}
     sql = NEAR_ANY_KEY if min_bands == 1 else NEAR_SEVERAL_KEYS
     totals = _run(store, sql["totals"], params)[0]
+    cross_split = _batches(_run(store, sql["cross_split"], params))
     duplicates = _batches(_run(store, sql["duplicates"], params))
     benchmark = _batches(_run(store, sql["benchmark"], params))
     models_sql = NEAR_MODELS_ANY_KEY if min_bands == 1 else NEAR_MODELS_SEVERAL_KEYS
@@ -379,8 +389,8 @@ def near_contamination(
         min_bands=min_bands,
         sketched_records=int(totals["sketched"]),
         unsketched_batches=list(totals["unsketched"] or []),
-        cross_split_records=int(totals["cross_split"]),
-        cross_split_batches=_batches(_run(store, sql["cross_split"], params)),
+        cross_split_records=sum(b.records for b in cross_split),
+        cross_split_batches=cross_split,
         duplicate_records=sum(b.records for b in duplicates),
         duplicate_batches=duplicates,
         benchmark_records=sum(b.records for b in benchmark),
