@@ -93,18 +93,29 @@ def make_file(records: int) -> Path:
 
 
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
+    return timed_cpu(cmd, env)[0]
+
+
+def timed_cpu(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of a command: the CPU time, user and system, of the
+    process and every child it waited for (a registration's hashing workers)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def provledger() -> str:
     return str(Path(sys.executable).with_name("provledger"))
 
 
-def register_once(path: Path, sketches: bool = True) -> tuple[float, int, int]:
+def register_once(path: Path, sketches: bool = True) -> tuple[float, int, int, float]:
     """Fresh ledger, register ``path`` (with or without near-duplicate sketches);
-    (seconds, database bytes, records)."""
+    (seconds, database bytes, records, CPU seconds of the register process and its
+    workers)."""
     home = Path(tempfile.mkdtemp(prefix="plbench-")) / "home"
     env = dict(os.environ, PROVLEDGER_HOME=str(home))
     env.pop("PROVLEDGER_KEY_PASSPHRASE", None)
@@ -134,7 +145,7 @@ def register_once(path: Path, sketches: bool = True) -> tuple[float, int, int]:
             stdout=subprocess.DEVNULL,
             env=env,
         )
-        seconds = timed(
+        seconds, cpu = timed_cpu(
             [
                 exe,
                 "register",
@@ -162,7 +173,7 @@ def register_once(path: Path, sketches: bool = True) -> tuple[float, int, int]:
         con = duckdb.connect(str(db), read_only=True)
         count = con.execute("SELECT count(*) FROM records").fetchall()[0][0]
         con.close()
-        return seconds, size, count
+        return seconds, size, count, cpu
     finally:
         shutil.rmtree(home.parent, ignore_errors=True)
 
@@ -190,23 +201,35 @@ def peak_child_rss_mb() -> float:
 
 
 def compare_sketches(records: int, runs: int) -> None:
-    """Registration with and without sketches, interleaved on one file: time and size."""
+    """Registration with and without sketches, interleaved on one file: wall time, CPU
+    time (what a loaded machine makes wall time track) and size."""
     path = make_file(records)
     print(f"# register {records:,} records with and without sketches, {runs} runs each")
+    print(f"# load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     timing: dict[bool, list[float]] = {True: [], False: []}
+    cpus: dict[bool, list[float]] = {True: [], False: []}
     sizes: dict[bool, float] = {}
     for _ in range(runs):
         for sketches in (False, True):
-            secs, size, count = register_once(path, sketches)
+            secs, size, count, cpu = register_once(path, sketches)
             timing[sketches].append(secs)
+            cpus[sketches].append(cpu)
             sizes[sketches] = size / count
     without, with_ = (statistics.median(timing[k]) for k in (False, True))
-    print(f"without sketches  median {without:7.2f} s  {sizes[False]:6.1f} B/record stored")
-    print(f"with sketches     median {with_:7.2f} s  {sizes[True]:6.1f} B/record stored")
+    cpu_without, cpu_with = (statistics.median(cpus[k]) for k in (False, True))
+    for name, key in (("without", False), ("with", True)):
+        runs_text = ", ".join(f"{x:.2f}" for x in timing[key])
+        print(
+            f"{name:7s} sketches  median {statistics.median(timing[key]):7.2f} s wall "
+            f"({runs_text})  {statistics.median(cpus[key]):7.2f} s CPU  "
+            f"{sizes[key]:6.1f} B/record stored"
+        )
     print(
-        f"ratio with/without {with_ / without:5.2f}x (target <= 1.5x); extra "
-        f"{sizes[True] - sizes[False]:5.1f} B/record (target <= 40)"
+        f"ratio with/without {with_ / without:5.2f}x wall (target <= 1.5x), "
+        f"{cpu_with / cpu_without:5.2f}x CPU; extra {sizes[True] - sizes[False]:5.1f} "
+        "B/record (target <= 40)"
     )
+    print(f"# load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from provledger.ingest.hashing import normalised_utf8
-from provledger.ledger import Ledger
+from provledger.ledger import DB_FILE, Ledger
 from provledger.similarity.sketches import sketch_texts
 from tests import sketch_reference as R
 
@@ -61,53 +64,92 @@ def accuracy(per_level: int) -> None:
 
 
 def speed() -> None:
+    """CPU time of the sketch per record on one core (median of three runs): CPU time,
+    since wall time on a shared machine measures the neighbours too."""
     tickets = []
     for i in range(50_000):
         words = " ".join(WORDS[(i * 7 + j * 13) % len(WORDS)] for j in range(52))
         tickets.append(normalised_utf8(f"Ticket {i}: {words}"[:420]))
     maker = R.TextMaker(3)
     prose = [" ".join(maker.words(120)).encode() for _ in range(20_000)]
-    for name, texts in (("bench tickets (~420 B)", tickets), ("120-word prose", prose)):
+    short = [" ".join(maker.words(1 + i % 6)).encode() for i in range(50_000)]
+    print(f"# load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    for name, texts in (
+        ("bench tickets (~420 B)", tickets),
+        ("120-word prose", prose),
+        ("1-6 word texts", short),
+    ):
         sketch_texts(texts[:100])
-        start = time.perf_counter()
-        sketch_texts(texts)
-        per = (time.perf_counter() - start) / len(texts) * 1e6
-        print(f"sketch cost, {name}: {per:.2f} us/record on one core")
+        runs = []
+        for _ in range(3):
+            start = time.process_time()
+            sketch_texts(texts)
+            runs.append((time.process_time() - start) / len(texts) * 1e6)
+        print(f"sketch cost, {name}: {statistics.median(runs):.2f} us/record CPU on one core")
 
 
-def audit_time(records: int) -> None:
+def build_audit_ledger(folder: Path, records: int) -> Path:
+    """A ledger home in ``folder`` holding dataset d: ``records`` train records (one in ten
+    a one-word variant of 2,000 shared 60-word texts, the rest 22-word texts of which
+    those with the same i * 7 mod 32 share 16 of their 18 word 5-grams, so are near
+    copies), one batch, and records / 100 test records near the shared texts."""
     maker = R.TextMaker(9)
     base = [" ".join(maker.words(60)) for _ in range(2000)]
     rng = random.Random(9)
+    home = folder / "home"
+    train, test = folder / "train.jsonl", folder / "test.jsonl"
+    with open(train, "w") as fh:
+        for i in range(records):
+            text = (
+                rng.choice(base) + f" v{i}"
+                if i % 10 == 0
+                else f"record {i} " + " ".join(WORDS[(i * 7 + k) % len(WORDS)] for k in range(20))
+            )
+            fh.write(json.dumps({"text": text}) + "\n")
+    with open(test, "w") as fh:
+        for i in range(records // 100):
+            fh.write(json.dumps({"text": rng.choice(base) + f" t{i}"}) + "\n")
+    with Ledger.init(home) as led:
+        led.create_dataset("d", owner="b", context="internal", uses=["train"])
+        led.register(train, dataset="d", source="scraped")
+        led.register(test, dataset="d", source="scraped", split="test")
+    train.unlink()
+    test.unlink()
+    (folder / "records").write_text(str(records))
+    return home
+
+
+def audit_time(records: int, keep: Path | None = None, runs: int = 1) -> None:
+    """Time ``audit d`` with near-duplicates (median of ``runs``) on the ledger
+    ``build_audit_ledger`` makes: in a temporary folder, or built once into ``keep`` and
+    reused while it holds the same number of records."""
     with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "home"
-        train, test = Path(tmp) / "train.jsonl", Path(tmp) / "test.jsonl"
-        with open(train, "w") as fh:
-            for i in range(records):
-                # One record in ten is a one-word variant of a shared base text.
-                text = (
-                    rng.choice(base) + f" v{i}"
-                    if i % 10 == 0
-                    else f"record {i} "
-                    + " ".join(WORDS[(i * 7 + k) % len(WORDS)] for k in range(20))
-                )
-                fh.write(json.dumps({"text": text}) + "\n")
-        with open(test, "w") as fh:
-            for i in range(records // 100):
-                fh.write(json.dumps({"text": rng.choice(base) + f" t{i}"}) + "\n")
-        with Ledger.init(home) as led:
-            led.create_dataset("d", owner="b", context="internal", uses=["train"])
-            led.register(train, dataset="d", source="scraped")
-            led.register(test, dataset="d", source="scraped", split="test")
-        with Ledger.open(home, read_only=True) as led:
+        folder = keep or Path(tmp)
+        built = folder / "records"
+        if keep is None or not built.exists() or built.read_text() != str(records):
+            if keep is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir(parents=True)
             start = time.perf_counter()
-            r = led.audit("d")
-            secs = time.perf_counter() - start
+            home = build_audit_ledger(folder, records)
+            print(f"built the ledger in {time.perf_counter() - start:.1f} s: {home}")
+        home = folder / "home"
+        db = home / DB_FILE
+        print(f"# database {db.stat().st_size / 1e9:.2f} GB; load average "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
+        times = []
+        with Ledger.open(home, read_only=True) as led:
+            for _ in range(runs):
+                start = time.perf_counter()
+                r = led.audit("d")
+                times.append(time.perf_counter() - start)
         near = r.contamination.near
         print(
-            f"audit of {records + records // 100:,} records with near-duplicates: {secs:.2f} s "
+            f"audit of {records + records // 100:,} records with near-duplicates: median "
+            f"{statistics.median(times):.2f} s ({', '.join(f'{t:.2f}' for t in times)}) "
             f"(near cross-split {near.cross_split_records:,}, near duplicates in train "
-            f"{near.duplicate_records:,})"
+            f"{near.duplicate_records:,}); load average after "
+            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
 
 
@@ -115,10 +157,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench.bench_sketches")
     parser.add_argument("--pairs-per-level", type=int, default=1500)
     parser.add_argument("--audit", type=int, default=200_000, metavar="N")
+    parser.add_argument(
+        "--keep", type=Path, metavar="DIR", help="build the audit ledger once into DIR and reuse it"
+    )
+    parser.add_argument("--runs", type=int, default=1, help="audit runs (the median is shown)")
+    parser.add_argument("--audit-only", action="store_true", help="skip accuracy and speed")
     args = parser.parse_args(argv)
-    accuracy(args.pairs_per_level)
-    speed()
-    audit_time(args.audit)
+    if not args.audit_only:
+        accuracy(args.pairs_per_level)
+        speed()
+    audit_time(args.audit, args.keep, args.runs)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from provledger.exports.reports import render
 from provledger.ingest.hashing import normalised_utf8
 from provledger.ledger import DB_FILE, Ledger
 from provledger.similarity.sketch_tables import profile_array
@@ -99,6 +100,75 @@ def test_near_duplicate_contamination_by_hand(near: Ledger) -> None:
         "that benchmark overstate quality",
     ) in found
     assert [f.code for f in r.findings].count("CONTAMINATION") == 1
+
+
+def test_benchmark_contamination_per_model_through_its_datasets(
+    near: Ledger, tmp_path: Path
+) -> None:
+    # After the fixture: model old trained on s (reaches train b3 = [A, A, A_NEAR2, B]);
+    # then a late train batch of s = [A]; dataset web, train = [B, A_NEAR, C]; benchmark
+    # [A] in evals (after model old: it still counts, the model's data holds its texts);
+    # model new trained on s and web.
+    near.register_model("old", ["s"])
+    late = near.register(_jsonl(tmp_path / "l.jsonl", A), dataset="s", source="scraped")
+    near.create_dataset("web", owner="me", context="internal", uses=["train"])
+    web = near.register(_jsonl(tmp_path / "w.jsonl", B, A_NEAR, C), dataset="web", source="scraped")
+    bench_a = near.register(
+        _jsonl(tmp_path / "ba.jsonl", A), dataset="evals", source="scraped", split="benchmark"
+    )
+    near.register_model("new", ["s", "web"])
+    late_id, web_id, bench_id = late.batch_id, web.batch_id, bench_a.batch_id
+
+    def models(dataset: str, threshold: float = 0.8) -> list[dict[str, Any]]:
+        r = near.audit(dataset, near_threshold=threshold)
+        return r.contamination.near.model_dump()["models"]
+
+    # old: b3 only. Near benchmark [A]: A, A, A_NEAR2 -> 3; near b7 = [B_NEAR]: B -> 1.
+    # new: b3, the late batch and web. Near [A]: A, A, A_NEAR2, A (late), A_NEAR (web) -> 5;
+    # near [B_NEAR]: B (b3), B (web) -> 2. Seven records in all.
+    old = {
+        "model": "old",
+        "datasets": ["s"],
+        "records": 4,
+        "benchmarks": sorted(
+            [
+                {"batch_id": bench_id, "records": 3, "others": ["b3"]},
+                {"batch_id": "b7", "records": 1, "others": ["b3"]},
+            ],
+            key=lambda b: b["batch_id"],
+        ),
+    }
+    new = {
+        "model": "new",
+        "datasets": ["s", "web"],
+        "records": 7,
+        "benchmarks": sorted(
+            [
+                {"batch_id": bench_id, "records": 5, "others": sorted(["b3", late_id, web_id])},
+                {"batch_id": "b7", "records": 2, "others": sorted(["b3", web_id])},
+            ],
+            key=lambda b: b["batch_id"],
+        ),
+    }
+    assert models("s") == [old, new]
+    assert models("web") == [new]  # old was not trained on web
+    first, second = sorted([bench_id, "b7"])
+    n_old, n_new = {bench_id: 3, "b7": 1}, {bench_id: 5, "b7": 2}
+    sentence = (
+        "Models trained on it whose training data is near a registered benchmark (records "
+        f"near each benchmark batch): old 4 train records ({first} {n_old[first]}, {second} "
+        f"{n_old[second]}) through s; new 7 train records ({first} {n_new[first]}, {second} "
+        f"{n_new[second]}) through s, web."
+    )
+    report = near.audit("s")
+    for fmt in ("table", "markdown", "html"):
+        assert sentence in render(report, fmt, width=2000), fmt
+    # At 1.0 only exact copies: the two A of b3, and the late A for new.
+    exact = [(m["model"], m["records"], m["benchmarks"]) for m in models("s", 1.0)]
+    assert exact == [
+        ("old", 2, [{"batch_id": bench_id, "records": 2, "others": ["b3"]}]),
+        ("new", 3, [{"batch_id": bench_id, "records": 3, "others": sorted(["b3", late_id])}]),
+    ]
 
 
 def test_a_higher_threshold_needs_more_shared_bands(near: Ledger) -> None:

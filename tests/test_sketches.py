@@ -35,6 +35,22 @@ def test_vectorised_sketches_equal_the_reference_bit_for_bit() -> None:
     assert [int(c) for c in fast.profile] == R.profile(texts)
 
 
+def test_short_texts_equal_the_reference_bit_for_bit() -> None:
+    # Texts of 1-12 words fill few bins: they take the whole-row densification by rank
+    # (up to eight full bins), then the cell-wise attempts, then the rotation fallback.
+    maker = R.TextMaker(4)
+    texts = [" ".join(maker.words(1 + i % 12)).encode() for i in range(300)]
+    # A run of fewer than five words in all, alone.
+    for few in ([b"a"], [b""], [b"a b", b"c"], [b"one two three four"]):
+        assert [[int(k) for k in row] for row in S.sketch_texts(few).bands] == [
+            R.band_keys(t) for t in few
+        ]
+    fast = S.sketch_texts(texts)
+    for i, text in enumerate(texts):
+        assert [int(k) for k in fast.bands[i]] == R.band_keys(text), text
+    assert [int(c) for c in fast.profile] == R.profile(texts)
+
+
 def test_blocks_do_not_change_the_result() -> None:
     # Over BLOCK_BYTES the texts are sketched block by block: same keys as one at a time.
     texts = _texts(2, 6000, longest=120)

@@ -16,7 +16,11 @@ data):
 - ``duplicate_records``: train records with a near copy registered earlier in the train
   split (earlier = lower batch seq, then lower ord): what near-deduplication would drop;
 - ``benchmark_records``: train records with a near copy in any ``benchmark`` batch
-  registered at or before the cut, in any dataset.
+  registered at or before the cut, in any dataset;
+- ``models``: for each model trained on the dataset (registered at or before the cut),
+  the same benchmark figure through *all* its datasets: the active train records of the
+  batches it reached (registered before the model) with a near copy in a benchmark
+  batch registered at or before the cut, per benchmark batch.
 """
 
 # The SQL here is assembled from module constants (band column names, fixed split lists);
@@ -42,6 +46,7 @@ __all__ = [
     "DEFAULT_NEAR_THRESHOLD",
     "NearBatch",
     "NearContamination",
+    "NearModel",
     "min_bands_for",
     "near_contamination",
     "near_record_rows",
@@ -99,23 +104,32 @@ _OPENING = f"""
 # *distinct* keys of each other batch, or ranks each key's rows: its size stays in
 # proportion to the records, however many share a key (templated or boilerplate text).
 _ANY_KEY = {
+    # The train rows holding a validation/test key are found first (a probe of every
+    # train row against the few validation/test keys, cheaper than collapsing them all).
     "pairs": """
+    held AS (
+        SELECT DISTINCT t.band, t.key, t.batch_id FROM train t
+        WHERE (t.band, t.key) IN (SELECT band, key FROM keys WHERE split <> 'train')
+    ),
     pairs AS (
         SELECT DISTINCT q.batch_seq, q.ord, q.batch_id, q.split, t.batch_id AS train_batch
         FROM (SELECT * FROM keys WHERE split <> 'train') q
-        JOIN (SELECT DISTINCT band, key, batch_id FROM train) t
-          ON q.band = t.band AND q.key = t.key
+        JOIN held t ON q.band = t.band AND q.key = t.key
     ),""",
     # A record with an earlier near copy is not the first of some band key's rows; its
-    # "other" is the batch of that key's first row.
+    # "other" is the batch of that key's first row. (A hash aggregate of the keys held
+    # more than once, then a join: no sort of every key row, as a window would need.)
     "later": """,
+    firsts AS (
+        SELECT band, key, min((batch_seq::BIGINT << 32) | ord) AS first,
+               arg_min(batch_id, (batch_seq::BIGINT << 32) | ord) AS other
+        FROM train GROUP BY band, key HAVING count(*) > 1
+    ),
     later AS (
-        SELECT DISTINCT batch_seq, ord, batch_id, other FROM (
-            SELECT batch_seq, ord, batch_id,
-                   first_value(batch_id) OVER w AS other, row_number() OVER w AS rank
-            FROM train
-            WINDOW w AS (PARTITION BY band, key ORDER BY batch_seq, ord))
-        WHERE rank > 1
+        SELECT DISTINCT t.batch_seq, t.ord, t.batch_id, f.other
+        FROM train t JOIN firsts f
+          ON t.band = f.band AND t.key = f.key
+         AND ((t.batch_seq::BIGINT << 32) | t.ord) > f.first
     )""",
     "hits": """,
     hits AS (
@@ -196,15 +210,89 @@ def _queries(parts: dict[str, str]) -> dict[str, str]:
            list(DISTINCT other ORDER BY other) AS others
     FROM hits GROUP BY batch_id, batch_seq ORDER BY batch_seq
 """,
-        # Totals: a record counts once however many batches it is near.
+        # Totals (a record sits in one batch, so the cross-split total is the sum of the
+        # per-batch figures, each counting a record once however many batches it is near).
         "totals": head
         + """
-    SELECT (SELECT count(DISTINCT (batch_seq, ord)) FROM cross_split) AS cross_split,
-           (SELECT count(*) FROM act) AS sketched,
+    SELECT (SELECT count(*) FROM act) AS sketched,
            (SELECT list(batch_id ORDER BY seq) FROM dsb
             WHERE seq NOT IN (SELECT DISTINCT batch_seq FROM record_sketches)) AS unsketched
 """,
     }
+
+
+# Models trained on the dataset at the cut, and every train batch each reached (of any
+# of its datasets, registered before the model), with the active sketched records of those
+# batches one row per band key. ``model_hits`` (model, record, benchmark batch) is filled
+# in by the threshold's join; the closing SELECT gives one row per model.
+_MODEL_OPENING = f"""
+    WITH mods AS (
+        SELECT DISTINCT m.seq AS model_seq, m.name
+        FROM models m JOIN model_datasets md ON md.seq = m.seq
+        WHERE md.dataset = $dataset AND m.seq <= $cut
+    ),
+    reached AS (
+        SELECT mods.name, b.seq
+        FROM mods JOIN model_datasets md ON md.seq = mods.model_seq
+        JOIN batches b ON b.dataset = md.dataset AND b.seq < mods.model_seq
+        WHERE b.split = 'train'
+    ),
+    mrec AS (
+        SELECT reached.name, s.*
+        FROM record_sketches s JOIN reached ON s.batch_seq = reached.seq
+        WHERE NOT EXISTS (
+            SELECT 1 FROM erased_records e
+            WHERE e.batch_seq = s.batch_seq AND e.ord = s.ord AND e.seq <= $cut)
+    ),
+    mkeys AS ({_band_rows("mrec", "name, batch_seq, ord")}),
+    bench AS (
+        SELECT s.*, b.batch_id
+        FROM record_sketches s JOIN batches b ON s.batch_seq = b.seq
+        WHERE b.split = 'benchmark' AND b.seq <= $cut
+          AND NOT EXISTS (
+            SELECT 1 FROM erased_records e
+            WHERE e.batch_seq = s.batch_seq AND e.ord = s.ord AND e.seq <= $cut)
+    ),
+    bench_keys AS ({_band_rows("bench", "batch_id, batch_seq, ord")}),"""
+_MODEL_HITS = {
+    "any": """
+    model_hits AS (
+        SELECT DISTINCT k.name, k.batch_seq, k.ord, b.batch_id AS bench
+        FROM mkeys k JOIN (SELECT DISTINCT band, key, batch_id FROM bench_keys) b
+          ON k.band = b.band AND k.key = b.key
+    ),""",
+    "several": """
+    model_hits AS (
+        SELECT DISTINCT k.name, k.batch_seq, k.ord, b.batch_id AS bench
+        FROM mkeys k JOIN bench_keys b ON k.band = b.band AND k.key = b.key
+        GROUP BY k.name, k.batch_seq, k.ord, b.batch_id, b.batch_seq, b.ord
+        HAVING count(*) >= $min_bands
+    ),""",
+}
+_MODEL_CLOSING = """
+    per_bench AS (
+        SELECT h.name, h.bench, count(*) AS records,
+               list(DISTINCT b.batch_id ORDER BY b.batch_id) AS others
+        FROM model_hits h JOIN batches b ON b.seq = h.batch_seq
+        GROUP BY h.name, h.bench
+    ),
+    totals AS (
+        SELECT name, count(DISTINCT (batch_seq, ord)) AS records FROM model_hits GROUP BY name
+    )
+    SELECT m.name, m.model_seq,
+           (SELECT list(md.dataset ORDER BY md.dataset) FROM model_datasets md
+            WHERE md.seq = m.model_seq) AS datasets,
+           coalesce(t.records, 0) AS records,
+           coalesce((SELECT list({'batch_id': p.bench, 'records': p.records,
+                                  'others': p.others} ORDER BY p.bench)
+                     FROM per_bench p WHERE p.name = m.name), []) AS benchmarks
+    FROM mods m LEFT JOIN totals t ON t.name = m.name
+    ORDER BY m.model_seq
+"""
+# Per model trained on the dataset: its train records near a benchmark, through all its
+# datasets (one shared key, or several).
+NEAR_MODELS_ANY_KEY = _MODEL_OPENING + _MODEL_HITS["any"] + _MODEL_CLOSING
+NEAR_MODELS_SEVERAL_KEYS = _MODEL_OPENING + _MODEL_HITS["several"] + _MODEL_CLOSING
 
 
 NEAR_ANY_KEY = _queries(_ANY_KEY)
@@ -233,6 +321,19 @@ class NearBatch(BaseModel):
     others: list[str] = Field(description="The batches holding their near copies.")
 
 
+class NearModel(BaseModel):
+    model: str
+    datasets: list[str] = Field(description="The datasets the model was trained on.")
+    records: int = Field(
+        description="Train records of the batches it reached (all its datasets) with a near "
+        "copy in a benchmark batch."
+    )
+    benchmarks: list[NearBatch] = Field(
+        description="Per benchmark batch (batch_id): the model's train records near it, and "
+        "the train batches holding them (others)."
+    )
+
+
 class NearContamination(BaseModel):
     """Near-duplicate figures of one dataset (see ledger/similarity/near_duplicates.py)."""
 
@@ -248,6 +349,11 @@ class NearContamination(BaseModel):
     duplicate_batches: list[NearBatch]
     benchmark_records: int = Field(description="Train records near a benchmark batch.")
     benchmark_batches: list[NearBatch]
+    models: list[NearModel] = Field(
+        default_factory=list,
+        description="Each model trained on this dataset (at the cut): benchmark "
+        "contamination through all its datasets.",
+    )
 
 
 def _batches(rows: list[dict[str, Any]]) -> list[NearBatch]:
@@ -265,19 +371,31 @@ def near_contamination(
     params: dict[str, Any] = {"dataset": dataset, "cut": cut, "min_bands": min_bands}
     sql = NEAR_ANY_KEY if min_bands == 1 else NEAR_SEVERAL_KEYS
     totals = _run(store, sql["totals"], params)[0]
+    cross_split = _batches(_run(store, sql["cross_split"], params))
     duplicates = _batches(_run(store, sql["duplicates"], params))
     benchmark = _batches(_run(store, sql["benchmark"], params))
+    models_sql = NEAR_MODELS_ANY_KEY if min_bands == 1 else NEAR_MODELS_SEVERAL_KEYS
+    models = [
+        NearModel(
+            model=r["name"],
+            datasets=list(r["datasets"]),
+            records=int(r["records"]),
+            benchmarks=_batches(list(r["benchmarks"])),
+        )
+        for r in _run(store, models_sql, params)
+    ]
     return NearContamination(
         threshold=threshold,
         min_bands=min_bands,
         sketched_records=int(totals["sketched"]),
         unsketched_batches=list(totals["unsketched"] or []),
-        cross_split_records=int(totals["cross_split"]),
-        cross_split_batches=_batches(_run(store, sql["cross_split"], params)),
+        cross_split_records=sum(b.records for b in cross_split),
+        cross_split_batches=cross_split,
         duplicate_records=sum(b.records for b in duplicates),
         duplicate_batches=duplicates,
         benchmark_records=sum(b.records for b in benchmark),
         benchmark_batches=benchmark,
+        models=models,
     )
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "distribution_rows",
     "diversity_rows",
     "html_cards",
+    "models_sentence",
     "near_sentence",
     "reference_sentence",
 ]
@@ -37,6 +38,24 @@ def near_sentence(r: AuditReport) -> str:
         f"{plural(r.contamination.near_cross_split_records, 'validation/test record')} near "
         f"train; {plural(n.duplicate_records, 'train record')} near an earlier train record; "
         f"{plural(n.benchmark_records, 'train record')} near a registered benchmark."
+    ) + models_sentence(r)
+
+
+def models_sentence(r: AuditReport) -> str:
+    """' Models trained on it ...' for the models whose training data (through all their
+    datasets) holds near copies of a registered benchmark; '' when none does."""
+    hit = [m for m in r.contamination.near.models if m.records]
+    if not hit:
+        return ""
+    parts = [
+        f"{m.model} {plural(m.records, 'train record')} "
+        f"({', '.join(f'{b.batch_id} {count(b.records)}' for b in m.benchmarks)}) "
+        f"through {', '.join(m.datasets)}"
+        for m in hit
+    ]
+    return (
+        " Models trained on it whose training data is near a registered benchmark "
+        f"(records near each benchmark batch): {'; '.join(parts)}."
     )
 
 

@@ -26,10 +26,28 @@ Per batch (``PROFILE_PARAMS``): counts of the word unigrams and bigrams of every
 hashed into ``PROFILE_BUCKETS`` buckets (splitmix64 of the same polynomial hash, top 12
 bits), from which distribution match and coverage are computed
 (``provledger.similarity.distribution``).
+
+The contract, for any engine that registers records (local worker processes, Ray,
+Spark): ``sketch_texts(texts: Sequence[bytes]) -> Sketched`` takes the normalised UTF-8
+texts of any run of records and returns their band keys (``bands``, (n, BANDS) uint32,
+record order) and the run's profile (``profile``, (PROFILE_BUCKETS,) uint64 counts). It
+is a pure function: no I/O, no state but caches of constant tables, and a record's keys
+depend on its text alone, so runs can be sketched anywhere, in any split, and the keys
+concatenated and the profiles summed give the same result as one run
+(``tests/test_sketches.py``).
+
+How it runs: texts go in blocks of about ``BLOCK_BYTES`` through whole-array numpy
+passes; no Python code runs per record or per word. Word boundaries come from one scan
+for separators; every polynomial hash (of a word, a shingle, a whole short text) is read
+off one running sum over the block's bytes at two word boundaries; one-permutation
+bins are filled with ``np.minimum.at``; empty bins are densified by cell-wise passes,
+short texts whole-row by a precomputed donor rank table. ``tests/sketch_reference.py``
+is the slow, per-record reference it is checked against bit for bit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,8 +77,10 @@ ATTEMPTS = 32
 COPIES = 3
 _BIGRAM_MULT = 0x9E3779B1  # odd multipliers for the profile's feature hash
 _FIBONACCI = 0x61C88647
-# Texts are sketched in blocks of about this many bytes (the arrays stay in cache).
-BLOCK_BYTES = 256 << 10
+# Texts are sketched in blocks of about this many bytes, or of this many texts if that
+# comes first, so a block's arrays stay in cache (docs/distribution-and-near-duplicates.md).
+BLOCK_BYTES = 128 << 10
+BLOCK_TEXTS = 384
 PROFILE_BUCKETS = 4096
 PROFILE_BITS = 12
 
@@ -87,39 +107,51 @@ PROFILE_PARAMS: dict[str, Any] = {
 }
 
 _U64 = np.uint64
+_U32 = np.uint32
 _MASK32 = _U64(0xFFFFFFFF)
 _EMPTY = _U64(1 << 62)  # above every densified value (< 100 * 2**32 + 2**32)
 _NEWLINE, _SPACE = 10, 32
-# Powers of POLY_BASE and of its inverse mod 2**32, grown to the largest block seen.
-_powers: dict[str, np.ndarray] = {}
+# Cached per process and grown to the largest block seen: powers of POLY_BASE, powers of
+# its inverse mod 2**32, and the running sums of the inverse powers.
+_tables: dict[str, np.ndarray] = {}
 
 
 def _inverse(a: int) -> int:
     return pow(a, -1, 1 << 32)
 
 
-def _power_table(base: int, length: int, name: str) -> np.ndarray:
-    """base**0 .. base**(length-1) mod 2**32, cached per process."""
-    table = _powers.get(name)
+def _table(name: str, length: int) -> np.ndarray:
+    """At least ``length`` entries, k = 0, 1, ..., mod 2**32: ``base`` POLY_BASE**k,
+    ``inverse`` POLY_BASE**-k, ``geometric`` the sum of POLY_BASE**-j over j < k."""
+    table = _tables.get(name)
     if table is None or len(table) < length:
         size = max(length, 1024, 2 * (0 if table is None else len(table)))
-        table = np.empty(size, dtype=np.uint32)
-        table[0] = 1
-        if size > 1:
-            table[1:] = np.uint32(base % (1 << 32))
-            with np.errstate(over="ignore"):
-                np.cumprod(table, out=table)
-        _powers[name] = table
+        if name == "geometric":
+            table = np.zeros(size, dtype=_U32)
+            np.cumsum(_table("inverse", size)[: size - 1], out=table[1:])
+        else:
+            table = np.full(size, POLY_BASE if name == "base" else _inverse(POLY_BASE), _U32)
+            table[0] = 1
+            np.cumprod(table, out=table)
+        _tables[name] = table
     return table
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """splitmix64 in place over a uint64 array the caller owns (wraps mod 2**64)."""
+    tmp = np.empty_like(z)
+    z += _U64(0x9E3779B97F4A7C15)
+    z ^= np.right_shift(z, _U64(30), out=tmp)
+    z *= _U64(0xBF58476D1CE4E5B9)
+    z ^= np.right_shift(z, _U64(27), out=tmp)
+    z *= _U64(0x94D049BB133111EB)
+    z ^= np.right_shift(z, _U64(31), out=tmp)
+    return z
 
 
 def splitmix64(x: np.ndarray) -> np.ndarray:
     """The splitmix64 finaliser, elementwise over uint64 (wraps mod 2**64)."""
-    with np.errstate(over="ignore"):
-        z = x + _U64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> _U64(27))) * _U64(0x94D049BB133111EB)
-        return z ^ (z >> _U64(31))
+    return _mix(np.array(x, dtype=_U64))
 
 
 @dataclass
@@ -139,66 +171,61 @@ class Sketched:
         return self.profile.astype("<u8", copy=False).tobytes()
 
 
-class _Spans:
-    """Word boundaries and polynomial prefix sums (mod 2**32) of texts joined by newlines."""
+class _Words:
+    """The words of a block of texts joined by newlines, and the polynomial hash of any
+    run of consecutive words within one text, with whole-array passes only.
+
+    Every word (the empty text is one empty word) ends at one separator byte: a space,
+    or the newline after its text. The hash of bytes [s, e), the sum of (byte_k + 1) *
+    base**(e - 1 - k), is base**(e - 1) * (F[e] - F[s]) with F[i] the sum over k < i of
+    (byte_k + 1) * base**-k: F is one running sum over the block's bytes (the "+ 1"
+    terms come from a cached table), read only at word boundaries.
+    """
 
     def __init__(self, texts: list[bytes]) -> None:
-        n = len(texts)
         data = np.frombuffer(b"\n".join(texts) + b"\n", dtype=np.uint8)
         size = len(data)
-        # Word ends are the separators; a record's first word starts at the record.
         ends = np.flatnonzero((data == _SPACE) | (data == _NEWLINE))
-        word_start = np.empty_like(ends)
-        word_start[0] = 0
-        word_start[1:] = ends[:-1] + 1
-        last = np.flatnonzero(data[ends] == _NEWLINE)
-        words_per = np.diff(last, prepend=-1)
-        self.n = n
-        self.word_start = word_start
-        self.word_end = ends
-        self.words_per = words_per
-        self.first_word = last - words_per + 1
-        self.word_record = np.repeat(np.arange(n), words_per)
-        # prefix[i] = sum over k < i of (byte_k + 1) * inverse**k, so the hash of bytes
-        # [s, e), sum of (byte_k + 1) * base**(e - 1 - k), is base**(e - 1) * (prefix[e] -
-        # prefix[s]): position-free, whatever the span's place in the chunk.
-        inv = _power_table(_inverse(POLY_BASE), size, "inverse")
-        self.power = _power_table(POLY_BASE, size, "base")
-        prefix = np.zeros(size + 1, dtype=np.uint32)
-        with np.errstate(over="ignore"):
-            np.cumsum((data + np.uint32(1)) * inv[:size], out=prefix[1:])
-        self.prefix = prefix
+        starts = np.empty_like(ends)
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+        self.last = data[ends] == _NEWLINE  # the last word of its text
+        running = np.empty(size + 1, dtype=_U32)
+        running[0] = 0
+        np.cumsum(np.multiply(data, _table("inverse", size)[:size], dtype=_U32), out=running[1:])
+        geometric = _table("geometric", size + 1)
+        self.f_end = running[ends] + geometric[ends]
+        self.f_start = running[starts] + geometric[starts]
+        self.power = _table("base", size)[np.maximum(ends - 1, 0)]
+        self.nonempty = ends > starts
+        # Texts completed before each word (so its text's index), over W + 1 positions.
+        self.done = np.zeros(len(ends) + 1, dtype=np.int64)
+        np.cumsum(self.last, out=self.done[1:])
 
-    def word_hashes(self) -> np.ndarray:
-        """The raw 32-bit polynomial hash of every word, in order."""
-        e = self.word_end
-        with np.errstate(over="ignore"):
-            return self.power[np.maximum(e - 1, 0)] * (
-                self.prefix[e] - self.prefix[self.word_start]
-            )
-
-    def span_hashes(self, first: np.ndarray, last: np.ndarray) -> np.ndarray:
-        """Mixed 64-bit hashes of the byte spans from word ``first`` to word ``last``."""
-        s = self.word_start[first]
-        e = self.word_end[last]
-        with np.errstate(over="ignore"):
-            raw = self.power[np.maximum(e - 1, 0)] * (self.prefix[e] - self.prefix[s])
-        return splitmix64(raw.astype(_U64) ^ _U64(SEED))
+    def hashes(self, first: np.ndarray | slice, last: np.ndarray | slice) -> np.ndarray:
+        """The raw 32-bit polynomial hash of the words ``first`` .. ``last`` (inclusive,
+        with their single spaces) of one text; ``first`` and ``last`` index alike."""
+        return self.power[last] * (self.f_end[last] - self.f_start[first])
 
 
-def _shingles(sp: _Spans) -> tuple[np.ndarray, np.ndarray]:
-    """(record of each shingle, its hash): word 5-grams, or the whole text when short."""
+def _shingles(w: _Words) -> tuple[np.ndarray, np.ndarray]:
+    """(text of each shingle, its raw 32-bit hash): every word 5-gram within a text, and
+    the whole text of every text shorter than five words."""
     k = SHINGLE_WORDS
-    n_words = len(sp.word_start)
-    first = np.arange(max(n_words - k + 1, 0))
-    if len(first):
-        first = first[sp.word_record[first + k - 1] == sp.word_record[first]]
-    short = np.flatnonzero(sp.words_per < k)
-    short_first = sp.first_word[short]
-    short_last = short_first + sp.words_per[short] - 1
-    firsts = np.concatenate((first, short_first))
-    lasts = np.concatenate((first + k - 1, short_last))
-    return sp.word_record[firsts], sp.span_hashes(firsts, lasts)
+    count = len(w.last)
+    # A 5-gram starting at word i stays in one text when none of words i .. i+3 ends one.
+    ends = max(count - k + 1, 0)  # 5-grams that fit in the block at all
+    inside = np.flatnonzero(w.done[k - 1 : k - 1 + ends] == w.done[:ends])
+    raw = w.hashes(inside, inside + (k - 1))
+    texts = w.done[inside]
+    last_words = np.flatnonzero(w.last)
+    words_per = np.diff(last_words, prepend=-1)
+    short = np.flatnonzero(words_per < k)
+    if len(short):
+        lasts = last_words[short]
+        raw = np.concatenate((raw, w.hashes(lasts - words_per[short] + 1, lasts)))
+        texts = np.concatenate((texts, short))
+    return texts, raw
 
 
 def _donor_table() -> np.ndarray:
@@ -210,79 +237,189 @@ def _donor_table() -> np.ndarray:
 _DONORS = _donor_table().astype(np.int64)
 
 
-def bin_values(records: np.ndarray, hashes: np.ndarray, n: int) -> np.ndarray:
-    """One-permutation MinHash, densified: (n, BINS) uint64 values. Every record must
-    have at least one shingle hash. Each shingle enters COPIES times (as the pairs
-    (shingle, copy)), which keeps the Jaccard similarity and fills more bins."""
-    copies = [hashes] + [splitmix64(hashes ^ _U64(c)) for c in range(1, COPIES)]
-    items = np.concatenate(copies)
-    slots = ((items >> _U64(32)) * _U64(BINS)) >> _U64(32)  # below BINS: fits int64
-    slots += np.tile(records.astype(_U64) * _U64(BINS), COPIES)
+def bin_values(texts: np.ndarray, raw: np.ndarray, n: int) -> np.ndarray:
+    """One-permutation MinHash, densified: (n, BINS) uint64 values from the raw shingle
+    hashes ``raw`` of texts ``texts`` (every text has at least one shingle). A shingle
+    hash is spread to 64 bits (splitmix64 of raw ^ SEED); each shingle enters COPIES
+    times (as the pairs (shingle, copy): copy c > 0 is splitmix64(hash ^ c)), which keeps
+    the Jaccard similarity and fills more bins."""
+    s = len(raw)
+    items = np.empty(COPIES * s, dtype=_U64)
+    first = items[:s]
+    np.bitwise_xor(raw, _U64(SEED), out=first, dtype=_U64)
+    _mix(first)
+    for c in range(1, COPIES):
+        np.bitwise_xor(first, _U64(c), out=items[c * s : (c + 1) * s])
+    _mix(items[s:])
+    slots = items >> _U64(32)
+    slots *= _U64(BINS)
+    slots >>= _U64(32)  # below BINS
+    offset = texts.astype(_U64) * _U64(BINS)
+    for c in range(COPIES):
+        slots[c * s : (c + 1) * s] += offset
+    items &= _MASK32
     flat = np.full(n * BINS, _EMPTY, dtype=_U64)
-    np.minimum.at(flat, slots.view(np.int64), items & _MASK32)
-    # Empty cells, as flat indices, try their donors in turn (the same bins for any text).
+    np.minimum.at(flat, slots.view(np.int64), items)
+    _densify(flat, n)
+    return flat.reshape(n, BINS)
+
+
+def _donor_ranks() -> np.ndarray:
+    """(BINS * BINS) int32, at [empty * BINS + full]: where bin ``full`` stands among the
+    donors of bin ``empty``: the first attempt that names it (below ATTEMPTS), else
+    ATTEMPTS + its distance to the right, wrapping (the rotation fallback). An empty bin's
+    donor is the full bin of its text with the lowest rank."""
+    ranks = ATTEMPTS + (np.arange(BINS)[None, :] - np.arange(BINS)[:, None]) % BINS
+    for attempt in range(ATTEMPTS - 1, -1, -1):  # the earliest attempt is written last
+        ranks[np.arange(BINS), _DONORS[attempt]] = attempt
+    return ranks.astype(np.int32).ravel()
+
+
+_RANKS = _donor_ranks()
+# Per full bin f, the rank it has for every bin, encoded with f so that a minimum over a
+# text's full bins names the donor: (BINS, BINS) int32, row f = rank * 2 * BINS + f.
+_RANKED_DONORS = (_RANKS.reshape(BINS, BINS).T * (2 * BINS) + np.arange(BINS)[:, None]).astype(
+    np.int32
+)
+# Attempts tried for every empty cell at once; the few cells left then rank every full
+# bin of their text (an ordinary text's empty bin finds a donor in the first few).
+_FIRST_ATTEMPTS = 4
+# Texts with at most this many full bins (short texts) are densified whole by rank.
+_FEW_FULL = 8
+
+
+def _densify(flat: np.ndarray, n: int) -> None:
+    """Fill the empty cells of ``flat`` ((n * BINS) bin values) in place: each takes the
+    value of its first non-empty donor bin (``_DONORS``: the same bins for any text), else
+    of the next non-empty bin to its right, wrapping around. Donors are read only from
+    cells that were non-empty to begin with, so filling in place changes nothing.
+    (One-dimensional passes where it can: numpy is slow along short axes.)"""
     full = flat != _EMPTY
-    out = flat.copy()
-    cells = np.flatnonzero(~full)
-    cols = cells % BINS
-    base = cells - cols
-    for attempt in range(ATTEMPTS):
-        if not len(cells):
-            return out.reshape(n, BINS)
-        donor = base + _DONORS[attempt, cols]
-        ok = full[donor]
-        out[cells[ok]] = flat[donor[ok]]
-        missing = ~ok
-        cells, cols, base = cells[missing], cols[missing], base[missing]
-    # Texts with very few shingles: the next non-empty bin to the right, wrapping around.
-    table = flat.reshape(n, BINS)
-    for cell in cells.tolist():
-        r, c = divmod(cell, BINS)
-        right = int(np.flatnonzero(np.roll(table[r] != _EMPTY, -c))[0])
-        out[cell] = table[r, (c + right) % BINS]
-    return out.reshape(n, BINS)
+    table = full.reshape(n, BINS)
+    per_row = table.sum(axis=1)
+    few = per_row <= _FEW_FULL
+    done = full
+    if few.any():
+        _densify_few(flat, table, np.flatnonzero(few), per_row[few])
+        done = full.copy()
+        done.reshape(n, BINS)[few] = True
+    cells = np.flatnonzero(~done)
+    if not len(cells):
+        return
+    cols = _column_of(len(flat))[cells]
+    rows = cells - cols  # the flat index of each empty cell's row
+    # The first attempts for every cell; the earliest full donor wins. A cell none of
+    # them fills copies an empty donor (so stays empty) and is ranked below.
+    donor = rows + _DONORS[_FIRST_ATTEMPTS - 1, cols]
+    ok = full[donor]
+    for attempt in range(_FIRST_ATTEMPTS - 2, -1, -1):
+        earlier = rows + _DONORS[attempt, cols]
+        found = full[earlier]
+        earlier -= donor
+        earlier *= found  # (copyto with where= is slower than this blend)
+        donor += earlier
+        ok |= found
+    flat[cells] = flat[donor]
+    left = np.flatnonzero(~ok)
+    if len(left):
+        _densify_by_rank(flat, full, cells[left], cols[left], rows[left])
+
+
+_columns: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+
+
+def _column_of(size: int) -> np.ndarray:
+    """The bin of every flat cell index below ``size`` (cached: cheaper than a division)."""
+    if len(_columns[0]) < size:
+        _columns[0] = np.tile(np.arange(BINS, dtype=np.int64), max(size, 1 << 16) // BINS + 1)
+    return _columns[0]
+
+
+def _densify_few(flat: np.ndarray, table: np.ndarray, rows: np.ndarray, count: np.ndarray) -> None:
+    """Densify whole rows ``rows`` of few full bins (``count`` each, at least one) by rank:
+    for every bin, the minimum over the row's full bins of ``_RANKED_DONORS``."""
+    _, full_cols = np.nonzero(table[rows])
+    first = np.cumsum(count) - count
+    best = _RANKED_DONORS[full_cols[first]]
+    for k in range(1, int(count.max())):
+        more = np.flatnonzero(count > k)
+        best[more] = np.minimum(best[more], _RANKED_DONORS[full_cols[first[more] + k]])
+    base = (rows * BINS)[:, None]
+    values = flat.reshape(-1, BINS)[rows]
+    donors = flat[base + best % (2 * BINS)]
+    flat.reshape(-1, BINS)[rows] = np.where(table[rows], values, donors)
+
+
+def _densify_by_rank(
+    flat: np.ndarray, full: np.ndarray, cells: np.ndarray, cols: np.ndarray, rows: np.ndarray
+) -> None:
+    """Fill ``cells`` (in row order) from the full bin of their row with the lowest rank
+    (``_RANKS``): pairs every cell with every full bin of its row, one segment per cell."""
+    new_row = np.empty(len(rows), dtype=bool)
+    new_row[0] = True
+    np.not_equal(rows[1:], rows[:-1], out=new_row[1:])
+    row_of = np.cumsum(new_row) - 1  # each cell's row among the distinct rows
+    starts = rows[new_row]
+    table = full.reshape(-1, BINS)[starts // BINS]
+    per_row = table.sum(axis=1)  # every text has a full bin
+    _, full_cols = np.nonzero(table)
+    first_full = np.cumsum(per_row) - per_row
+    reps = per_row[row_of]
+    seg = np.cumsum(reps) - reps
+    pair_cell = np.repeat(np.arange(len(cells)), reps)
+    position = np.arange(len(pair_cell)) - seg[pair_cell]
+    candidate = full_cols[first_full[row_of][pair_cell] + position]
+    ranked = _RANKS[cols[pair_cell] * BINS + candidate] * (2 * BINS) + candidate
+    best = np.minimum.reduceat(ranked, seg) % (2 * BINS)
+    flat[cells] = flat[rows + best]
 
 
 def band_keys(values: np.ndarray) -> np.ndarray:
     """(n, BINS) bin values -> (n, BANDS) uint32 band keys."""
     n = values.shape[0]
-    grouped = values.reshape(n, BANDS, ROWS)
-    key = np.broadcast_to(np.arange(BANDS, dtype=_U64) + _U64(SEED), (n, BANDS)).copy()
+    by_row = np.ascontiguousarray(values.reshape(n, BANDS, ROWS).transpose(2, 0, 1))
+    key = np.empty((n, BANDS), dtype=_U64)
+    key[:] = np.arange(BANDS, dtype=_U64) + _U64(SEED)
     for r in range(ROWS):
-        key = splitmix64(key ^ grouped[:, :, r])
-    return (key >> _U64(32)).astype(np.uint32)
+        key ^= by_row[r]
+        _mix(key)
+    key >>= _U64(32)
+    return key.astype(_U32)
 
 
-def profile_counts(sp: _Spans) -> np.ndarray:
+def profile_counts(w: _Words) -> np.ndarray:
     """Hashed word unigram and bigram counts over every text. A word's feature is its
     32-bit polynomial hash, a bigram's the two words' hashes combined; both are bucketed by
     the top PROFILE_BITS bits of a multiplicative (Fibonacci) hash."""
-    words = sp.word_hashes()
-    nonempty = sp.word_end > sp.word_start  # the empty text has no words
-    pairs = np.flatnonzero(sp.word_record[1:] == sp.word_record[:-1])
-    with np.errstate(over="ignore"):
-        bigrams = words[pairs] * np.uint32(_BIGRAM_MULT) + words[pairs + 1]
-        features = np.concatenate((words[nonempty], bigrams)) * np.uint32(_FIBONACCI)
-    buckets = features >> np.uint32(32 - PROFILE_BITS)
-    return np.bincount(buckets, minlength=PROFILE_BUCKETS).astype(_U64)
+    every = slice(None)
+    words = w.hashes(every, every)
+    inside = ~w.last[:-1]  # word i and i + 1 are in one text
+    bigrams = words[:-1][inside] * _U32(_BIGRAM_MULT) + words[1:][inside]
+    features = np.concatenate((words[w.nonempty], bigrams))
+    features *= _U32(_FIBONACCI)
+    features >>= _U32(32 - PROFILE_BITS)
+    return np.bincount(features, minlength=PROFILE_BUCKETS).astype(_U64)
 
 
 def _sketch_block(texts: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    sp = _Spans(texts)
-    records, hashes = _shingles(sp)
-    return band_keys(bin_values(records, hashes, len(texts))), profile_counts(sp)
+    w = _Words(texts)
+    shingle_texts, raw = _shingles(w)
+    return band_keys(bin_values(shingle_texts, raw, len(texts))), profile_counts(w)
 
 
-def sketch_texts(texts: list[bytes]) -> Sketched:
-    """Band keys and the n-gram profile of ``texts`` (normalised UTF-8, as
-    ``normalised_utf8`` returns: no newline, single spaces, no leading/trailing space)."""
-    bands = [np.zeros((0, BANDS), dtype=np.uint32)]
+def sketch_texts(texts: Sequence[bytes]) -> Sketched:
+    """Band keys and the n-gram profile of ``texts``: a pure function of the texts'
+    bytes, record by record (blocks and batches change nothing). Each text must be
+    normalised UTF-8 as ``provledger.ingest.hashing.normalised_utf8`` returns it (no
+    newline, single spaces, no leading or trailing space): the bytes ``content_hash``
+    hashes."""
+    bands = [np.zeros((0, BANDS), dtype=_U32)]
     profile = np.zeros(PROFILE_BUCKETS, dtype=_U64)
     start = size = 0
     for i, text in enumerate(texts):
         size += len(text) + 1
-        if size >= BLOCK_BYTES or i == len(texts) - 1:
-            block_bands, block_profile = _sketch_block(texts[start : i + 1])
+        if size >= BLOCK_BYTES or i - start + 1 >= BLOCK_TEXTS or i == len(texts) - 1:
+            block_bands, block_profile = _sketch_block(list(texts[start : i + 1]))
             bands.append(block_bands)
             profile += block_profile
             start, size = i + 1, 0
