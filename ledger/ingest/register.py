@@ -13,8 +13,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import threading
-import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing, contextmanager
@@ -26,20 +24,20 @@ from typing import TYPE_CHECKING, Any
 from provledger import interrupts
 from provledger.errors import Conflict, InputError, NotFound
 from provledger.ingest.batch_metadata import TOKENIZER, metadata_for
-from provledger.ingest.hashing import SubjectHasher, normalised_utf8
 from provledger.ingest.limits import DEFAULT_LIMITS, LINE_TOO_LONG, ReadLimits, line_too_long
 from provledger.ingest.readers import Chunk, detect_format
 from provledger.ingest.readers.csv_reader import read_csv
 from provledger.ingest.readers.json_array_reader import read_json_array
 from provledger.ingest.readers.jsonl_reader import byte_ranges, read_lines, split_range
 from provledger.ingest.readers.parquet_reader import read_parquet, read_parquet_dir
+from provledger.ingest.record_hashes import Hashed, fold, hash_items
+from provledger.ingest.workers import exit_with_parent
 from provledger.lineage.index import index_batch
 from provledger.registry import operations as registry
 from provledger.similarity.sketch_tables import SketchWriter
-from provledger.similarity.sketches import sketch_texts
 from provledger.storage.entry_kinds import EntryKind
-from provledger.tlog.canonical import canonical_json, parse_canonical, require_utf8
-from provledger.tlog.merkle import LEAF_PREFIX, MerkleBuilder, compact_range
+from provledger.tlog.canonical import require_utf8
+from provledger.tlog.merkle import MerkleBuilder, compact_range
 from provledger.vocabulary import SOURCES, SPLITS
 
 if TYPE_CHECKING:
@@ -129,104 +127,6 @@ class RegisterResult:
 
 
 # -- hashing (runs in worker processes too, so module-level and picklable) ------------------
-@dataclass
-class Hashed:
-    """Hashes of one chunk: 32-byte digests concatenated, in record order."""
-
-    count: int
-    record_hashes: bytes
-    content_hashes: bytes
-    subject_hashes: bytes | None
-    leaves: bytes
-    # UTF-8 bytes and whitespace-separated words of the text fields
-    # (provledger.ingest.batch_metadata).
-    text_bytes: int = 0
-    words: int = 0
-    # Set by worker processes: the aligned Merkle subtrees over these leaves, valid when
-    # the chunk's first record is record ``first_index`` of the batch.
-    first_index: int = -1
-    subtrees: list[tuple[int, bytes]] | None = None
-    # With sketches: BANDS little-endian uint32 band keys per record, and the chunk's
-    # n-gram profile (PROFILE_BUCKETS little-endian uint64 counts); see
-    # provledger.similarity.sketches.
-    bands: bytes | None = None
-    profile: bytes | None = None
-
-
-def hash_items(
-    items: list[Any],
-    locations: list[int],
-    raw: bool,
-    text_field: str,
-    subject_field: str | None,
-    subject_key: bytes | None,
-    sketch: bool = False,
-) -> Hashed:
-    """Hash a chunk of records (and sketch their normalised text when ``sketch``).
-    Raises InputError carrying the line of the bad record."""
-    sha = hashlib.sha256
-    rh: list[bytes] = []
-    ch: list[bytes] = []
-    sh: list[bytes] = []
-    leaves: list[bytes] = []
-    texts: list[bytes] = []
-    keyed: SubjectHasher | None = None
-    text_bytes = 0
-    words = 0
-    if subject_field is not None:
-        if subject_key is None:
-            raise ValueError("subject_key is required with subject_field")
-        keyed = SubjectHasher(subject_key)
-    for item, line in zip(items, locations, strict=True):
-        try:
-            record, canonical = parse_canonical(item) if raw else (item, canonical_json(item))
-            if type(record) is not dict:
-                raise InputError("record is not a JSON object")
-        except InputError as exc:
-            raise exc.located(line=line) from None
-        text = record.get(text_field)
-        if type(text) is not str:
-            what = "is missing" if text is None else "is not a string"
-            raise InputError(f"text field {what}", line=line, field=text_field)
-        text_bytes += len(text) if text.isascii() else len(text.encode("utf-8"))
-        digest = sha(canonical).digest()
-        del canonical  # a long line's canonical form need not outlive its hash
-        rh.append(digest)
-        leaves.append(sha(LEAF_PREFIX + digest).digest())
-        normal = normalised_utf8(text)
-        ch.append(sha(normal).digest())
-        if sketch:
-            texts.append(normal)
-        # Words of the normalised text, whose whitespace is single spaces: counting them is
-        # one C-speed scan, where str.split() would build a string per word.
-        words += normal.count(b" ") + 1 if normal else 0
-        if keyed is not None:
-            subject = record.get(subject_field)
-            if subject is None or subject == "" or type(subject) not in (str, int):
-                raise InputError(
-                    "subject field is missing or empty"
-                    if subject in (None, "")
-                    else "subject id must be a string or integer",
-                    line=line,
-                    field=subject_field,
-                )
-            sh.append(keyed(str(subject)))
-    hashed = Hashed(
-        len(rh),
-        b"".join(rh),
-        b"".join(ch),
-        b"".join(sh) if keyed is not None else None,
-        b"".join(leaves),
-        text_bytes,
-        words,
-    )
-    if sketch:
-        sketched = sketch_texts(texts)
-        hashed.bands = sketched.band_bytes()
-        hashed.profile = sketched.profile_bytes()
-    return hashed
-
-
 def _hash_range(
     path: str,
     start: int,
@@ -363,26 +263,6 @@ def _hashed_chunks(
         yield hashed
 
 
-def _exit_with_parent(parent: int) -> None:
-    """Worker initialiser: end this worker when the process that started it dies.
-
-    A registering process killed outright (SIGKILL, the OOM killer) never shuts its pool
-    down, and a forked worker holds the write end of its own task pipe, so it would wait
-    for work forever. A daemon thread notices the new parent id and exits instead.
-    ``parent`` is the registering process's id, taken before the fork: read here, it
-    would be the new parent's when the registering process died between fork and call.
-    """
-    # The registering process decides what a SIGINT or SIGTERM means and stops us itself.
-    interrupts.ignore_in_worker()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.2)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
 def _hash_parallel(
     path: Path,
     args: tuple[str, str | None, bytes | None, bool],
@@ -405,7 +285,7 @@ def _hash_parallel(
 
     todo = tasks()
     pool = ProcessPoolExecutor(
-        max_workers=workers, initializer=_exit_with_parent, initargs=(os.getpid(),)
+        max_workers=workers, initializer=exit_with_parent, initargs=(os.getpid(),)
     )
     pending: list[tuple[int, Any]] = []
 
@@ -569,18 +449,6 @@ def _records_table(seq: int, first_ord: int, hashed: Hashed) -> Any:
     )
 
 
-def _fold(builder: MerkleBuilder, hashed: Hashed) -> None:
-    """Add a chunk's leaves to the batch's Merkle tree."""
-    if hashed.subtrees is not None and hashed.first_index == builder.size:
-        for height, node in hashed.subtrees:
-            builder.push_subtree(node, height)
-        return
-    # Hashed in this process, or a blank line shifted the worker's count: leaf by leaf.
-    leaves = hashed.leaves
-    for i in range(0, len(leaves), 32):
-        builder.push(leaves[i : i + 32])
-
-
 def register(
     ledger: Ledger,
     data: str | os.PathLike[str] | Any,
@@ -636,7 +504,7 @@ def register(
                     store.insert_arrow("records", _records_table(app.seq, builder.size, hashed))
                     if sketches is not None:
                         sketches.add(builder.size, hashed.count, hashed.bands, hashed.profile)
-                    _fold(builder, hashed)
+                    fold(builder, hashed)
                     content_digest.update(hashed.content_hashes)
                     subject_digest.update(hashed.subject_hashes or b"")
                     text_bytes += hashed.text_bytes
