@@ -15,13 +15,15 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from provledger.errors import InputError
 from provledger.ingest.hashing import SubjectHasher, normalised_utf8
-from provledger.similarity.sketches import sketch_texts
+from provledger.similarity.sketches import PROFILE_BUCKETS, sketch_texts
 from provledger.tlog.canonical import canonical_json, parse_canonical
 from provledger.tlog.merkle import LEAF_PREFIX, MerkleBuilder
 
-__all__ = ["Hashed", "fold", "hash_items"]
+__all__ = ["Hashed", "Totals", "fold", "hash_items", "sum_profiles"]
 
 
 @dataclass
@@ -132,3 +134,44 @@ def fold(builder: MerkleBuilder, hashed: Hashed) -> None:
     leaves = hashed.leaves
     for i in range(0, len(leaves), 32):
         builder.push(leaves[i : i + 32])
+
+
+def sum_profiles(profiles: list[bytes | None]) -> bytes | None:
+    """N-gram profiles (little-endian uint64 counts) added up; None when there is none."""
+    present = [p for p in profiles if p is not None]
+    if not present:
+        return None
+    total = np.zeros(PROFILE_BUCKETS, dtype=np.uint64)
+    for blob in present:
+        total += np.frombuffer(blob, dtype="<u8")
+    return total.astype("<u8").tobytes()
+
+
+@dataclass
+class Totals:
+    """What a batch's hashed chunks fold into, whatever holds their rows: the Merkle tree,
+    the digests the entry signs over the content and subject hashes, the summed n-gram
+    profile, and the text's bytes and words."""
+
+    builder: MerkleBuilder
+    content: Any
+    subject: Any
+    profile: bytes | None = None
+    text_bytes: int = 0
+    words: int = 0
+
+    @classmethod
+    def empty(cls) -> Totals:
+        return cls(MerkleBuilder(), hashlib.sha256(), hashlib.sha256())
+
+    def add(self, hashed: Hashed) -> None:
+        fold(self.builder, hashed)
+        self.content.update(hashed.content_hashes)
+        self.subject.update(hashed.subject_hashes or b"")
+        self.text_bytes += hashed.text_bytes
+        self.words += hashed.words
+        self.profile = sum_profiles([self.profile, hashed.profile])
+
+    @property
+    def count(self) -> int:
+        return self.builder.size

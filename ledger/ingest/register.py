@@ -10,12 +10,11 @@ folds its leaves into the Merkle root, so memory stays flat whatever the file si
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,18 +29,19 @@ from provledger.ingest.readers.csv_reader import read_csv
 from provledger.ingest.readers.json_array_reader import read_json_array
 from provledger.ingest.readers.jsonl_reader import byte_ranges, read_lines, split_range
 from provledger.ingest.readers.parquet_reader import read_parquet, read_parquet_dir
-from provledger.ingest.record_hashes import Hashed, fold, hash_items
+from provledger.ingest.record_hashes import Hashed, Totals, hash_items
 from provledger.ingest.workers import exit_with_parent
 from provledger.lineage.index import index_batch
 from provledger.registry import operations as registry
 from provledger.similarity.sketch_tables import SketchWriter
 from provledger.storage.entry_kinds import EntryKind
 from provledger.tlog.canonical import require_utf8
-from provledger.tlog.merkle import MerkleBuilder, compact_range
+from provledger.tlog.merkle import compact_range
 from provledger.vocabulary import SOURCES, SPLITS
 
 if TYPE_CHECKING:
     from provledger.ingest.readers.memory_reader import InMemory
+    from provledger.ingest.staging import Staged
     from provledger.ledger import Ledger
 
 __all__ = ["BatchSpec", "RegisterResult", "register"]
@@ -49,6 +49,13 @@ __all__ = ["BatchSpec", "RegisterResult", "register"]
 # Plain JSONL files above this size are hashed by worker processes in ranges of RANGE_BYTES.
 PARALLEL_MIN_BYTES = 16 << 20
 RANGE_BYTES = 4 << 20
+# Where records are hashed: this machine's processes, or a Ray cluster
+# (provledger.ingest.engine_ray).
+ENGINES = ("local", "ray")
+# Inputs of at least this many bytes (files, or a folder's Parquet shards) are hashed with
+# the ledger closed and staged on disk, so other processes can read it meanwhile (see
+# provledger.ingest.staging); smaller ones hash inside the transaction, saving the reopen.
+RELEASE_MIN_BYTES = 8 << 20
 # DuckDB's buffer memory while a batch is written (see register()).
 WRITE_MEMORY = "192MB"
 
@@ -229,13 +236,34 @@ def iter_record_hashes(
             yield chunk.locations, hashed.record_hashes
 
 
+@dataclass
+class EngineInput:
+    """A dataset that an engine hashes where it lives: a ``ray.data.Dataset`` ("ray") or a
+    PySpark DataFrame ("spark"), and the name errors give it."""
+
+    format: str
+    name: str
+    data: Any
+
+
+def _engine_input(data: Any) -> EngineInput | None:
+    """Recognise a Ray or Spark dataset by its module (neither library is imported)."""
+    module = type(data).__module__
+    if module.startswith("ray.data") and hasattr(data, "map_batches"):
+        return EngineInput("ray", "<ray dataset>", data)
+    if module.startswith("pyspark.sql") and hasattr(data, "mapInArrow"):
+        return EngineInput("spark", "<spark dataframe>", data)
+    return None
+
+
 def _hashed_chunks(
-    data: Path | InMemory,
+    data: Path | InMemory | EngineInput,
     fmt: str,
     spec: BatchSpec,
     subject_key: bytes | None,
     progress: Progress | None,
     limits: ReadLimits,
+    engine: str = "local",
 ) -> Generator[Hashed, None, None]:
     """Hashes of the whole input, chunk by chunk, in record order."""
     name = str(data) if isinstance(data, Path) else data.name
@@ -243,6 +271,37 @@ def _hashed_chunks(
     if isinstance(data, Path) and fmt == "jsonl" and data.stat().st_size >= PARALLEL_MIN_BYTES:
         yield from _hash_parallel(data, args, progress, limits)
         return
+    if engine == "ray" or isinstance(data, EngineInput):
+        # Deferred for start-up time: loads pyarrow
+        from provledger.ingest.arrow_hashing import HashConfig
+
+        config = HashConfig(*args)
+        if fmt == "spark":
+            # Deferred for start-up time: loads pyarrow (PySpark is the caller's)
+            from provledger.ingest.engine_spark import hash_on_spark
+
+            assert isinstance(data, EngineInput)
+            yield from hash_on_spark(data.data, config, progress, name)
+            return
+        # Deferred for start-up time: loads ray (seconds), pyarrow
+        from provledger.ingest.engine_ray import hash_on_ray
+
+        assert isinstance(data, Path | EngineInput)
+        yield from hash_on_ray(
+            data if isinstance(data, Path) else data.data, config, progress, name, limits
+        )
+        return
+    if isinstance(data, Path) and fmt == "parquet":
+        # Deferred for start-up time: loads pyarrow
+        from provledger.ingest import parquet_ranges
+
+        # Deferred for start-up time: loads pyarrow
+        from provledger.ingest.arrow_hashing import HashConfig
+
+        if parquet_ranges.parquet_rows(data) >= parquet_ranges.PARALLEL_MIN_ROWS:
+            config = HashConfig(*args)
+            yield from parquet_ranges.hash_parquet_parallel(data, config, progress, limits)
+            return
     # Plain JSONL reports bytes of the file, an Arrow table, DataFrame or Dataset its rows;
     # other files and streams report records with the total unknown.
     in_bytes = fmt == "jsonl"
@@ -250,6 +309,7 @@ def _hashed_chunks(
         chunks: Iterable[Chunk] = _chunks(data, fmt, limits)
         total: int | None = data.stat().st_size if in_bytes else None
     else:
+        assert not isinstance(data, EngineInput)
         chunks, total = data.chunks, data.total
     done = 0
     for chunk in chunks:
@@ -455,67 +515,142 @@ def register(
     spec: BatchSpec,
     progress: Progress | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
+    engine: str = "local",
 ) -> RegisterResult:
     """Register one batch from a file path (JSONL, JSONL.gz, CSV, CSV.gz, a JSON array,
-    Parquet, or a folder of Parquet shards) or an in-memory input (a pyarrow Table or
+    Parquet, or a folder of Parquet shards), an in-memory input (a pyarrow Table or
     RecordBatchReader, a pandas DataFrame, a Hugging Face ``datasets.Dataset``, or an
-    iterable of dicts, streamed: see ``provledger.ingest.readers.memory_reader``).
+    iterable of dicts, streamed: see ``provledger.ingest.readers.memory_reader``), or a
+    dataset an engine hashes where it lives (a ``ray.data.Dataset``, a PySpark DataFrame).
+    ``engine="ray"`` hashes a Parquet file on Ray (``provledger.ingest.engine_ray``).
 
-    All or nothing: records, batch row and entry commit together. Raises InputError for
-    bad input (naming file, line, field), for input beyond ``limits``, and when memory
-    runs out while reading; NotFound for unknown references; and Conflict when the
-    dataset already holds a batch with the same Merkle root.
+    Large inputs are hashed first with the ledger closed, into a staging file, and the
+    writer lock is taken only to commit (``provledger.ingest.staging``). All or nothing:
+    records, batch row and entry commit together. Raises InputError for bad input (naming
+    file, line, field), for input beyond ``limits``, and when memory runs out while
+    reading; NotFound for unknown references; and Conflict when the dataset already holds
+    a batch with the same Merkle root.
     """
     path: Path | None = None
-    source: Path | InMemory
+    source: Path | InMemory | EngineInput
     if isinstance(data, str | os.PathLike):
         path = Path(data)
         require_utf8(str(path), "file")
         _require_input(path)
         fmt = detect_format(path)
         source = path
+    elif (found := _engine_input(data)) is not None:
+        source, fmt = found, found.format
     else:
         # Imports pyarrow: only for in-memory inputs, which already hold Arrow or Python data.
         from provledger.ingest.readers.memory_reader import in_memory
 
         source = in_memory(data)
         fmt = source.format
+    _check_engine(engine, fmt, path)
     spec, metadata = _check_spec(ledger, spec)
     subject_key = ledger.subject_key if spec.subject_field else None
+    name = source if isinstance(source, Path) else source.name
+    chunks = _hashed_chunks(source, fmt, spec, subject_key, progress, limits, engine)
+    # Closed at once if anything stops the hashing, so hashing workers end with it.
+    with closing(chunks), _memory_named(name), ExitStack() as staging:
+        staged: Staged | None = None
+        if _hash_before_locking(source, fmt, engine):
+            # Deferred for start-up time: loads pyarrow
+            from provledger.ingest.staging import stage
+
+            with ledger.released():  # readers and look-ups get in while this hashes
+                staged = staging.enter_context(stage(ledger.home, chunks))
+        return _commit(ledger, spec, metadata, chunks, staged, path, fmt, name)
+
+
+def _check_engine(engine: str, fmt: str, path: Path | None) -> None:
+    if engine not in ENGINES:
+        raise InputError(
+            f"unknown engine '{engine}' (expected one of {', '.join(ENGINES)})", field="engine"
+        )
+    if fmt == "spark" and engine != "local":
+        raise InputError(
+            "a PySpark DataFrame is hashed by Spark itself: leave the engine unset", field="engine"
+        )
+    if engine == "ray" and fmt not in ("parquet", "ray"):
+        raise InputError(
+            f"--engine ray reads Parquet files and ray.data.Datasets; register {fmt} input "
+            "with the local engine",
+            file=path,
+            field="engine",
+        )
+
+
+def _hash_before_locking(source: Path | InMemory | EngineInput, fmt: str, engine: str) -> bool:
+    """Whether to hash with the ledger closed, staging the hashes (provledger.ingest.staging):
+    on an engine, and for inputs of RELEASE_MIN_BYTES or more (files, Arrow tables)."""
+    if engine != "local" or isinstance(source, EngineInput):
+        return True
+    if isinstance(source, Path):
+        size = source.stat().st_size if source.is_file() else 0
+        if fmt == "parquet-dir":
+            size = sum(f.stat().st_size for f in source.iterdir() if f.is_file())
+        return size >= RELEASE_MIN_BYTES
+    return False
+
+
+def _staged_records(seq: int, first_ord: int, table: Any) -> Any:
+    """Staged hashes as ``records`` rows: the batch's seq and each record's position first."""
+    # Deferred for start-up time: loads pyarrow (loaded already by the staging)
+    import pyarrow as pa
+
+    n = table.num_rows
+    return pa.table(
+        {
+            "batch_seq": pa.array([seq] * n, pa.int32()),
+            "ord": pa.array(range(first_ord, first_ord + n), pa.int32()),
+            "record_hash": table.column("record_hash"),
+            "content_hash": table.column("content_hash"),
+            "subject_hash": table.column("subject_hash"),
+        }
+    )
+
+
+def _commit(
+    ledger: Ledger,
+    spec: BatchSpec,
+    metadata: dict[str, Any],
+    chunks: Iterable[Hashed],
+    staged: Staged | None,
+    path: Path | None,
+    fmt: str,
+    name: Path | str,
+) -> RegisterResult:
+    """Write the records, sketches, batch row, lookup keys and entry in one transaction:
+    from ``staged`` hashes when the input was staged, else hashing ``chunks`` meanwhile."""
     store = ledger.store
     # While worker processes hash, DuckDB's own threads would only compete with them
     # for the cores (measured: 2.3x slower on 2 cores); one thread keeps up. The memory
     # limit makes DuckDB spill the open transaction's rows to disk, so a batch of any
     # size registers in bounded memory (without it, about 200 MB more per 1M records).
-    with store.limits(threads=1, memory=WRITE_MEMORY), ledger.appending() as app:
+    threads = 1 if staged is None else os.cpu_count() or 1
+    with store.limits(threads=threads, memory=WRITE_MEMORY), ledger.appending() as app:
         batch_id = f"b{app.seq}"
-        builder = MerkleBuilder()
-        # The Merkle root covers record hashes; these digests cover the other two hash
-        # columns, so verify also catches an edited content or subject hash.
-        content_digest = hashlib.sha256()
-        subject_digest = hashlib.sha256()
         sketches = SketchWriter(store, app.seq) if spec.sketches else None
-        text_bytes = words = 0
-        chunks = _hashed_chunks(source, fmt, spec, subject_key, progress, limits)
-        # Closed at once if anything stops the loop, so hashing workers end with it.
-        with closing(chunks), _memory_named(source if isinstance(source, Path) else source.name):
+        if staged is None:
+            # The Merkle root covers record hashes; the totals' digests cover the other two
+            # hash columns, so verify also catches an edited content or subject hash.
+            totals = Totals.empty()
             for hashed in chunks:
                 if hashed.count:
-                    store.insert_arrow("records", _records_table(app.seq, builder.size, hashed))
+                    store.insert_arrow("records", _records_table(app.seq, totals.count, hashed))
                     if sketches is not None:
-                        sketches.add(builder.size, hashed.count, hashed.bands, hashed.profile)
-                    fold(builder, hashed)
-                    content_digest.update(hashed.content_hashes)
-                    subject_digest.update(hashed.subject_hashes or b"")
-                    text_bytes += hashed.text_bytes
-                    words += hashed.words
-        count = builder.size
+                        sketches.add(totals.count, hashed.count, hashed.bands, hashed.profile)
+                    totals.add(hashed)
+        else:
+            totals = staged.totals
+            _insert_staged(store, app.seq, staged, sketches)
+        text_bytes, words = totals.text_bytes, totals.words
+        count = totals.count
         if count == 0:
-            raise InputError(
-                "no records: the file is empty",
-                file=source if isinstance(source, Path) else source.name,
-            )
-        root = builder.root().hex()
+            raise InputError("no records: the file is empty", file=name)
+        root = totals.builder.root().hex()
         earlier = store.row(SAME_CONTENT, [spec.dataset, root])
         if earlier is not None:
             raise Conflict(
@@ -550,8 +685,8 @@ def register(
             "file": path.name if path else None,
             "path": str(path) if path else None,
             "format": fmt,
-            "content_digest": content_digest.hexdigest(),
-            "subject_digest": subject_digest.hexdigest() if spec.subject_field else None,
+            "content_digest": totals.content.hexdigest(),
+            "subject_digest": totals.subject.hexdigest() if spec.subject_field else None,
             "metadata": metadata
             | {"bytes": text_bytes, "words": words, "tokens": words, "tokenizer": TOKENIZER},
         }
@@ -576,3 +711,20 @@ def register(
         bytes=text_bytes,
         words=words,
     )
+
+
+def _insert_staged(store: Any, seq: int, staged: Staged, sketches: SketchWriter | None) -> None:
+    """Insert a staged batch's records and band keys; its profile, summed while staging,
+    goes with the first chunk (the writer adds the chunks' profiles up)."""
+    # Deferred for start-up time: loads pyarrow (loaded already by the staging)
+    from provledger.ingest.arrow_hashing import BAND_BYTES, column_bytes
+
+    done = 0
+    profile = staged.totals.profile
+    for table in staged.tables():
+        n = table.num_rows
+        store.insert_arrow("records", _staged_records(seq, done, table))
+        if sketches is not None:
+            bands = column_bytes(table.column("bands"), BAND_BYTES)
+            sketches.add(done, n, bands, profile if done == 0 else bytes(len(profile or b"")))
+        done += n
