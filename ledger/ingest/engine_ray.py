@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -149,9 +149,12 @@ def hash_on_ray(
             else _hash_dataset(data, config)
         )
         done = 0
-        for table in tables:
-            for hashed in blocks_back(table, done, name):
-                done += hashed.count
-                if progress is not None:
-                    progress(done, None)
-                yield hashed
+        # Closed before Ray shuts down, however the loop ends, so Ray Data's iterator
+        # stops while it can still reach the cluster.
+        with closing(tables):
+            for table in tables:
+                for hashed in blocks_back(table, done, name):
+                    done += hashed.count
+                    if progress is not None:
+                        progress(done, None)
+                    yield hashed
