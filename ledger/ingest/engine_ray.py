@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,7 +102,7 @@ def _quiet(dataset: Any) -> Any:
 
 def _hash_file(
     engine: Any, path: Path, config: HashConfig, limits: ReadLimits
-) -> Iterator[pa.Table]:
+) -> Generator[pa.Table, None, None]:
     """A Parquet file on Ray: its row ranges (positions known from the footer) hashed by
     ``map_batches`` tasks that return each range's compact Merkle range, so the driver
     folds O(log n) nodes per range."""
@@ -120,7 +120,7 @@ def _hash_file(
     yield from _quiet(hashed).iter_batches(batch_format="pyarrow", batch_size=None)
 
 
-def _hash_dataset(dataset: Any, config: HashConfig) -> Iterator[pa.Table]:
+def _hash_dataset(dataset: Any, config: HashConfig) -> Generator[pa.Table, None, None]:
     hashed = dataset.map_batches(
         hash_block,
         fn_kwargs={"config": config},
@@ -143,7 +143,7 @@ def hash_on_ray(
     if isinstance(data, Path):
         plan_ranges(path=data, limits=limits)  # a bad file is refused before Ray starts
     with ray_session() as engine:
-        tables = (
+        tables: Generator[pa.Table, None, None] = (
             _hash_file(engine, data, config, limits)
             if isinstance(data, Path)
             else _hash_dataset(data, config)
