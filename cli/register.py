@@ -146,6 +146,21 @@ def register(
             "ranges on the cluster in RAY_ADDRESS (else a local Ray); needs provledger[ray].",
         ),
     ] = "local",
+    shards: Annotated[
+        Path | None,
+        typer.Option(
+            "--shards",
+            help="Folder to write the records' hashes to as Parquet hash shards, instead of "
+            "the ledger file (crawl scale; the signed entry lists each shard's SHA-256).",
+        ),
+    ] = None,
+    shard_rows: Annotated[
+        int | None,
+        typer.Option(
+            "--shard-rows",
+            help="Records per shard with --shards: a power of two (default 1048576).",
+        ),
+    ] = None,
     max_line_size: MaxLineSize = DEFAULT_MAX_LINE,
     max_input_size: MaxInputSize = DEFAULT_MAX_INPUT,
     home: Home = None,
@@ -210,9 +225,18 @@ def register(
                     progress=lambda done, total: bar.update(task, completed=done, total=total),
                     limits=limits,
                     engine=engine,
+                    shards=shards,
+                    shard_rows=shard_rows,
                 )
         else:
-            result = led.register(file, spec=spec, limits=limits, engine=engine)
+            result = led.register(
+                file,
+                spec=spec,
+                limits=limits,
+                engine=engine,
+                shards=shards,
+                shard_rows=shard_rows,
+            )
     if json:
         emit_json(result.as_dict())
     else:

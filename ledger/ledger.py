@@ -23,7 +23,7 @@ import orjson
 
 from provledger import interrupts
 from provledger.atomic import StagedFile, write_atomically
-from provledger.errors import HomeError, InputError, KeyFileError, NotFound
+from provledger.errors import HomeError, InputError, KeyFileError, NotFound, ShardError
 from provledger.exports.formats import export
 from provledger.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from provledger.ingest.register import BatchSpec, register
@@ -35,6 +35,7 @@ from provledger.storage.catalog import describe_differences, fingerprint
 from provledger.storage.entry_kinds import EntryKind
 from provledger.storage.precheck import Checked, check_catalog, check_note, expected_catalog
 from provledger.storage.projections import unsigned_digest
+from provledger.storage.shards import attach, check_present, sharded_batches
 from provledger.storage.store import DEFAULT_WAIT, Appender, Entry, Store
 from provledger.tlog import keys
 from provledger.tlog.checkpoint import (
@@ -226,6 +227,16 @@ class Ledger:
         count, head = self._check_note(verifying=verifying)
         note = self._external_checkpoint()
         self.checked = Checked(count, head, catalog, note.size if note else None)
+        # Batches whose hashes live in Parquet shards: read as rows of `records` (a stat per
+        # file here; verify hashes them and names a bad one, so it opens with what is there).
+        sharded = sharded_batches(self.store)
+        if sharded:
+            if not verifying:
+                check_present(sharded)
+                attach(self.store, sharded)
+                return
+            with contextlib.suppress(ShardError):  # verify names the file that fails
+                attach(self.store, sharded, present_only=True)
 
     def _check_note(self, *, verifying: bool) -> tuple[int, str]:
         return check_note(
@@ -408,12 +419,16 @@ class Ledger:
         progress: Progress | None = None,
         limits: ReadLimits | None = None,
         engine: str = "local",
+        shards: str | os.PathLike[str] | None = None,
+        shard_rows: int | None = None,
         **fields: Any,
     ) -> RegisterResult:
         """Register one batch from a file path (or a folder of Parquet shards), a pyarrow
         Table or RecordBatchReader, a pandas DataFrame, a Hugging Face ``datasets.Dataset``,
         an iterable of dicts (streamed), a ``ray.data.Dataset`` (hashed on Ray) or a PySpark
-        DataFrame (hashed by Spark); ``engine="ray"`` hashes a Parquet file on Ray.
+        DataFrame (hashed by Spark); ``engine="ray"`` hashes a Parquet file on Ray;
+        ``shards=DIR`` keeps the records' hashes in Parquet hash shards of ``shard_rows``
+        records there instead of in the ledger file (docs/scale.md).
 
         Give the batch's details as a ``BatchSpec`` or as keywords (``dataset=``,
         ``source=``, ``license=``, ``consent=``, ``subject_field=`` ...); ``limits`` raise
@@ -421,7 +436,14 @@ class Ledger:
         ``provledger.ingest.register.register`` for the rules and errors.
         """
         return register(
-            self, data, spec or BatchSpec(**fields), progress, limits or DEFAULT_LIMITS, engine
+            self,
+            data,
+            spec or BatchSpec(**fields),
+            progress,
+            limits or DEFAULT_LIMITS,
+            engine,
+            shards,
+            shard_rows,
         )
 
     def prove(self, batch_id: str, record_hash: str, index: int | None = None) -> InclusionProof:

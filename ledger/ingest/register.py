@@ -35,6 +35,7 @@ from provledger.lineage.index import index_batch
 from provledger.registry import operations as registry
 from provledger.similarity.sketch_tables import SketchWriter
 from provledger.storage.entry_kinds import EntryKind
+from provledger.storage.shards import ShardFile, attach, sharded_batches
 from provledger.tlog.canonical import require_utf8
 from provledger.tlog.merkle import compact_range
 from provledger.vocabulary import SOURCES, SPLITS
@@ -516,6 +517,8 @@ def register(
     progress: Progress | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
     engine: str = "local",
+    shards: str | os.PathLike[str] | None = None,
+    shard_rows: int | None = None,
 ) -> RegisterResult:
     """Register one batch from a file path (JSONL, JSONL.gz, CSV, CSV.gz, a JSON array,
     Parquet, or a folder of Parquet shards), an in-memory input (a pyarrow Table or
@@ -523,6 +526,9 @@ def register(
     iterable of dicts, streamed: see ``provledger.ingest.readers.memory_reader``), or a
     dataset an engine hashes where it lives (a ``ray.data.Dataset``, a PySpark DataFrame).
     ``engine="ray"`` hashes a Parquet file on Ray (``provledger.ingest.engine_ray``).
+    With ``shards`` (a folder) the records' hashes are written there as Parquet hash
+    shards of ``shard_rows`` records instead of into the ledger file
+    (``provledger.ingest.shard_writer``, ``provledger.storage.shards``).
 
     Large inputs are hashed first with the ledger closed, into a staging file, and the
     writer lock is taken only to commit (``provledger.ingest.staging``). All or nothing:
@@ -548,6 +554,8 @@ def register(
         source = in_memory(data)
         fmt = source.format
     _check_engine(engine, fmt, path)
+    if shard_rows is not None and shards is None:
+        raise InputError("--shard-rows needs --shards DIR", field="shard_rows")
     spec, metadata = _check_spec(ledger, spec)
     subject_key = ledger.subject_key if spec.subject_field else None
     name = source if isinstance(source, Path) else source.name
@@ -555,13 +563,24 @@ def register(
     # Closed at once if anything stops the hashing, so hashing workers end with it.
     with closing(chunks), _memory_named(name), ExitStack() as staging:
         staged: Staged | None = None
-        if _hash_before_locking(source, fmt, engine):
+        if shards is not None or _hash_before_locking(source, fmt, engine):
+            # Deferred for start-up time: loads pyarrow
+            from provledger.ingest.shard_writer import DEFAULT_SHARD_ROWS, ShardWriter
+
             # Deferred for start-up time: loads pyarrow
             from provledger.ingest.staging import stage
 
+            writer = None
+            if shards is not None:
+                writer = ShardWriter(Path(shards), shard_rows or DEFAULT_SHARD_ROWS)
             with ledger.released():  # readers and look-ups get in while this hashes
-                staged = staging.enter_context(stage(ledger.home, chunks))
-        return _commit(ledger, spec, metadata, chunks, staged, path, fmt, name)
+                staged = staging.enter_context(stage(ledger.home, chunks, writer))
+        try:
+            return _commit(ledger, spec, metadata, chunks, staged, path, fmt, name)
+        except Exception:
+            if shards is not None:  # `records` must not read the uncommitted batch's shards
+                attach(ledger.store, sharded_batches(ledger.store))
+            raise
 
 
 def _check_engine(engine: str, fmt: str, path: Path | None) -> None:
@@ -650,6 +669,7 @@ def _commit(
         count = totals.count
         if count == 0:
             raise InputError("no records: the file is empty", file=name)
+        sharded = staged.shards if staged is not None else None
         root = totals.builder.root().hex()
         earlier = store.row(SAME_CONTENT, [spec.dataset, root])
         if earlier is not None:
@@ -692,6 +712,10 @@ def _commit(
         }
         if sketches is not None:
             payload |= sketches.finish()
+        if sharded is not None:
+            payload["shards"] = sharded
+            # From here on `records` reads this batch's shards too (the lookup keys below).
+            _attach_with(store, app.seq, payload)
 
         # The workers are done: sorting the batch's lookup keys may use every core.
         with store.limits(threads=os.cpu_count() or 1, memory=WRITE_MEMORY):
@@ -723,8 +747,16 @@ def _insert_staged(store: Any, seq: int, staged: Staged, sketches: SketchWriter 
     profile = staged.totals.profile
     for table in staged.tables():
         n = table.num_rows
-        store.insert_arrow("records", _staged_records(seq, done, table))
+        if staged.shards is None:  # else the records are in the shard files
+            store.insert_arrow("records", _staged_records(seq, done, table))
         if sketches is not None:
             bands = column_bytes(table.column("bands"), BAND_BYTES)
             sketches.add(done, n, bands, profile if done == 0 else bytes(len(profile or b"")))
         done += n
+
+
+def _attach_with(store: Any, seq: int, payload: dict[str, Any]) -> None:
+    """Attach the ledger's sharded batches and this one's (still being committed)."""
+    sharded = sharded_batches(store)
+    sharded[seq] = ShardFile.listed(seq, payload)
+    attach(store, sharded)

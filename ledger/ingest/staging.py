@@ -21,11 +21,15 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from provledger.ingest.arrow_hashing import HASH_SCHEMA, table_from_hashed
 from provledger.ingest.record_hashes import Hashed, Totals
+
+if TYPE_CHECKING:
+    from provledger.ingest.shard_writer import ShardWriter
 
 __all__ = ["STAGED_SCHEMA", "STAGING_DIR", "Staged", "stage"]
 
@@ -41,6 +45,8 @@ class Staged:
 
     path: Path
     totals: Totals
+    # With shards: the entry payload's ``shards`` part (provledger.ingest.shard_writer).
+    shards: dict[str, Any] | None = None
 
     def tables(self) -> Iterator[pa.Table]:
         """The staged hashes in record order, chunk by chunk (memory-mapped)."""
@@ -71,22 +77,35 @@ def _remove_stale(folder: Path) -> None:
 
 
 @contextmanager
-def stage(home: Path, chunks: Iterable[Hashed]) -> Iterator[Staged]:
+def stage(
+    home: Path, chunks: Iterable[Hashed], shards: ShardWriter | None = None
+) -> Iterator[Staged]:
     """Hash ``chunks`` into a staging file under ``home``; yields the ``Staged`` batch and
-    removes the file when the block ends. Errors from ``chunks`` propagate (file removed)."""
+    removes the file when the block ends. Errors from ``chunks`` propagate (file removed).
+
+    With ``shards`` the hashes go to its shard files instead and the staging file keeps
+    only the band keys; the shards are removed too when the block ends with an error
+    (the batch was not committed)."""
     folder = home / STAGING_DIR
     folder.mkdir(mode=0o700, exist_ok=True)
     _remove_stale(folder)
     path = folder / f"{os.getpid()}.{os.urandom(6).hex()}.arrow"
+    schema = STAGED_SCHEMA if shards is None else pa.schema([STAGED_SCHEMA.field("bands")])
     try:
         totals = Totals.empty()
-        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, STAGED_SCHEMA) as writer:
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
             for hashed in chunks:
                 if not hashed.count:
                     continue
-                writer.write_table(table_from_hashed(hashed).select(STAGED_SCHEMA.names))
+                writer.write_table(table_from_hashed(hashed).select(schema.names))
+                if shards is not None:
+                    shards.add(hashed)
                 totals.add(hashed)
-        yield Staged(path, totals)
+        yield Staged(path, totals, None if shards is None else shards.finish())
+    except BaseException:
+        if shards is not None:
+            shards.discard()
+        raise
     finally:
         with suppress(FileNotFoundError):
             path.unlink()
