@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 import rfc8785
 
+from provledger import interrupts
 from provledger.errors import InputError
 from provledger.ingest import register as ingest
 from provledger.ingest.staging import STAGING_DIR
@@ -128,3 +130,24 @@ def test_a_staging_file_left_by_a_killed_process_is_removed(
         led.register(data, dataset="d", source="scraped")
     assert not stale.exists()
     assert mine.read_bytes() == b"in use"
+
+
+def test_an_interruption_while_staged_hashing_changes_nothing(
+    home: Path, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the ledger is released: the registration ends at once with the ledger
+    closed and untouched, no staging file left, and the next open works."""
+    prepared(home)
+    monkeypatch.setattr(ingest, "RELEASE_MIN_BYTES", 1)
+
+    def progress(done: int, total: int | None) -> None:
+        raise interrupts.Interrupted(signal.SIGINT)
+
+    with Ledger.open(home) as led:
+        before = led.store.entry_count()
+        with pytest.raises(interrupts.Interrupted):
+            led.register(data, dataset="d", source="scraped", progress=progress)
+    assert not (home / STAGING_DIR).exists()
+    with Ledger.open(home, read_only=True) as led:
+        assert led.store.entry_count() == before
+        assert led.verify().ok
