@@ -222,6 +222,19 @@ def _in_process(engine: str, file: Path, cpus: int, shards: bool = False) -> dic
         out["register_s"] = end - begin
         out["lock_held_s"] = end - reopened[-1] if len(reopened) > 1 else end - begin
         out["records"] = result.records
+        with Ledger.open(home, read_only=True) as led:
+            # A record in the middle of the batch (the last shard when there are shards).
+            row = led.store.row(
+                "SELECT record_hash FROM records WHERE batch_seq = ? AND ord = ?",
+                [result.seq, result.records * 3 // 4],
+            )
+            assert row is not None
+            lookups = []
+            for _ in range(5):
+                begin = time.perf_counter()
+                led.lineage(record=bytes(row[0]).hex())
+                lookups.append(time.perf_counter() - begin)
+        out["lookup_ms"] = statistics.median(lookups) * 1000
         out["ledger_mb"] = (home / "ledger.duckdb").stat().st_size / 1e6
         folder = home.parent / "shards"
         out["shards_mb"] = (
@@ -272,6 +285,7 @@ def show(name: str, figures: dict[str, Any]) -> None:
         f"{name:28s} start {start:6.2f} s  register {register:6.2f} s"
         f"  (lock held {figures['lock_held_s']:5.2f} s)  stop {figures['engine_stop_s']:5.2f} s"
         f"  ledger {figures['ledger_mb']:6.1f} MB  shards {figures['shards_mb']:6.1f} MB"
+        f"  lineage --record {figures.get('lookup_ms', float('nan')):5.1f} ms"
     )
 
 
