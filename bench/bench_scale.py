@@ -119,7 +119,7 @@ REGISTER_ARGS = [
 
 def measured(cmd: list[str], env: dict[str, str]) -> tuple[float, float, dict[str, object]]:
     """Run ``cmd``; (seconds, peak RSS in MB of it or any descendant it waited for, its
-    JSON output)."""
+    JSON output with ``cpu_s``: the CPU seconds of it and those descendants added)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE)
     assert proc.stdout is not None
@@ -129,7 +129,9 @@ def measured(cmd: list[str], env: dict[str, str]) -> tuple[float, float, dict[st
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise SystemExit(f"{cmd} failed with exit code {proc.returncode}")
-    return seconds, usage.ru_maxrss / 1024, orjson.loads(out)
+    result = orjson.loads(out)
+    result["cpu_s"] = usage.ru_utime + usage.ru_stime
+    return seconds, usage.ru_maxrss / 1024, result
 
 
 def register(
@@ -161,7 +163,11 @@ def bench_local(file: Path, runs: int) -> None:
     for name, results in (("one process (before)", before), ("row ranges (after)", after)):
         secs = statistics.median(r[0] for r in results)
         rss = statistics.median(r[1] for r in results)
-        print(f"{name:24s} {secs:6.2f} s   peak RSS {rss:5.0f} MB   (median of {runs})")
+        cpu = statistics.median(r[2]["cpu_s"] for r in results)
+        print(
+            f"{name:24s} {secs:6.2f} s   CPU {cpu:6.2f} s   peak RSS {rss:5.0f} MB"
+            f"   (median of {runs})"
+        )
     ratio = statistics.median(r[0] for r in before) / statistics.median(r[0] for r in after)
     print(f"before / after: {ratio:.2f}x; same Merkle root: {after[0][2]['merkle_root']}")
 

@@ -23,6 +23,7 @@ import pytest
 import rfc8785
 
 from provledger.errors import InputError, ShardError
+from provledger.ingest import parquet_ranges
 from provledger.ledger import Ledger
 from tests.test_arrow_hashing import CONSENT, FP, records, rfc9162_root, sha256
 
@@ -251,3 +252,24 @@ def test_shard_rows_must_be_a_power_of_two(
     with Ledger.open(home, read_only=True) as led:
         assert led.store.row("SELECT count(*) FROM batches") == (0,)
     assert not os.path.exists(tmp_path / "s") or shard_files(tmp_path / "s") == []
+
+
+def test_shard_roots_from_the_workers_subtrees(
+    home: Path, data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hashed as Parquet row ranges in worker processes (ranges of 300 rows here), the
+    shards' roots are built from the ranges' subtrees: the same roots as from the leaves."""
+    monkeypatch.setattr(parquet_ranges, "PARALLEL_MIN_ROWS", 2000)
+    monkeypatch.setattr(parquet_ranges, "RANGE_ROWS", 300)
+    with Ledger.init(home) as led:
+        led.create_dataset("d", owner="o", context="internal", uses=["train"])
+        result = led.register(
+            data, dataset="d", source="scraped", shards=tmp_path / "s", shard_rows=1024
+        )
+        (entry,) = [e for e in led.store.entries() if e.kind == "batch-registered"]
+        assert led.verify().ok
+    hashes = [sha256(rfc8785.dumps(r)) for r in records(N)]
+    assert [s["root"] for s in entry.payload["shards"]["files"]] == [
+        rfc9162_root(hashes[a : a + 1024]).hex() for a in (0, 1024, 2048)
+    ]
+    assert result.merkle_root == rfc9162_root(hashes).hex()

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -95,9 +96,10 @@ class ShardWriter:
         n = hashed.count
         if not n:
             return
+        start = self._records
         table = pa.table(
             {
-                "ord": pa.array(range(self._records, self._records + n), pa.int32()),
+                "ord": pa.array(np.arange(start, start + n, dtype=np.int32)),
                 "record_hash": _column(hashed.record_hashes, n),
                 "content_hash": _column(hashed.content_hashes, n),
                 "subject_hash": _column(hashed.subject_hashes, n),
@@ -105,17 +107,39 @@ class ShardWriter:
             schema=SHARD_SCHEMA,
         )
         self._records += n
-        leaves = hashed.leaves
+        nodes = self._nodes(hashed, start)
+        node = 0
         offset = 0
         while offset < n:
             take = min(n - offset, self.shard_rows - self._pending_rows)
             self._pending.append(table.slice(offset, take))
-            for i in range(offset, offset + take):
-                self._tree.push(leaves[i * 32 : i * 32 + 32])
+            # The shard's subtree: the chunk's nodes that fall in this part of it.
+            while node < len(nodes) and nodes[node][0] < start + offset + take:
+                _, height, root = nodes[node]
+                self._tree.push_subtree(root, height)
+                node += 1
             self._pending_rows += take
             offset += take
             if self._pending_rows == self.shard_rows:
                 self._flush()
+
+    def _nodes(self, hashed: Hashed, start: int) -> list[tuple[int, int, bytes]]:
+        """(position, height, root) of the chunk's aligned subtrees, left to right: the
+        workers' compact range when none crosses a shard boundary, else every leaf."""
+        limit = self.shard_rows.bit_length() - 1
+        if (
+            hashed.subtrees is not None
+            and hashed.first_index == start
+            and all(height <= limit for height, _ in hashed.subtrees)
+        ):
+            out = []
+            pos = start
+            for height, root in hashed.subtrees:
+                out.append((pos, height, root))
+                pos += 1 << height
+            return out
+        leaves = hashed.leaves
+        return [(start + i, 0, leaves[i * 32 : i * 32 + 32]) for i in range(hashed.count)]
 
     def finish(self) -> dict[str, Any]:
         """Write the last shard; return the entry payload's ``shards`` part."""

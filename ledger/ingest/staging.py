@@ -6,7 +6,7 @@ with the database closed (``Ledger.released``), into a staging file: an Arrow IP
 record, content and subject hashes and band keys in record order, in ``<home>/staging/``.
 The Merkle root, the record count, the digests the entry signs, the n-gram profile and
 the text's bytes and words are folded on the way. Only then does it reopen the ledger and
-commit, reading the staged hashes back memory-mapped: the writer lock is held for the
+commit, reading the staged hashes back chunk by chunk: the writer lock is held for the
 insert, the lookup index and the entry, not for the hashing.
 
 A staging file holds hashes only (never record contents) and is removed when the
@@ -49,8 +49,9 @@ class Staged:
     shards: dict[str, Any] | None = None
 
     def tables(self) -> Iterator[pa.Table]:
-        """The staged hashes in record order, chunk by chunk (memory-mapped)."""
-        with pa.memory_map(str(self.path)) as source:
+        """The staged hashes in record order, chunk by chunk (read a chunk at a time, so
+        memory holds one chunk whatever the batch's size)."""
+        with pa.OSFile(str(self.path), "rb") as source:
             reader = pa.ipc.open_file(source)
             for i in range(reader.num_record_batches):
                 yield pa.Table.from_batches([reader.get_batch(i)])
