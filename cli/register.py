@@ -138,6 +138,29 @@ def register(
     hours: Annotated[
         float | None, typer.Option("--hours", help="Hours of content (audio and video).")
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="local | ray: where records are hashed. ray hashes a Parquet file's row "
+            "ranges on the cluster in RAY_ADDRESS (else a local Ray); needs provledger[ray].",
+        ),
+    ] = "local",
+    shards: Annotated[
+        Path | None,
+        typer.Option(
+            "--shards",
+            help="Folder to write the records' hashes to as Parquet hash shards, instead of "
+            "the ledger file (crawl scale; the signed entry lists each shard's SHA-256).",
+        ),
+    ] = None,
+    shard_rows: Annotated[
+        int | None,
+        typer.Option(
+            "--shard-rows",
+            help="Records per shard with --shards: a power of two (default 1048576).",
+        ),
+    ] = None,
     max_line_size: MaxLineSize = DEFAULT_MAX_LINE,
     max_input_size: MaxInputSize = DEFAULT_MAX_INPUT,
     home: Home = None,
@@ -145,7 +168,8 @@ def register(
     wait: Wait = DEFAULT_WAIT,
 ) -> None:
     """Register one batch: hash every record, build its Merkle root, and append a signed
-    entry, all in one transaction.
+    entry, all in one transaction. Large inputs are hashed before the ledger is locked,
+    so audits and look-ups can run meanwhile.
 
     Example:
 
@@ -200,9 +224,19 @@ def register(
                     spec=spec,
                     progress=lambda done, total: bar.update(task, completed=done, total=total),
                     limits=limits,
+                    engine=engine,
+                    shards=shards,
+                    shard_rows=shard_rows,
                 )
         else:
-            result = led.register(file, spec=spec, limits=limits)
+            result = led.register(
+                file,
+                spec=spec,
+                limits=limits,
+                engine=engine,
+                shards=shards,
+                shard_rows=shard_rows,
+            )
     if json:
         emit_json(result.as_dict())
     else:

@@ -14,6 +14,7 @@ The CLI catches ``LedgerError`` only, prints ``Error: <message>`` and exits 1.
     └── IntegrityError          the ledger does not verify (seq names the first bad entry)
         ├── BehindCheckpoint    the database is behind or beside its signed note, or lost it
         ├── CatalogError        the database's catalog is not what the migrations create
+        ├── ShardError          a hash shard file is missing or not what its entry signed
         └── RootMismatch        a Merkle root or proof does not match (expected, calculated)
 """
 
@@ -114,6 +115,11 @@ class BehindCheckpoint(IntegrityError):
 class CatalogError(IntegrityError):
     """The database holds a table, view, macro, trigger or index the migrations did not
     create, or lacks or changed one they did: a read could be answered by it."""
+
+
+class ShardError(IntegrityError):
+    """A batch's hash shard file (``register --shards``) is missing, or its size or SHA-256
+    is not what the batch's entry signed (see ``provledger.storage.shards``)."""
 
 
 class RootMismatch(IntegrityError):

@@ -23,7 +23,7 @@ import orjson
 
 from provledger import interrupts
 from provledger.atomic import StagedFile, write_atomically
-from provledger.errors import HomeError, InputError, KeyFileError, NotFound
+from provledger.errors import HomeError, InputError, KeyFileError, NotFound, ShardError
 from provledger.exports.formats import export
 from provledger.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from provledger.ingest.register import BatchSpec, register
@@ -43,6 +43,7 @@ from provledger.storage.precheck import (
     expected_catalog,
 )
 from provledger.storage.projections import unsigned_digest
+from provledger.storage.shards import attach, check_present, sharded_batches
 from provledger.storage.store import DEFAULT_WAIT, Appender, Entry, Store
 from provledger.tlog import keys
 from provledger.tlog.checkpoint import (
@@ -117,6 +118,8 @@ class Ledger:
         self._subject_key: bytes | None = None
         self._recorded: dict[str, Any] = {}
         self.checked: Checked | None = None
+        # How long a reopen waits for the lock (see ``released``): what ``open`` was given.
+        self.wait = DEFAULT_WAIT
 
     # -- lifecycle -----------------------------------------------------------------------
     @classmethod
@@ -202,6 +205,7 @@ class Ledger:
             )
         store = Store.open(path / DB_FILE, read_only=read_only, wait=wait, migrate=False)
         ledger = cls(path, store, public)
+        ledger.wait = wait
         try:
             ledger._open_checks(verifying=verifying)
         except BaseException:
@@ -231,6 +235,16 @@ class Ledger:
         count, head = self._check_note(verifying=verifying)
         note = self._external_checkpoint()
         self.checked = Checked(count, head, catalog, note.size if note else None)
+        # Batches whose hashes live in Parquet shards: read as rows of `records` (a stat per
+        # file here; verify hashes them and names a bad one, so it opens with what is there).
+        sharded = sharded_batches(self.store)
+        if sharded:
+            if not verifying:
+                check_present(sharded)
+                attach(self.store, sharded)
+                return
+            with contextlib.suppress(ShardError):  # verify names the file that fails
+                attach(self.store, sharded, present_only=True)
 
     def _check_note(self, *, verifying: bool) -> tuple[int, str]:
         return check_note(
@@ -243,6 +257,37 @@ class Ledger:
 
     def close(self) -> None:
         self.store.close()
+
+    @contextmanager
+    def released(self) -> Iterator[None]:
+        """Close the database for the block, so other processes can read (or write) the
+        ledger meanwhile, then reopen it for writing (waiting up to ``wait`` seconds) with
+        the pre-check ``open`` makes.
+
+        For long work that needs no database, such as hashing a large batch before
+        committing it. After an error the ledger is reopened too; after an interruption
+        (``provledger.interrupts.Interrupted``) it stays closed, so the process ends at
+        once. Raises LedgerBusy when another writer holds it past ``wait``, and what
+        ``open`` raises when the database changed underneath (CatalogError,
+        BehindCheckpoint).
+        """
+        if self.store.read_only:
+            raise RuntimeError("released() is for a ledger opened for writing")
+        self.store.close()
+        try:
+            yield
+        except Exception:
+            self._reopen()
+            raise
+        self._reopen()
+
+    def _reopen(self) -> None:
+        self.store = Store.open(self.home / DB_FILE, wait=self.wait, migrate=False)
+        try:
+            self._open_checks(verifying=False)
+        except BaseException:
+            self.store.close()
+            raise
 
     def __enter__(self) -> Ledger:
         return self
@@ -381,18 +426,33 @@ class Ledger:
         *,
         progress: Progress | None = None,
         limits: ReadLimits | None = None,
+        engine: str = "local",
+        shards: str | os.PathLike[str] | None = None,
+        shard_rows: int | None = None,
         **fields: Any,
     ) -> RegisterResult:
         """Register one batch from a file path (or a folder of Parquet shards), a pyarrow
-        Table or RecordBatchReader, a pandas DataFrame, a Hugging Face ``datasets.Dataset``
-        or an iterable of dicts (streamed).
+        Table or RecordBatchReader, a pandas DataFrame, a Hugging Face ``datasets.Dataset``,
+        an iterable of dicts (streamed), a ``ray.data.Dataset`` (hashed on Ray) or a PySpark
+        DataFrame (hashed by Spark); ``engine="ray"`` hashes a Parquet file on Ray;
+        ``shards=DIR`` keeps the records' hashes in Parquet hash shards of ``shard_rows``
+        records there instead of in the ledger file (docs/scale.md).
 
         Give the batch's details as a ``BatchSpec`` or as keywords (``dataset=``,
         ``source=``, ``license=``, ``consent=``, ``subject_field=`` ...); ``limits`` raise
         or lower the line and input size limits (``provledger.ingest.limits``). See
         ``provledger.ingest.register.register`` for the rules and errors.
         """
-        return register(self, data, spec or BatchSpec(**fields), progress, limits or DEFAULT_LIMITS)
+        return register(
+            self,
+            data,
+            spec or BatchSpec(**fields),
+            progress,
+            limits or DEFAULT_LIMITS,
+            engine,
+            shards,
+            shard_rows,
+        )
 
     def prove(self, batch_id: str, record_hash: str, index: int | None = None) -> InclusionProof:
         """RFC 9162 inclusion proof of a record (hex hash) in a batch, at leaf ``index``

@@ -14,6 +14,7 @@ from provledger.errors import CanonicalError, IntegrityError, RootMismatch
 from provledger.similarity.sketch_tables import check_sketches
 from provledger.storage.entry_kinds import EntryKind
 from provledger.storage.projections import check_projections
+from provledger.storage.shards import check_shard_files
 from provledger.storage.store import CLOCK_SKEW, GENESIS_HASH, Store, entry_body_hash, stamp
 from provledger.tlog.canonical import canonical_json
 from provledger.tlog.checkpoint import Checkpoint
@@ -228,6 +229,7 @@ def verify_ledger(
         report.entries = len(hashes)
         report.batches = len(batches)
         report.root = root_from_leaf_hashes(leaf_hash(h) for h in hashes).hex()
+        check_shard_files(batches)  # before their rows are read through `records`
         report.records = _check_batches(store, batches)
         check_projections(store, entries)
         check_sketches(store, batches)

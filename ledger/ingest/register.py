@@ -10,14 +10,11 @@ folds its leaves into the Merkle root, so memory stays flat whatever the file si
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
-import threading
-import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -26,24 +23,26 @@ from typing import TYPE_CHECKING, Any
 from provledger import interrupts
 from provledger.errors import Conflict, InputError, NotFound
 from provledger.ingest.batch_metadata import TOKENIZER, metadata_for
-from provledger.ingest.hashing import SubjectHasher, normalised_utf8
 from provledger.ingest.limits import DEFAULT_LIMITS, LINE_TOO_LONG, ReadLimits, line_too_long
 from provledger.ingest.readers import Chunk, detect_format
 from provledger.ingest.readers.csv_reader import read_csv
 from provledger.ingest.readers.json_array_reader import read_json_array
 from provledger.ingest.readers.jsonl_reader import byte_ranges, read_lines, split_range
 from provledger.ingest.readers.parquet_reader import read_parquet, read_parquet_dir
+from provledger.ingest.record_hashes import Hashed, Totals, hash_items
+from provledger.ingest.workers import exit_with_parent
 from provledger.lineage.index import index_batch
 from provledger.registry import operations as registry
 from provledger.similarity.sketch_tables import SketchWriter
-from provledger.similarity.sketches import sketch_texts
 from provledger.storage.entry_kinds import EntryKind
-from provledger.tlog.canonical import canonical_json, parse_canonical, require_utf8
-from provledger.tlog.merkle import LEAF_PREFIX, MerkleBuilder, compact_range
+from provledger.storage.shards import ShardFile, attach, sharded_batches
+from provledger.tlog.canonical import require_utf8
+from provledger.tlog.merkle import compact_range
 from provledger.vocabulary import SOURCES, SPLITS
 
 if TYPE_CHECKING:
     from provledger.ingest.readers.memory_reader import InMemory
+    from provledger.ingest.staging import Staged
     from provledger.ledger import Ledger
 
 __all__ = ["BatchSpec", "RegisterResult", "register"]
@@ -51,6 +50,13 @@ __all__ = ["BatchSpec", "RegisterResult", "register"]
 # Plain JSONL files above this size are hashed by worker processes in ranges of RANGE_BYTES.
 PARALLEL_MIN_BYTES = 16 << 20
 RANGE_BYTES = 4 << 20
+# Where records are hashed: this machine's processes, or a Ray cluster
+# (provledger.ingest.engine_ray).
+ENGINES = ("local", "ray")
+# Inputs of at least this many bytes (files, or a folder's Parquet shards) are hashed with
+# the ledger closed and staged on disk, so other processes can read it meanwhile (see
+# provledger.ingest.staging); smaller ones hash inside the transaction, saving the reopen.
+RELEASE_MIN_BYTES = 8 << 20
 # DuckDB's buffer memory while a batch is written (see register()).
 WRITE_MEMORY = "192MB"
 
@@ -129,104 +135,6 @@ class RegisterResult:
 
 
 # -- hashing (runs in worker processes too, so module-level and picklable) ------------------
-@dataclass
-class Hashed:
-    """Hashes of one chunk: 32-byte digests concatenated, in record order."""
-
-    count: int
-    record_hashes: bytes
-    content_hashes: bytes
-    subject_hashes: bytes | None
-    leaves: bytes
-    # UTF-8 bytes and whitespace-separated words of the text fields
-    # (provledger.ingest.batch_metadata).
-    text_bytes: int = 0
-    words: int = 0
-    # Set by worker processes: the aligned Merkle subtrees over these leaves, valid when
-    # the chunk's first record is record ``first_index`` of the batch.
-    first_index: int = -1
-    subtrees: list[tuple[int, bytes]] | None = None
-    # With sketches: BANDS little-endian uint32 band keys per record, and the chunk's
-    # n-gram profile (PROFILE_BUCKETS little-endian uint64 counts); see
-    # provledger.similarity.sketches.
-    bands: bytes | None = None
-    profile: bytes | None = None
-
-
-def hash_items(
-    items: list[Any],
-    locations: list[int],
-    raw: bool,
-    text_field: str,
-    subject_field: str | None,
-    subject_key: bytes | None,
-    sketch: bool = False,
-) -> Hashed:
-    """Hash a chunk of records (and sketch their normalised text when ``sketch``).
-    Raises InputError carrying the line of the bad record."""
-    sha = hashlib.sha256
-    rh: list[bytes] = []
-    ch: list[bytes] = []
-    sh: list[bytes] = []
-    leaves: list[bytes] = []
-    texts: list[bytes] = []
-    keyed: SubjectHasher | None = None
-    text_bytes = 0
-    words = 0
-    if subject_field is not None:
-        if subject_key is None:
-            raise ValueError("subject_key is required with subject_field")
-        keyed = SubjectHasher(subject_key)
-    for item, line in zip(items, locations, strict=True):
-        try:
-            record, canonical = parse_canonical(item) if raw else (item, canonical_json(item))
-            if type(record) is not dict:
-                raise InputError("record is not a JSON object")
-        except InputError as exc:
-            raise exc.located(line=line) from None
-        text = record.get(text_field)
-        if type(text) is not str:
-            what = "is missing" if text is None else "is not a string"
-            raise InputError(f"text field {what}", line=line, field=text_field)
-        text_bytes += len(text) if text.isascii() else len(text.encode("utf-8"))
-        digest = sha(canonical).digest()
-        del canonical  # a long line's canonical form need not outlive its hash
-        rh.append(digest)
-        leaves.append(sha(LEAF_PREFIX + digest).digest())
-        normal = normalised_utf8(text)
-        ch.append(sha(normal).digest())
-        if sketch:
-            texts.append(normal)
-        # Words of the normalised text, whose whitespace is single spaces: counting them is
-        # one C-speed scan, where str.split() would build a string per word.
-        words += normal.count(b" ") + 1 if normal else 0
-        if keyed is not None:
-            subject = record.get(subject_field)
-            if subject is None or subject == "" or type(subject) not in (str, int):
-                raise InputError(
-                    "subject field is missing or empty"
-                    if subject in (None, "")
-                    else "subject id must be a string or integer",
-                    line=line,
-                    field=subject_field,
-                )
-            sh.append(keyed(str(subject)))
-    hashed = Hashed(
-        len(rh),
-        b"".join(rh),
-        b"".join(ch),
-        b"".join(sh) if keyed is not None else None,
-        b"".join(leaves),
-        text_bytes,
-        words,
-    )
-    if sketch:
-        sketched = sketch_texts(texts)
-        hashed.bands = sketched.band_bytes()
-        hashed.profile = sketched.profile_bytes()
-    return hashed
-
-
 def _hash_range(
     path: str,
     start: int,
@@ -329,13 +237,34 @@ def iter_record_hashes(
             yield chunk.locations, hashed.record_hashes
 
 
+@dataclass
+class EngineInput:
+    """A dataset that an engine hashes where it lives: a ``ray.data.Dataset`` ("ray") or a
+    PySpark DataFrame ("spark"), and the name errors give it."""
+
+    format: str
+    name: str
+    data: Any
+
+
+def _engine_input(data: Any) -> EngineInput | None:
+    """Recognise a Ray or Spark dataset by its module (neither library is imported)."""
+    module = type(data).__module__
+    if module.startswith("ray.data") and hasattr(data, "map_batches"):
+        return EngineInput("ray", "<ray dataset>", data)
+    if module.startswith("pyspark.sql") and hasattr(data, "mapInArrow"):
+        return EngineInput("spark", "<spark dataframe>", data)
+    return None
+
+
 def _hashed_chunks(
-    data: Path | InMemory,
+    data: Path | InMemory | EngineInput,
     fmt: str,
     spec: BatchSpec,
     subject_key: bytes | None,
     progress: Progress | None,
     limits: ReadLimits,
+    engine: str = "local",
 ) -> Generator[Hashed, None, None]:
     """Hashes of the whole input, chunk by chunk, in record order."""
     name = str(data) if isinstance(data, Path) else data.name
@@ -343,6 +272,37 @@ def _hashed_chunks(
     if isinstance(data, Path) and fmt == "jsonl" and data.stat().st_size >= PARALLEL_MIN_BYTES:
         yield from _hash_parallel(data, args, progress, limits)
         return
+    if engine == "ray" or isinstance(data, EngineInput):
+        # Deferred for start-up time: loads pyarrow
+        from provledger.ingest.arrow_hashing import HashConfig
+
+        config = HashConfig(*args)
+        if fmt == "spark":
+            # Deferred for start-up time: loads pyarrow (PySpark is the caller's)
+            from provledger.ingest.engine_spark import hash_on_spark
+
+            assert isinstance(data, EngineInput)
+            yield from hash_on_spark(data.data, config, progress, name)
+            return
+        # Deferred for start-up time: loads ray (seconds), pyarrow
+        from provledger.ingest.engine_ray import hash_on_ray
+
+        assert isinstance(data, Path | EngineInput)
+        yield from hash_on_ray(
+            data if isinstance(data, Path) else data.data, config, progress, name, limits
+        )
+        return
+    if isinstance(data, Path) and fmt == "parquet":
+        # Deferred for start-up time: loads pyarrow
+        from provledger.ingest import parquet_ranges
+
+        # Deferred for start-up time: loads pyarrow
+        from provledger.ingest.arrow_hashing import HashConfig
+
+        if parquet_ranges.parquet_rows(data) >= parquet_ranges.PARALLEL_MIN_ROWS:
+            config = HashConfig(*args)
+            yield from parquet_ranges.hash_parquet_parallel(data, config, progress, limits)
+            return
     # Plain JSONL reports bytes of the file, an Arrow table, DataFrame or Dataset its rows;
     # other files and streams report records with the total unknown.
     in_bytes = fmt == "jsonl"
@@ -350,6 +310,7 @@ def _hashed_chunks(
         chunks: Iterable[Chunk] = _chunks(data, fmt, limits)
         total: int | None = data.stat().st_size if in_bytes else None
     else:
+        assert not isinstance(data, EngineInput)
         chunks, total = data.chunks, data.total
     done = 0
     for chunk in chunks:
@@ -361,26 +322,6 @@ def _hashed_chunks(
             done += sum(len(i) + 1 for i in chunk.items) if in_bytes else len(chunk.items)
             progress(min(done, total) if total is not None else done, total)
         yield hashed
-
-
-def _exit_with_parent(parent: int) -> None:
-    """Worker initialiser: end this worker when the process that started it dies.
-
-    A registering process killed outright (SIGKILL, the OOM killer) never shuts its pool
-    down, and a forked worker holds the write end of its own task pipe, so it would wait
-    for work forever. A daemon thread notices the new parent id and exits instead.
-    ``parent`` is the registering process's id, taken before the fork: read here, it
-    would be the new parent's when the registering process died between fork and call.
-    """
-    # The registering process decides what a SIGINT or SIGTERM means and stops us itself.
-    interrupts.ignore_in_worker()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.2)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _hash_parallel(
@@ -405,7 +346,7 @@ def _hash_parallel(
 
     todo = tasks()
     pool = ProcessPoolExecutor(
-        max_workers=workers, initializer=_exit_with_parent, initargs=(os.getpid(),)
+        max_workers=workers, initializer=exit_with_parent, initargs=(os.getpid(),)
     )
     pending: list[tuple[int, Any]] = []
 
@@ -569,85 +510,167 @@ def _records_table(seq: int, first_ord: int, hashed: Hashed) -> Any:
     )
 
 
-def _fold(builder: MerkleBuilder, hashed: Hashed) -> None:
-    """Add a chunk's leaves to the batch's Merkle tree."""
-    if hashed.subtrees is not None and hashed.first_index == builder.size:
-        for height, node in hashed.subtrees:
-            builder.push_subtree(node, height)
-        return
-    # Hashed in this process, or a blank line shifted the worker's count: leaf by leaf.
-    leaves = hashed.leaves
-    for i in range(0, len(leaves), 32):
-        builder.push(leaves[i : i + 32])
-
-
 def register(
     ledger: Ledger,
     data: str | os.PathLike[str] | Any,
     spec: BatchSpec,
     progress: Progress | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
+    engine: str = "local",
+    shards: str | os.PathLike[str] | None = None,
+    shard_rows: int | None = None,
 ) -> RegisterResult:
     """Register one batch from a file path (JSONL, JSONL.gz, CSV, CSV.gz, a JSON array,
-    Parquet, or a folder of Parquet shards) or an in-memory input (a pyarrow Table or
+    Parquet, or a folder of Parquet shards), an in-memory input (a pyarrow Table or
     RecordBatchReader, a pandas DataFrame, a Hugging Face ``datasets.Dataset``, or an
-    iterable of dicts, streamed: see ``provledger.ingest.readers.memory_reader``).
+    iterable of dicts, streamed: see ``provledger.ingest.readers.memory_reader``), or a
+    dataset an engine hashes where it lives (a ``ray.data.Dataset``, a PySpark DataFrame).
+    ``engine="ray"`` hashes a Parquet file on Ray (``provledger.ingest.engine_ray``).
+    With ``shards`` (a folder) the records' hashes are written there as Parquet hash
+    shards of ``shard_rows`` records instead of into the ledger file
+    (``provledger.ingest.shard_writer``, ``provledger.storage.shards``).
 
-    All or nothing: records, batch row and entry commit together. Raises InputError for
-    bad input (naming file, line, field), for input beyond ``limits``, and when memory
-    runs out while reading; NotFound for unknown references; and Conflict when the
-    dataset already holds a batch with the same Merkle root.
+    Large inputs are hashed first with the ledger closed, into a staging file, and the
+    writer lock is taken only to commit (``provledger.ingest.staging``). All or nothing:
+    records, batch row and entry commit together. Raises InputError for bad input (naming
+    file, line, field), for input beyond ``limits``, and when memory runs out while
+    reading; NotFound for unknown references; and Conflict when the dataset already holds
+    a batch with the same Merkle root.
     """
     path: Path | None = None
-    source: Path | InMemory
+    source: Path | InMemory | EngineInput
     if isinstance(data, str | os.PathLike):
         path = Path(data)
         require_utf8(str(path), "file")
         _require_input(path)
         fmt = detect_format(path)
         source = path
+    elif (found := _engine_input(data)) is not None:
+        source, fmt = found, found.format
     else:
         # Imports pyarrow: only for in-memory inputs, which already hold Arrow or Python data.
         from provledger.ingest.readers.memory_reader import in_memory
 
         source = in_memory(data)
         fmt = source.format
+    _check_engine(engine, fmt, path)
+    if shard_rows is not None and shards is None:
+        raise InputError("--shard-rows needs --shards DIR", field="shard_rows")
     spec, metadata = _check_spec(ledger, spec)
     subject_key = ledger.subject_key if spec.subject_field else None
+    name = source if isinstance(source, Path) else source.name
+    chunks = _hashed_chunks(source, fmt, spec, subject_key, progress, limits, engine)
+    # Closed at once if anything stops the hashing, so hashing workers end with it.
+    with closing(chunks), _memory_named(name), ExitStack() as staging:
+        staged: Staged | None = None
+        if shards is not None or _hash_before_locking(source, fmt, engine):
+            # Deferred for start-up time: loads pyarrow
+            from provledger.ingest.shard_writer import DEFAULT_SHARD_ROWS, ShardWriter
+
+            # Deferred for start-up time: loads pyarrow
+            from provledger.ingest.staging import stage
+
+            writer = None
+            if shards is not None:
+                writer = ShardWriter(Path(shards), shard_rows or DEFAULT_SHARD_ROWS)
+            with ledger.released():  # readers and look-ups get in while this hashes
+                staged = staging.enter_context(stage(ledger.home, chunks, writer))
+        try:
+            return _commit(ledger, spec, metadata, chunks, staged, path, fmt, name)
+        except Exception:
+            if shards is not None:  # `records` must not read the uncommitted batch's shards
+                attach(ledger.store, sharded_batches(ledger.store))
+            raise
+
+
+def _check_engine(engine: str, fmt: str, path: Path | None) -> None:
+    if engine not in ENGINES:
+        raise InputError(
+            f"unknown engine '{engine}' (expected one of {', '.join(ENGINES)})", field="engine"
+        )
+    if fmt == "spark" and engine != "local":
+        raise InputError(
+            "a PySpark DataFrame is hashed by Spark itself: leave the engine unset", field="engine"
+        )
+    if engine == "ray" and fmt not in ("parquet", "ray"):
+        raise InputError(
+            f"--engine ray reads Parquet files and ray.data.Datasets; register {fmt} input "
+            "with the local engine",
+            file=path,
+            field="engine",
+        )
+
+
+def _hash_before_locking(source: Path | InMemory | EngineInput, fmt: str, engine: str) -> bool:
+    """Whether to hash with the ledger closed, staging the hashes (provledger.ingest.staging):
+    on an engine, and for inputs of RELEASE_MIN_BYTES or more (files, Arrow tables)."""
+    if engine != "local" or isinstance(source, EngineInput):
+        return True
+    if isinstance(source, Path):
+        size = source.stat().st_size if source.is_file() else 0
+        if fmt == "parquet-dir":
+            size = sum(f.stat().st_size for f in source.iterdir() if f.is_file())
+        return size >= RELEASE_MIN_BYTES
+    return False
+
+
+def _staged_records(seq: int, first_ord: int, table: Any) -> Any:
+    """Staged hashes as ``records`` rows: the batch's seq and each record's position first."""
+    # Deferred for start-up time: loads pyarrow (loaded already by the staging)
+    import pyarrow as pa
+
+    n = table.num_rows
+    return pa.table(
+        {
+            "batch_seq": pa.array([seq] * n, pa.int32()),
+            "ord": pa.array(range(first_ord, first_ord + n), pa.int32()),
+            "record_hash": table.column("record_hash"),
+            "content_hash": table.column("content_hash"),
+            "subject_hash": table.column("subject_hash"),
+        }
+    )
+
+
+def _commit(
+    ledger: Ledger,
+    spec: BatchSpec,
+    metadata: dict[str, Any],
+    chunks: Iterable[Hashed],
+    staged: Staged | None,
+    path: Path | None,
+    fmt: str,
+    name: Path | str,
+) -> RegisterResult:
+    """Write the records, sketches, batch row, lookup keys and entry in one transaction:
+    from ``staged`` hashes when the input was staged, else hashing ``chunks`` meanwhile."""
     store = ledger.store
     # While worker processes hash, DuckDB's own threads would only compete with them
     # for the cores (measured: 2.3x slower on 2 cores); one thread keeps up. The memory
     # limit makes DuckDB spill the open transaction's rows to disk, so a batch of any
     # size registers in bounded memory (without it, about 200 MB more per 1M records).
-    with store.limits(threads=1, memory=WRITE_MEMORY), ledger.appending() as app:
+    threads = 1 if staged is None else os.cpu_count() or 1
+    with store.limits(threads=threads, memory=WRITE_MEMORY), ledger.appending() as app:
         batch_id = f"b{app.seq}"
-        builder = MerkleBuilder()
-        # The Merkle root covers record hashes; these digests cover the other two hash
-        # columns, so verify also catches an edited content or subject hash.
-        content_digest = hashlib.sha256()
-        subject_digest = hashlib.sha256()
         sketches = SketchWriter(store, app.seq) if spec.sketches else None
-        text_bytes = words = 0
-        chunks = _hashed_chunks(source, fmt, spec, subject_key, progress, limits)
-        # Closed at once if anything stops the loop, so hashing workers end with it.
-        with closing(chunks), _memory_named(source if isinstance(source, Path) else source.name):
+        if staged is None:
+            # The Merkle root covers record hashes; the totals' digests cover the other two
+            # hash columns, so verify also catches an edited content or subject hash.
+            totals = Totals.empty()
             for hashed in chunks:
                 if hashed.count:
-                    store.insert_arrow("records", _records_table(app.seq, builder.size, hashed))
+                    store.insert_arrow("records", _records_table(app.seq, totals.count, hashed))
                     if sketches is not None:
-                        sketches.add(builder.size, hashed.count, hashed.bands, hashed.profile)
-                    _fold(builder, hashed)
-                    content_digest.update(hashed.content_hashes)
-                    subject_digest.update(hashed.subject_hashes or b"")
-                    text_bytes += hashed.text_bytes
-                    words += hashed.words
-        count = builder.size
+                        sketches.add(totals.count, hashed.count, hashed.bands, hashed.profile)
+                    totals.add(hashed)
+        else:
+            totals = staged.totals
+            _insert_staged(store, app.seq, staged, sketches)
+        text_bytes, words = totals.text_bytes, totals.words
+        count = totals.count
         if count == 0:
-            raise InputError(
-                "no records: the file is empty",
-                file=source if isinstance(source, Path) else source.name,
-            )
-        root = builder.root().hex()
+            raise InputError("no records: the file is empty", file=name)
+        sharded = staged.shards if staged is not None else None
+        root = totals.builder.root().hex()
         earlier = store.row(SAME_CONTENT, [spec.dataset, root])
         if earlier is not None:
             raise Conflict(
@@ -682,13 +705,17 @@ def register(
             "file": path.name if path else None,
             "path": str(path) if path else None,
             "format": fmt,
-            "content_digest": content_digest.hexdigest(),
-            "subject_digest": subject_digest.hexdigest() if spec.subject_field else None,
+            "content_digest": totals.content.hexdigest(),
+            "subject_digest": totals.subject.hexdigest() if spec.subject_field else None,
             "metadata": metadata
             | {"bytes": text_bytes, "words": words, "tokens": words, "tokenizer": TOKENIZER},
         }
         if sketches is not None:
             payload |= sketches.finish()
+        if sharded is not None:
+            payload["shards"] = sharded
+            # From here on `records` reads this batch's shards too (the lookup keys below).
+            _attach_with(store, app.seq, payload)
 
         # The workers are done: sorting the batch's lookup keys may use every core.
         with store.limits(threads=os.cpu_count() or 1, memory=WRITE_MEMORY):
@@ -708,3 +735,28 @@ def register(
         bytes=text_bytes,
         words=words,
     )
+
+
+def _insert_staged(store: Any, seq: int, staged: Staged, sketches: SketchWriter | None) -> None:
+    """Insert a staged batch's records and band keys; its profile, summed while staging,
+    goes with the first chunk (the writer adds the chunks' profiles up)."""
+    # Deferred for start-up time: loads pyarrow (loaded already by the staging)
+    from provledger.ingest.arrow_hashing import BAND_BYTES, column_bytes
+
+    done = 0
+    profile = staged.totals.profile
+    for table in staged.tables():
+        n = table.num_rows
+        if staged.shards is None:  # else the records are in the shard files
+            store.insert_arrow("records", _staged_records(seq, done, table))
+        if sketches is not None:
+            bands = column_bytes(table.column("bands"), BAND_BYTES)
+            sketches.add(done, n, bands, profile if done == 0 else bytes(len(profile or b"")))
+        done += n
+
+
+def _attach_with(store: Any, seq: int, payload: dict[str, Any]) -> None:
+    """Attach the ledger's sharded batches and this one's (still being committed)."""
+    sharded = sharded_batches(store)
+    sharded[seq] = ShardFile.listed(seq, payload)
+    attach(store, sharded)

@@ -22,7 +22,14 @@ from typing import Any
 import duckdb
 import orjson
 
-from provledger.errors import DEFAULT_WAIT, CatalogError, HomeError, IntegrityError, LedgerBusy
+from provledger.errors import (
+    DEFAULT_WAIT,
+    CatalogError,
+    HomeError,
+    IntegrityError,
+    LedgerBusy,
+    ShardError,
+)
 from provledger.interrupts import deferred
 from provledger.storage.catalog import CATALOG_QUERIES, CatalogObject, objects_from_rows
 from provledger.storage.entry_kinds import subject_of
@@ -178,6 +185,8 @@ class Store:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
         self._con = con
+        # Tables whose name a temporary view shadows (``shadow``): their qualified names.
+        self._shadowed: dict[str, str] = {}
         self.path = path
         self.read_only = read_only
         # The applied migrations, read once per open: only _migrate changes them, and no
@@ -437,9 +446,32 @@ class Store:
             yield batch
 
     def insert_arrow(self, table: str, data: Any) -> None:
-        """Append a pyarrow Table or RecordBatch whose columns match ``table`` in order."""
+        """Append a pyarrow Table or RecordBatch whose columns match ``table`` in order
+        (into the table itself when a temporary view shadows its name: see ``shadow``)."""
         with deferred():
-            self._con.from_arrow(data).insert_into(table)
+            self._con.from_arrow(data).insert_into(self._shadowed.get(table, table))
+
+    def shadow(self, table: str, selects: Sequence[str]) -> None:
+        """Make unqualified reads of ``table`` on this connection see the rows of
+        ``selects`` (queries with the table's columns, in order) as well: a temporary view
+        of that name, the table UNION ALL each. With no selects the view is dropped.
+        Temporary objects are not part of the file (nor of its pinned catalog); writes
+        through ``insert_arrow`` still go to the table."""
+        row = self.row("SELECT current_database()")
+        assert row is not None
+        qualified = '"' + str(row[0]).replace('"', '""') + f'".main.{table}'
+        if not selects:
+            self.execute(f"DROP VIEW IF EXISTS temp.main.{table}")
+            self._shadowed.pop(table, None)
+            return
+        union = "".join(f" UNION ALL {s}" for s in selects)
+        # A view takes no parameters: the names come from code, the selects from shards.py.
+        view = f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {qualified}{union}"  # noqa: S608
+        try:
+            self.execute(view)
+        except duckdb.Error as exc:  # a file the selects read cannot be read
+            raise ShardError(f"cannot read the hash shards of {table}: {exc}") from None
+        self._shadowed[table] = qualified
 
     # -- the entry log -------------------------------------------------------------------
     def entry_count(self) -> int:

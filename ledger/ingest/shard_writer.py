@@ -1,0 +1,196 @@
+"""Writing a batch's per-record hashes as Parquet hash shards (``register --shards DIR``).
+
+At crawl scale the records table is the one thing every registration funnels through
+DuckDB's single writer. With shards, the registering process writes each run of
+``shard_rows`` records (a power of two) to its own Parquet file in DIR while it hashes,
+with the ledger closed, and the commit only signs the list: per file its name, byte size,
+SHA-256, first record, rows and the RFC 9162 root of its records (a perfect subtree of the
+batch's tree). What reads them, and how they are checked, is in
+``provledger.storage.shards``.
+
+A shard holds hashes only (``ord``, ``record_hash``, ``content_hash``, ``subject_hash``),
+never record contents. Files of a registration that does not commit are removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from contextlib import suppress
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from provledger.errors import InputError
+from provledger.ingest.record_hashes import Hashed
+from provledger.tlog.merkle import MerkleBuilder
+
+__all__ = ["DEFAULT_SHARD_ROWS", "SHARD_SCHEMA", "ShardEntry", "ShardWriter", "check_shard_rows"]
+
+DEFAULT_SHARD_ROWS = 1 << 20
+DIGEST = pa.binary(32)
+SHARD_SCHEMA = pa.schema(
+    [
+        pa.field("ord", pa.int32(), nullable=False),
+        pa.field("record_hash", DIGEST, nullable=False),
+        pa.field("content_hash", DIGEST, nullable=False),
+        pa.field("subject_hash", DIGEST),
+    ]
+)
+# Row groups of this many rows: a lookup by (batch, ord) reads one of them, pruned by the
+# ord statistics DuckDB finds in the footer.
+ROW_GROUP = 1 << 16
+
+
+@dataclass(frozen=True)
+class ShardEntry:
+    """One written shard, as the batch entry signs it."""
+
+    file: str
+    bytes: int
+    sha256: str
+    first: int
+    rows: int
+    root: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_shard_rows(rows: int) -> int:
+    """``rows`` if it is a power of two from 1,024 to 2**30; else InputError."""
+    if rows < 1024 or rows > 1 << 30 or rows & (rows - 1):
+        raise InputError(
+            f"--shard-rows must be a power of two from 1024 to 2**30, got {rows}",
+            field="shard_rows",
+        )
+    return rows
+
+
+class ShardWriter:
+    """Takes a batch's hashed chunks in record order and writes a shard file each time
+    ``shard_rows`` records have come (and the rest at ``finish``)."""
+
+    def __init__(self, folder: Path, shard_rows: int = DEFAULT_SHARD_ROWS) -> None:
+        self.folder = folder.resolve()
+        self.shard_rows = check_shard_rows(shard_rows)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create it: {exc.strerror}", file=folder) from None
+        if not os.access(self.folder, os.W_OK):
+            raise InputError("cannot write into it", file=folder)
+        self.token = os.urandom(6).hex()
+        self.written: list[ShardEntry] = []
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+        self._tree = MerkleBuilder()
+        self._next = 0  # ord of the first pending record
+        self._records = 0  # records added so far
+
+    def add(self, hashed: Hashed) -> None:
+        n = hashed.count
+        if not n:
+            return
+        start = self._records
+        table = pa.table(
+            {
+                "ord": pa.array(np.arange(start, start + n, dtype=np.int32)),
+                "record_hash": _column(hashed.record_hashes, n),
+                "content_hash": _column(hashed.content_hashes, n),
+                "subject_hash": _column(hashed.subject_hashes, n),
+            },
+            schema=SHARD_SCHEMA,
+        )
+        self._records += n
+        nodes = self._nodes(hashed, start)
+        node = 0
+        offset = 0
+        while offset < n:
+            take = min(n - offset, self.shard_rows - self._pending_rows)
+            self._pending.append(table.slice(offset, take))
+            # The shard's subtree: the chunk's nodes that fall in this part of it.
+            while node < len(nodes) and nodes[node][0] < start + offset + take:
+                _, height, root = nodes[node]
+                self._tree.push_subtree(root, height)
+                node += 1
+            self._pending_rows += take
+            offset += take
+            if self._pending_rows == self.shard_rows:
+                self._flush()
+
+    def _nodes(self, hashed: Hashed, start: int) -> list[tuple[int, int, bytes]]:
+        """(position, height, root) of the chunk's aligned subtrees, left to right: the
+        workers' compact range when none crosses a shard boundary, else every leaf."""
+        limit = self.shard_rows.bit_length() - 1
+        if (
+            hashed.subtrees is not None
+            and hashed.first_index == start
+            and all(height <= limit for height, _ in hashed.subtrees)
+        ):
+            out = []
+            pos = start
+            for height, root in hashed.subtrees:
+                out.append((pos, height, root))
+                pos += 1 << height
+            return out
+        leaves = hashed.leaves
+        return [(start + i, 0, leaves[i * 32 : i * 32 + 32]) for i in range(hashed.count)]
+
+    def finish(self) -> dict[str, Any]:
+        """Write the last shard; return the entry payload's ``shards`` part."""
+        if self._pending_rows:
+            self._flush()
+        return {
+            "dir": str(self.folder),
+            "rows": self.shard_rows,
+            "files": [s.as_dict() for s in self.written],
+        }
+
+    def discard(self) -> None:
+        """Remove every shard written so far (the registration did not commit)."""
+        for shard in self.written:
+            with suppress(FileNotFoundError):
+                (self.folder / shard.file).unlink()
+        self.written = []
+
+    def _flush(self) -> None:
+        table = pa.concat_tables(self._pending)
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, row_group_size=ROW_GROUP, compression="none")
+        data = sink.getvalue().to_pybytes()
+        name = f"{self.token}-{len(self.written):06d}.parquet"
+        path = self.folder / name
+        try:
+            with open(path, "xb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise InputError(
+                f"cannot write shard {name}: {exc.strerror}", file=self.folder
+            ) from None
+        self.written.append(
+            ShardEntry(
+                name,
+                len(data),
+                hashlib.sha256(data).hexdigest(),
+                self._next,
+                table.num_rows,
+                self._tree.root().hex(),
+            )
+        )
+        self._next += table.num_rows
+        self._pending = []
+        self._pending_rows = 0
+        self._tree = MerkleBuilder()
+
+
+def _column(blob: bytes | None, n: int) -> pa.Array:
+    if blob is None:
+        return pa.nulls(n, DIGEST)
+    return pa.FixedSizeBinaryArray.from_buffers(DIGEST, n, [None, pa.py_buffer(blob)])
