@@ -20,7 +20,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow" -n auto
 
+# The slow tests include Spark in local mode: the `spark` extra is installed for them only.
 test-slow: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,spark]'
 	$(BIN)/python -m pytest -q -m slow
 
 # Go's reference code for signed notes and tiles (golang.org/x/mod/sumdb) checks what
