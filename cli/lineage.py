@@ -29,7 +29,7 @@ from provledger.cli.common import (
     read_limits,
 )
 from provledger.exports.formats import StandardExport
-from provledger.wording import plural
+from provledger.wording import count, plural
 
 if TYPE_CHECKING:
     from provledger.lineage.results import Lineage
@@ -130,7 +130,7 @@ def _show_lineage(result: Lineage) -> None:
     typer.echo("batches")
     for b in result.batches:
         held = (
-            f"{b.records} of {b.batch_records} records"
+            f"{count(b.records)} of {plural(b.batch_records, 'record')}"
             if b.relation == "direct"
             else f"from {_ids(b.derived_from)}"
         )
