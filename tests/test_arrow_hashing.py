@@ -31,6 +31,7 @@ from provledger.ingest.arrow_hashing import (
 )
 from provledger.ledger import Ledger
 from provledger.tlog.merkle import MerkleBuilder
+from tests.merkle_reference import rfc9162_root, sha256
 
 CONSENT = {
     "policy": "tos",
@@ -40,23 +41,6 @@ CONSENT = {
     "retention_days": None,
     "prior_versions": {},
 }
-
-
-def sha256(data: bytes) -> bytes:
-    return hashlib.sha256(data).digest()
-
-
-def rfc9162_root(leaf_inputs: list[bytes]) -> bytes:
-    """MTH(D[n]) as RFC 9162 section 2.1.1 defines it, recursively."""
-    n = len(leaf_inputs)
-    if n == 0:
-        return sha256(b"")
-    if n == 1:
-        return sha256(b"\x00" + leaf_inputs[0])
-    k = 1
-    while k * 2 < n:
-        k *= 2
-    return sha256(b"\x01" + rfc9162_root(leaf_inputs[:k]) + rfc9162_root(leaf_inputs[k:]))
 
 
 def records(n: int) -> list[dict[str, object]]:

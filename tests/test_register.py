@@ -35,26 +35,10 @@ from provledger.ledger import Ledger
 from provledger.storage.migrations import guard_statements
 from provledger.tlog.merkle_verify import verify_inclusion
 from tests import rows
+from tests.merkle_reference import rfc9162_root, sha256
 
 
 # -- independent reference implementations --------------------------------------------------
-def sha256(data: bytes) -> bytes:
-    return hashlib.sha256(data).digest()
-
-
-def rfc9162_root(leaf_inputs: list[bytes]) -> bytes:
-    """MTH(D[n]) exactly as RFC 9162 section 2.1.1 defines it, recursively."""
-    n = len(leaf_inputs)
-    if n == 0:
-        return sha256(b"")
-    if n == 1:
-        return sha256(b"\x00" + leaf_inputs[0])
-    k = 1
-    while k * 2 < n:
-        k *= 2
-    return sha256(b"\x01" + rfc9162_root(leaf_inputs[:k]) + rfc9162_root(leaf_inputs[k:]))
-
-
 def root_from_proof(leaf_input: bytes, index: int, size: int, path: list[bytes]) -> bytes:
     """Rebuild the root from an audit path by following RFC 9162 section 2.1.3.1's
     definition of PATH(m, D[n]) top-down (the path lists the leaf's sibling first)."""

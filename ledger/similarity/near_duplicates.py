@@ -72,6 +72,18 @@ def _band_rows(source: str, columns: str) -> str:
     )
 
 
+# The band keys of every active record of a benchmark batch (any dataset) at the cut.
+_BENCHMARK_KEYS = f"""
+    bench AS (
+        SELECT s.*, b.batch_id
+        FROM record_sketches s JOIN batches b ON s.batch_seq = b.seq
+        WHERE b.split = 'benchmark' AND b.seq <= $cut
+          AND NOT EXISTS (
+            SELECT 1 FROM erased_records e
+            WHERE e.batch_seq = s.batch_seq AND e.ord = s.ord AND e.seq <= $cut)
+    ),
+    bench_keys AS ({_band_rows("bench", "batch_id, batch_seq, ord")}),"""
+
 # The dataset's active sketched records with their split, one row per band key; and the
 # band keys of every active record of a benchmark batch (any dataset) at the cut. Then
 # ``pairs``: validation/test records and the train batches holding a near copy, and
@@ -90,15 +102,7 @@ _OPENING = f"""
     ),
     keys AS ({_band_rows("act", "batch_seq, ord, batch_id, split")}),
     train AS (SELECT * FROM keys WHERE split = 'train'),
-    bench AS (
-        SELECT s.*, b.batch_id
-        FROM record_sketches s JOIN batches b ON s.batch_seq = b.seq
-        WHERE b.split = 'benchmark' AND b.seq <= $cut
-          AND NOT EXISTS (
-            SELECT 1 FROM erased_records e
-            WHERE e.batch_seq = s.batch_seq AND e.ord = s.ord AND e.seq <= $cut)
-    ),
-    bench_keys AS ({_band_rows("bench", "batch_id, batch_seq, ord")}),"""
+{_BENCHMARK_KEYS}"""
 
 # With one shared key enough (the default), every query joins a record's keys with the
 # *distinct* keys of each other batch, or ranks each key's rows: its size stays in
@@ -245,15 +249,7 @@ _MODEL_OPENING = f"""
             WHERE e.batch_seq = s.batch_seq AND e.ord = s.ord AND e.seq <= $cut)
     ),
     mkeys AS ({_band_rows("mrec", "name, batch_seq, ord")}),
-    bench AS (
-        SELECT s.*, b.batch_id
-        FROM record_sketches s JOIN batches b ON s.batch_seq = b.seq
-        WHERE b.split = 'benchmark' AND b.seq <= $cut
-          AND NOT EXISTS (
-            SELECT 1 FROM erased_records e
-            WHERE e.batch_seq = s.batch_seq AND e.ord = s.ord AND e.seq <= $cut)
-    ),
-    bench_keys AS ({_band_rows("bench", "batch_id, batch_seq, ord")}),"""
+{_BENCHMARK_KEYS}"""
 _MODEL_HITS = {
     "any": """
     model_hits AS (
