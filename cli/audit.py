@@ -24,7 +24,9 @@ def audit(
     ] = AuditFormat.table,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Write the report to this file, not stdout."),
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write the report to this file, not stdout."
+        ),
     ] = None,
     as_of: Annotated[
         str | None,

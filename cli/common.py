@@ -39,6 +39,7 @@ PubKeyPin = Annotated[
     Path | None,
     typer.Option(
         "--pubkey",
+        metavar="FILE",
         help="Pin the signing key: a PEM copy of signing.pub kept outside the home. "
         "Refuses a ledger signed with any other key.",
     ),

@@ -18,6 +18,7 @@ def demo(
         Path | None,
         typer.Option(
             "--home",
+            metavar="DIR",
             help="Build the demo ledger here (a new or empty folder). "
             "Default: a new temporary folder, kept so you can explore it.",
             show_default=False,

@@ -80,7 +80,8 @@ def disclose(
         str, typer.Option("--format", help="markdown (the public page) | html | json.")
     ] = "markdown",
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the page to this file.")
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write the page to this file."),
     ] = None,
     dry_run: Annotated[
         bool,

@@ -351,7 +351,7 @@ def check(
     dataset: Annotated[str, typer.Option("--dataset", help="The dataset it was rebuilt for.")],
     text_field: Annotated[
         str | None,
-        typer.Option("--text-field", help="Text field (default: the dataset's)."),
+        typer.Option("--text-field", metavar="FIELD", help="Text field (default: the dataset's)."),
     ] = None,
     max_line_size: MaxLineSize = DEFAULT_MAX_LINE,
     max_input_size: MaxInputSize = DEFAULT_MAX_INPUT,

@@ -153,6 +153,7 @@ def verify(
         Path | None,
         typer.Option(
             "--checkpoint",
+            metavar="FILE",
             help="A checkpoint note saved earlier: prove the ledger only grew since.",
         ),
     ] = None,
@@ -211,7 +212,8 @@ def verify(
 def checkpoint(
     home: Home = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the signed note to this file.")
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write the signed note to this file."),
     ] = None,
     json: Json = False,
     wait: Wait = DEFAULT_WAIT,

@@ -41,17 +41,25 @@ def register(
         typer.Option("--source", help="scraped | licensed | first_party | synthetic."),
     ],
     license: Annotated[
-        str | None, typer.Option("--license", help="License ID@VERSION (required for licensed).")
+        str | None,
+        typer.Option(
+            "--license", metavar="ID@VERSION", help="License ID@VERSION (required for licensed)."
+        ),
     ] = None,
     consent: Annotated[
         str | None,
-        typer.Option("--consent", help="Consent POLICY@VERSION (required for first_party)."),
+        typer.Option(
+            "--consent",
+            metavar="POLICY@VERSION",
+            help="Consent POLICY@VERSION (required for first_party).",
+        ),
     ] = None,
     origin: Annotated[
-        str | None, typer.Option("--origin", help="Where the data came from (URI).")
+        str | None, typer.Option("--origin", metavar="URI", help="Where the data came from (URI).")
     ] = None,
     collected_at: Annotated[
-        str | None, typer.Option("--collected-at", help="When it was collected (ISO-8601).")
+        str | None,
+        typer.Option("--collected-at", metavar="DATE", help="When it was collected (ISO-8601)."),
     ] = None,
     split: Annotated[
         str,
@@ -62,23 +70,32 @@ def register(
         ),
     ] = "train",
     text_field: Annotated[
-        str, typer.Option("--text-field", help="Field whose text is content-hashed.")
+        str,
+        typer.Option("--text-field", metavar="FIELD", help="Field whose text is content-hashed."),
     ] = "text",
     subject_field: Annotated[
         str | None,
         typer.Option(
-            "--subject-field", help="Field holding the data subject id (HMAC'd, never stored)."
+            "--subject-field",
+            metavar="FIELD",
+            help="Field holding the data subject id (HMAC'd, never stored).",
         ),
     ] = None,
     derived_from: Annotated[
         list[str] | None,
-        typer.Option("--derived-from", help="Parent batch id; repeat for several."),
+        typer.Option(
+            "--derived-from", metavar="BATCH", help="Parent batch id; repeat for several."
+        ),
     ] = None,
     generator: Annotated[
-        str | None, typer.Option("--generator", help="What generated it (required for synthetic).")
+        str | None,
+        typer.Option(
+            "--generator", metavar="TEXT", help="What generated it (required for synthetic)."
+        ),
     ] = None,
     cost: Annotated[
-        float | None, typer.Option("--cost", help="Acquisition cost of the batch.")
+        float | None,
+        typer.Option("--cost", metavar="AMOUNT", help="Acquisition cost of the batch."),
     ] = None,
     sketches: Annotated[
         bool,
@@ -108,16 +125,25 @@ def register(
     ] = None,
     language: Annotated[
         list[str] | None,
-        typer.Option("--language", help="BCP 47 language tag of the content; repeat for several."),
+        typer.Option(
+            "--language",
+            metavar="TAG",
+            help="BCP 47 language tag of the content; repeat for several.",
+        ),
     ] = None,
     crawler: Annotated[
         str | None,
-        typer.Option("--crawler", help="User agent of the crawler that collected it (crawls)."),
+        typer.Option(
+            "--crawler",
+            metavar="AGENT",
+            help="User agent of the crawler that collected it (crawls).",
+        ),
     ] = None,
     opt_out: Annotated[
         Path | None,
         typer.Option(
             "--opt-out",
+            metavar="FILE",
             help="JSON file of the opt-out checks made at collection (crawls): checked_at, "
             "robots_txt {sha256, agents, verdict}, tdmrep {reserved, policy}, "
             "ai_preference {train_ai}. See docs/disclosures.md.",
@@ -125,23 +151,31 @@ def register(
     ] = None,
     generator_model: Annotated[
         str | None,
-        typer.Option("--generator-model", help="Model that generated it (synthetic)."),
+        typer.Option(
+            "--generator-model", metavar="MODEL", help="Model that generated it (synthetic)."
+        ),
     ] = None,
     generator_terms: Annotated[
         str | None,
-        typer.Option("--generator-terms", help="Terms of use of that model (synthetic)."),
+        typer.Option(
+            "--generator-terms", metavar="TERMS", help="Terms of use of that model (synthetic)."
+        ),
     ] = None,
     processing: Annotated[
         str | None,
-        typer.Option("--processing", help="How it was cleaned or processed, and why."),
+        typer.Option(
+            "--processing", metavar="TEXT", help="How it was cleaned or processed, and why."
+        ),
     ] = None,
     hours: Annotated[
-        float | None, typer.Option("--hours", help="Hours of content (audio and video).")
+        float | None,
+        typer.Option("--hours", metavar="HOURS", help="Hours of content (audio and video)."),
     ] = None,
     engine: Annotated[
         str,
         typer.Option(
             "--engine",
+            metavar="local|ray",
             help="local | ray: where records are hashed. ray hashes a Parquet file's row "
             "ranges on the cluster in RAY_ADDRESS (else a local Ray); needs provledger[ray].",
         ),
@@ -150,6 +184,7 @@ def register(
         Path | None,
         typer.Option(
             "--shards",
+            metavar="DIR",
             help="Folder to write the records' hashes to as Parquet hash shards, instead of "
             "the ledger file (crawl scale; the signed entry lists each shard's SHA-256).",
         ),
@@ -158,6 +193,7 @@ def register(
         int | None,
         typer.Option(
             "--shard-rows",
+            metavar="N",
             help="Records per shard with --shards: a power of two (default 1048576).",
         ),
     ] = None,
@@ -273,6 +309,7 @@ def prove(
         Path | None,
         typer.Option(
             "--checkpoint",
+            metavar="FILE",
             help="With --entry: the signed note to prove against (default: the latest).",
         ),
     ] = None,

@@ -245,6 +245,8 @@ def test_help_placeholders_are_words(cli: Any, command: list[str]) -> None:
     usage = result.stdout.splitlines()[0]
     assert not re.search(r"[{}<>]", usage), usage
     assert not re.search(r"<[a-z\[\]| ]+>", result.stdout), result.stdout
+    # A parameter's name in capitals is a word only if it is one word: COLLECTED_AT is not.
+    assert not re.search(r"--[a-z-]+ [A-Z]+_[A-Z_]+", result.stdout), result.stdout
 
 
 def test_register_help_names_its_placeholders(cli: Any) -> None:
@@ -253,7 +255,7 @@ def test_register_help_names_its_placeholders(cli: Any) -> None:
     assert "\n  FILE  JSONL (.jsonl, .jsonl.gz), CSV (.csv, .csv.gz), a JSON array (.json),\n" in (
         help_text
     )
-    for option in ("--dataset DATASET", "--derived-from DERIVED_FROM", "--home DIR"):
+    for option in ("--dataset DATASET", "--derived-from BATCH", "--home DIR", "--shards DIR"):
         assert f"  {option}  " in help_text, option
     assert "--wait SECONDS" in help_text
     audit_help = cli("audit", "--help").stdout
