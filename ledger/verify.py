@@ -14,7 +14,7 @@ from provledger.errors import CanonicalError, IntegrityError, RootMismatch
 from provledger.similarity.sketch_tables import check_sketches
 from provledger.storage.entry_kinds import EntryKind
 from provledger.storage.projections import check_projections
-from provledger.storage.shards import check_shard_files
+from provledger.storage.shards import SegmentedDigest, check_shard_files, is_ranged
 from provledger.storage.store import CLOCK_SKEW, GENESIS_HASH, Store, entry_body_hash, stamp
 from provledger.tlog.canonical import canonical_json
 from provledger.tlog.checkpoint import Checkpoint
@@ -134,12 +134,16 @@ def _check_entries(
 
 
 class _BatchCheck:
-    """Running recomputation of one batch: Merkle root and the two column digests."""
+    """Running recomputation of one batch: Merkle root and the two column digests (for a
+    batch in worker-written shards, digests over the shards' digests)."""
 
-    def __init__(self) -> None:
+    def __init__(self, payload: dict[str, Any] | None = None) -> None:
         self.tree = MerkleBuilder()
-        self.content = hashlib.sha256()
-        self.subject = hashlib.sha256()
+        self.content: Any = hashlib.sha256()
+        self.subject: Any = hashlib.sha256()
+        if payload is not None and is_ranged(payload):
+            rows = [int(f["rows"]) for f in payload["shards"]["files"]]
+            self.content, self.subject = SegmentedDigest(rows), SegmentedDigest(rows)
         self.subjects = 0
 
 
@@ -156,7 +160,7 @@ def _check_batches(store: Store, batches: dict[int, dict[str, Any]]) -> int:
                     raise IntegrityError(
                         f"records belong to batch seq {seq}, which has no entry", seq
                     )
-                check = checks[seq] = _BatchCheck()
+                check = checks[seq] = _BatchCheck(batches[seq])
             if ord_ != check.tree.size:  # file order is 0, 1, 2 ...: lineage reports it
                 raise IntegrityError(
                     f"batch {batches[seq]['batch_id']}: record order is broken at position "
@@ -170,7 +174,7 @@ def _check_batches(store: Store, batches: dict[int, dict[str, Any]]) -> int:
                 check.subjects += 1
         total += len(columns[0])
     for seq, payload in batches.items():
-        check = checks.get(seq, _BatchCheck())
+        check = checks.get(seq, _BatchCheck(payload))
         name = payload["batch_id"]
         if check.tree.size != payload["records"]:
             raise IntegrityError(

@@ -89,6 +89,7 @@ def _hash_file_ranges(ranges: pa.Table, path: str, config: HashConfig) -> pa.Tab
         if isinstance(result, InputError):
             out.append(error_block(result, first))
             break
+        assert isinstance(result, Hashed)  # no shard target: the hashes come back
         out.append(engine_block(result))
     return pa.concat_tables(out)
 
