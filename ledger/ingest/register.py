@@ -5,7 +5,9 @@ Per record (see ``provledger.ingest.hashing``): ``record_hash`` over the RFC 878
 ``content_hash`` over the normalised text field, ``subject_hash`` as HMAC of the subject
 field. Large plain JSONL files are split into byte ranges hashed by worker processes (one
 per core); the main process inserts each range's hashes into DuckDB as an Arrow batch and
-folds its leaves into the Merkle root, so memory stays flat whatever the file size.
+folds its leaves into the Merkle root, so memory stays flat whatever the file size. With
+hash shards each worker writes its range's hashes as a shard itself and hands back only
+the shard's entry (``provledger.ingest.shard_writer.write_range_shard``).
 """
 
 from __future__ import annotations
