@@ -323,7 +323,12 @@ def _hashed_chunks(
 
         assert isinstance(data, Path | EngineInput)
         yield from hash_on_ray(
-            data if isinstance(data, Path) else data.data, config, progress, name, limits
+            data if isinstance(data, Path) else data.data,
+            config,
+            progress,
+            name,
+            limits,
+            target if isinstance(data, Path) else None,  # a Dataset's blocks: no positions
         )
         return
     if isinstance(data, Path) and fmt == "parquet":
@@ -611,7 +616,7 @@ def register(
         from provledger.ingest.shard_writer import DEFAULT_SHARD_ROWS, ShardWriter
 
         writer = ShardWriter(Path(shards), shard_rows or DEFAULT_SHARD_ROWS)
-    target = writer.target if writer is not None and engine == "local" else None
+    target = writer.target if writer is not None else None
     chunks = _hashed_chunks(source, fmt, spec, subject_key, progress, limits, engine, target)
     # Closed at once if anything stops the hashing, so hashing workers end with it.
     with closing(chunks), _memory_named(name), ExitStack() as staging:
