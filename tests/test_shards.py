@@ -357,6 +357,24 @@ def test_workers_write_their_ranges_as_shards(
     assert entry["subject_digest"] == digest_of_shards(files, "subject_hash")
 
 
+def test_erasure_reaches_records_in_worker_written_shards(
+    workers: None, data: Path, tmp_path: Path
+) -> None:
+    """The same erasure in the ledger file and in worker-written shards: the same
+    figures (231 records of the subject counted by hand), and both still verify."""
+    in_file, in_shards, _ = two_ways(tmp_path, data)
+    for home in (in_file, in_shards):
+        with Ledger.open(home) as led:
+            assert led.erase(SUBJECT, "req-1").as_dict()["records"] == SUBJECT_RECORDS
+    a = answers(in_file, data, tmp_path / "a.parquet")
+    b = answers(in_shards, data, tmp_path / "b.parquet")
+    assert a == b
+    assert a["audit"]["records"] == N - SUBJECT_RECORDS
+    assert len(a["export"]) == N - SUBJECT_RECORDS
+    with Ledger.open(in_shards, read_only=True) as led:
+        assert led.verify().ok
+
+
 def test_the_registering_process_receives_no_record_hash(
     workers: None, data: Path, tmp_path: Path
 ) -> None:
