@@ -20,6 +20,7 @@ from provledger.tlog.canonical import canonical_json
 from provledger.tlog.checkpoint import Checkpoint
 from provledger.tlog.keys import PublicKey
 from provledger.tlog.merkle import (
+    LEAF_PREFIX,
     MerkleBuilder,
     consistency_proof,
     leaf_hash,
@@ -141,10 +142,50 @@ class _BatchCheck:
         self.tree = MerkleBuilder()
         self.content: Any = hashlib.sha256()
         self.subject: Any = hashlib.sha256()
+        # A ranged batch's shards: (file, rows, own root) each, checked as its rows end.
+        self.shards: list[tuple[str, int, str]] = []
+        self.shard_tree = MerkleBuilder()
         if payload is not None and is_ranged(payload):
-            rows = [int(f["rows"]) for f in payload["shards"]["files"]]
+            files = payload["shards"]["files"]
+            self.shards = [(f["file"], int(f["rows"]), f["root"]) for f in files if f["rows"]]
+            rows = [r for _, r, _ in self.shards]
             self.content, self.subject = SegmentedDigest(rows), SegmentedDigest(rows)
         self.subjects = 0
+
+    def push(self, record: bytes, name: str, seq: int) -> None:
+        """Add a record's hash to the batch's tree and, for a ranged batch, to its shard's
+        tree, whose root must be the shard's signed root once its rows are in."""
+        leaf = hashlib.sha256(LEAF_PREFIX + record).digest()
+        self.tree.push(leaf)
+        if not self.shards:
+            return
+        self.shard_tree.push(leaf)
+        file, rows, root = self.shards[0]
+        if self.shard_tree.size == rows:
+            want, got = bytes.fromhex(root), self.shard_tree.root()
+            if got != want:
+                raise RootMismatch(
+                    f"batch {name}: shard {file}'s records do not match its root", want, got, seq
+                )
+            self.shards.pop(0)
+            self.shard_tree = MerkleBuilder()
+
+
+def _check_shard_digests(payload: dict[str, Any], seq: int) -> None:
+    """A ranged batch's per-shard content and subject digests, as signed, digest to its
+    content and subject digests (which the rows were checked against)."""
+    name = payload["batch_id"]
+    files = [f for f in payload["shards"]["files"] if f["rows"]]
+    for column, key in (("content", "content_digest"), ("subject", "subject_digest")):
+        if payload.get(key) is None:
+            continue
+        outer = hashlib.sha256()
+        for f in files:
+            outer.update(bytes.fromhex(f.get(column) or ""))
+        if outer.hexdigest() != payload[key]:
+            raise IntegrityError(
+                f"batch {name}: its shards' {column} digests do not match its entry", seq
+            )
 
 
 def _check_batches(store: Store, batches: dict[int, dict[str, Any]]) -> int:
@@ -167,7 +208,7 @@ def _check_batches(store: Store, batches: dict[int, dict[str, Any]]) -> int:
                     f"{check.tree.size} (ord {ord_})",
                     seq,
                 )
-            check.tree.push_input(record)
+            check.push(record, batches[seq]["batch_id"], seq)
             check.content.update(content or b"")
             if subject is not None:
                 check.subject.update(subject)
@@ -195,6 +236,8 @@ def _check_batches(store: Store, batches: dict[int, dict[str, Any]]) -> int:
             expected_subjects is not None and check.subject.hexdigest() != expected_subjects
         ):
             raise IntegrityError(f"batch {name}: subject hashes do not match its entry", seq)
+        if is_ranged(payload):
+            _check_shard_digests(payload, seq)
     return total
 
 

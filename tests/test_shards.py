@@ -11,6 +11,7 @@ records i = 3, 16, ..., 2993: 231 of them.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -25,8 +26,8 @@ import pyarrow.parquet as pq
 import pytest
 import rfc8785
 
-from provledger import interrupts
-from provledger.errors import InputError, ShardError
+from provledger import interrupts, verify
+from provledger.errors import InputError, IntegrityError, ShardError
 from provledger.ingest import parquet_ranges
 from provledger.ingest import register as ingest
 from provledger.ingest.limits import DEFAULT_LIMITS
@@ -34,6 +35,7 @@ from provledger.ingest.register import BatchSpec
 from provledger.ingest.shard_writer import ShardWriter
 from provledger.ingest.staging import STAGING_DIR
 from provledger.ledger import Ledger
+from provledger.storage.shards import check_shard_files
 from tests.test_arrow_hashing import CONSENT, FP, records, rfc9162_root, sha256
 
 N = 3000
@@ -373,6 +375,45 @@ def test_erasure_reaches_records_in_worker_written_shards(
     assert len(a["export"]) == N - SUBJECT_RECORDS
     with Ledger.open(in_shards, read_only=True) as led:
         assert led.verify().ok
+
+
+@pytest.mark.parametrize(
+    ("field", "problem"),
+    [
+        ("root", "batch b4: shard {file}'s records do not match its root"),
+        ("content", "batch b4: its shards' content digests do not match its entry"),
+        ("nodes", "batch b4: its shards' roots do not combine to its Merkle root"),
+    ],
+)
+def test_verify_checks_each_worker_shards_signed_fields(
+    workers: None, data: Path, tmp_path: Path, field: str, problem: str
+) -> None:
+    """verify recomputes what a worker-written shard's entry says beyond its file digest:
+    its own root, its content digest (the batch's digest is over the shards'), its
+    compact range. The checks run on the entry payloads; one field of the second shard changed in
+    them (as a forged entry would) is named."""
+    _, home, _ = two_ways(tmp_path, data)
+    with Ledger.open(home, read_only=True, verifying=True) as led:
+        batches = {
+            e.seq: copy.deepcopy(e.payload)
+            for e in led.store.entries()
+            if e.kind == "batch-registered"
+        }
+        assert verify._check_batches(led.store, batches) == N
+        check_shard_files(batches)
+        shard = batches[4]["shards"]["files"][1]
+        if field == "root":
+            shard["root"] = shard["root"][::-1]
+        elif field == "content":
+            shard["content"] = "00" * 32
+        else:
+            shard["nodes"][0][1] = "00" * 32
+        with pytest.raises(IntegrityError) as err:
+            if field == "nodes":
+                check_shard_files(batches)
+            else:
+                verify._check_batches(led.store, batches)
+    assert str(err.value).startswith(problem.format(file=shard["file"]))
 
 
 def test_the_registering_process_receives_no_record_hash(
