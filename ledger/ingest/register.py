@@ -616,6 +616,7 @@ def register(
         from provledger.ingest.shard_writer import DEFAULT_SHARD_ROWS, ShardWriter
 
         writer = ShardWriter(Path(shards), shard_rows or DEFAULT_SHARD_ROWS)
+        writer.lingering = engine == "ray"  # Ray tasks may still be writing when we stop
     target = writer.target if writer is not None else None
     chunks = _hashed_chunks(source, fmt, spec, subject_key, progress, limits, engine, target)
     # Closed at once if anything stops the hashing, so hashing workers end with it.

@@ -26,6 +26,7 @@ never record contents. Files of a registration that does not commit are removed.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from contextlib import suppress
@@ -106,7 +107,14 @@ class ShardTarget:
         return f"{self.token}-r{index:07d}.parquet"
 
     def files(self) -> list[Path]:
-        return sorted(Path(self.folder).glob(f"{self.token}-*.parquet"))
+        """This registration's shard files, finished or being written."""
+        return sorted(Path(self.folder).glob(f"{self.token}-*.parquet*"))
+
+    @property
+    def marker(self) -> Path:
+        """Left by a registration that did not commit while tasks may still be writing
+        (Ray): a task that finds it after writing its shard removes the shard."""
+        return Path(self.folder) / f"{self.token}.discarded"
 
 
 @dataclass
@@ -135,6 +143,9 @@ def write_range_shard(
     table = _shard_table(first_index, hashed)
     name = target.name(index)
     data = _write(Path(target.folder), name, table)
+    if target.marker.exists():  # the registration gave up while this range was hashed
+        with suppress(FileNotFoundError):
+            (Path(target.folder) / name).unlink()
     leaves = hashed.leaves
     tree = MerkleBuilder()
     for i in range(0, len(leaves), 32):
@@ -178,16 +189,23 @@ def _shard_table(start: int, hashed: Hashed) -> pa.Table:
 
 
 def _write(folder: Path, name: str, table: pa.Table) -> bytes:
-    """Write ``table`` as the new file ``folder/name`` (synced); return its bytes."""
+    """Write ``table`` as the new file ``folder/name`` (synced, then renamed into place, so
+    a file of that name is always whole); return its bytes."""
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, row_group_size=ROW_GROUP, compression="none")
     data = sink.getvalue().to_pybytes()
+    part = folder / f"{name}.part"
     try:
-        with open(folder / name, "xb") as fh:
+        with open(part, "xb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        if (folder / name).exists():
+            raise FileExistsError(errno.EEXIST, "file exists")
+        os.replace(part, folder / name)
     except OSError as exc:
+        with suppress(OSError):
+            part.unlink()
         raise InputError(f"cannot write shard {name}: {exc.strerror}", file=folder) from None
     return bytes(data)
 
@@ -219,6 +237,8 @@ class ShardWriter:
         self.target = ShardTarget(str(self.folder), self.token)
         self.written: list[ShardEntry] = []
         self.ranges = False  # the shards are the workers' ranges (RANGE_LAYOUT)
+        # Workers may outlive a failed registration (Ray tasks): discard leaves the marker.
+        self.lingering = False
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
         self._tree = MerkleBuilder()
@@ -289,7 +309,12 @@ class ShardWriter:
     def discard(self) -> None:
         """Remove every shard written so far (the registration did not commit): those
         listed, and any a worker wrote whose result was never taken (its name carries this
-        registration's token). Call it once the workers have stopped."""
+        registration's token). Call it once the workers have stopped; when they may not
+        have (``lingering``), the marker is left first, so a worker still writing removes
+        its own file after writing it."""
+        if self.lingering:
+            with suppress(OSError):
+                self.target.marker.touch()
         for path in {self.folder / s.file for s in self.written} | set(self.target.files()):
             with suppress(FileNotFoundError):
                 path.unlink()
