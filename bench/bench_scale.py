@@ -14,8 +14,11 @@ The records are bench_register's 1M ~500-byte records, written as one Parquet fi
   commit with the writer lock held); also printed by ``local``.
 - ``shards``: the same phases registering into the ledger file and into Parquet hash
   shards (``--shards``), with the ledger file's and the shards' size on disk.
+- ``ray-shards``: the same on Ray with 2 CPUs (the tasks write the shards); not run by
+  default.
 
-Run: `.venv/bin/python -m bench scale [local] [lock] [ray] [spark] [shards] [--runs N]`
+Run: `.venv/bin/python -m bench scale [local] [lock] [ray] [spark] [shards] [ray-shards]
+[--runs N]`
 (local, ray, spark and shards by default). Each figure is the median of ``--runs`` runs
 (default 3), printed with the load average before each part: the machine is shared.
 """
@@ -316,6 +319,13 @@ def main(argv: list[str] | None = None) -> None:
         assert in_file["merkle_root"] == in_shards["merkle_root"]
         show("into the ledger file", in_file)
         show("into hash shards", in_shards)
+    if "ray-shards" in args.parts:
+        print(f"\n# Ray, ledger file vs hash shards ({args.records:,} records); {load()}")
+        in_file = median_phases(runs, "ray", file, 2)
+        in_shards = median_phases(runs, "ray", file, 2, shards=True)
+        assert in_file["merkle_root"] == in_shards["merkle_root"]
+        show("ray, into the ledger file", in_file)
+        show("ray, into hash shards", in_shards)
     if "ray" in args.parts:
         print(f"\n# Ray (local cluster started in the process); {load()}")
         show("ray, 1 record, 2 CPUs", median_phases(runs, "ray", one, 2))

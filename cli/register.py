@@ -194,7 +194,9 @@ def register(
         typer.Option(
             "--shard-rows",
             metavar="N",
-            help="Records per shard with --shards: a power of two (default 1048576).",
+            help="Records per shard with --shards: a power of two (default 1048576). "
+            "Input hashed by worker processes (large JSONL and Parquet files) is written "
+            "by the workers, one shard per range, and ignores it.",
         ),
     ] = None,
     max_line_size: MaxLineSize = DEFAULT_MAX_LINE,

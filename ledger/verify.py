@@ -14,12 +14,13 @@ from provledger.errors import CanonicalError, IntegrityError, RootMismatch
 from provledger.similarity.sketch_tables import check_sketches
 from provledger.storage.entry_kinds import EntryKind
 from provledger.storage.projections import check_projections
-from provledger.storage.shards import check_shard_files
+from provledger.storage.shards import SegmentedDigest, check_shard_files, is_ranged
 from provledger.storage.store import CLOCK_SKEW, GENESIS_HASH, Store, entry_body_hash, stamp
 from provledger.tlog.canonical import canonical_json
 from provledger.tlog.checkpoint import Checkpoint
 from provledger.tlog.keys import PublicKey
 from provledger.tlog.merkle import (
+    LEAF_PREFIX,
     MerkleBuilder,
     consistency_proof,
     leaf_hash,
@@ -134,13 +135,57 @@ def _check_entries(
 
 
 class _BatchCheck:
-    """Running recomputation of one batch: Merkle root and the two column digests."""
+    """Running recomputation of one batch: Merkle root and the two column digests (for a
+    batch in worker-written shards, digests over the shards' digests)."""
 
-    def __init__(self) -> None:
+    def __init__(self, payload: dict[str, Any] | None = None) -> None:
         self.tree = MerkleBuilder()
-        self.content = hashlib.sha256()
-        self.subject = hashlib.sha256()
+        self.content: Any = hashlib.sha256()
+        self.subject: Any = hashlib.sha256()
+        # A ranged batch's shards: (file, rows, own root) each, checked as its rows end.
+        self.shards: list[tuple[str, int, str]] = []
+        self.shard_tree = MerkleBuilder()
+        if payload is not None and is_ranged(payload):
+            files = payload["shards"]["files"]
+            self.shards = [(f["file"], int(f["rows"]), f["root"]) for f in files if f["rows"]]
+            rows = [r for _, r, _ in self.shards]
+            self.content, self.subject = SegmentedDigest(rows), SegmentedDigest(rows)
         self.subjects = 0
+
+    def push(self, record: bytes, name: str, seq: int) -> None:
+        """Add a record's hash to the batch's tree and, for a ranged batch, to its shard's
+        tree, whose root must be the shard's signed root once its rows are in."""
+        leaf = hashlib.sha256(LEAF_PREFIX + record).digest()
+        self.tree.push(leaf)
+        if not self.shards:
+            return
+        self.shard_tree.push(leaf)
+        file, rows, root = self.shards[0]
+        if self.shard_tree.size == rows:
+            want, got = bytes.fromhex(root), self.shard_tree.root()
+            if got != want:
+                raise RootMismatch(
+                    f"batch {name}: shard {file}'s records do not match its root", want, got, seq
+                )
+            self.shards.pop(0)
+            self.shard_tree = MerkleBuilder()
+
+
+def _check_shard_digests(payload: dict[str, Any], seq: int) -> None:
+    """A ranged batch's per-shard content and subject digests, as signed, digest to its
+    content and subject digests (which the rows were checked against)."""
+    name = payload["batch_id"]
+    files = [f for f in payload["shards"]["files"] if f["rows"]]
+    for column, key in (("content", "content_digest"), ("subject", "subject_digest")):
+        if payload.get(key) is None:
+            continue
+        outer = hashlib.sha256()
+        for f in files:
+            outer.update(bytes.fromhex(f.get(column) or ""))
+        if outer.hexdigest() != payload[key]:
+            raise IntegrityError(
+                f"batch {name}: its shards' {column} digests do not match its entry", seq
+            )
 
 
 def _check_batches(store: Store, batches: dict[int, dict[str, Any]]) -> int:
@@ -156,21 +201,21 @@ def _check_batches(store: Store, batches: dict[int, dict[str, Any]]) -> int:
                     raise IntegrityError(
                         f"records belong to batch seq {seq}, which has no entry", seq
                     )
-                check = checks[seq] = _BatchCheck()
+                check = checks[seq] = _BatchCheck(batches[seq])
             if ord_ != check.tree.size:  # file order is 0, 1, 2 ...: lineage reports it
                 raise IntegrityError(
                     f"batch {batches[seq]['batch_id']}: record order is broken at position "
                     f"{check.tree.size} (ord {ord_})",
                     seq,
                 )
-            check.tree.push_input(record)
+            check.push(record, batches[seq]["batch_id"], seq)
             check.content.update(content or b"")
             if subject is not None:
                 check.subject.update(subject)
                 check.subjects += 1
         total += len(columns[0])
     for seq, payload in batches.items():
-        check = checks.get(seq, _BatchCheck())
+        check = checks.get(seq, _BatchCheck(payload))
         name = payload["batch_id"]
         if check.tree.size != payload["records"]:
             raise IntegrityError(
@@ -191,6 +236,8 @@ def _check_batches(store: Store, batches: dict[int, dict[str, Any]]) -> int:
             expected_subjects is not None and check.subject.hexdigest() != expected_subjects
         ):
             raise IntegrityError(f"batch {name}: subject hashes do not match its entry", seq)
+        if is_ranged(payload):
+            _check_shard_digests(payload, seq)
     return total
 
 

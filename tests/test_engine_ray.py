@@ -12,8 +12,11 @@ suite; the others are marked slow. Skipped when Ray is not installed
 from __future__ import annotations
 
 import json
+import pickle
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -23,6 +26,7 @@ import rfc8785
 from provledger.errors import InputError
 from provledger.ingest import parquet_ranges
 from provledger.ingest.arrow_hashing import HashConfig
+from provledger.ingest.shard_writer import RangeShard, ShardWriter
 from provledger.ledger import Ledger
 from provledger.tlog.merkle import MerkleBuilder
 from tests.test_arrow_hashing import (
@@ -131,6 +135,79 @@ def test_bad_record_on_ray_is_named_by_its_row_and_nothing_is_written(
     assert str(err.value) == f"{path}, line 14322, field 'text': text field is missing"
     with Ledger.open(home, read_only=True) as led:
         assert led.store.row("SELECT count(*) FROM records") == (0,)
+
+
+def _through_view(home: Path, seq: int) -> list[tuple[Any, ...]]:
+    with Ledger.open(home, read_only=True) as led:
+        return [
+            tuple(bytes(v) if v is not None else None for v in row)
+            for row in led.store.rows(
+                "SELECT record_hash, content_hash, subject_hash FROM records "
+                "WHERE batch_seq = ? ORDER BY ord",
+                [seq],
+            )
+        ]
+
+
+def test_ray_tasks_write_the_shards_themselves(
+    home: Path, data: Path, tmp_path: Path, local_ray: None
+) -> None:
+    """With --shards, each Ray task writes its row ranges as shards into the folder and
+    the driver gets back only the shards' entries (no record or content hash, under 2 KiB
+    a range with sketches off); registered so, the batch has the local path's root and
+    stored hashes, and verifies."""
+    folder = tmp_path / "shards"
+    writer = ShardWriter(folder)
+    plan = parquet_ranges.plan_ranges(data)
+    config = HashConfig(sketch=False)
+    parts = list(engine_ray.hash_on_ray(data, config, None, str(data), target=writer.target))
+    assert all(isinstance(p, RangeShard) for p in parts)
+    assert [(p.first_index, p.count) for p in parts] == [(r[3], r[2]) for r in plan]
+    assert sorted(folder / p.entry.file for p in parts if isinstance(p, RangeShard)) == sorted(
+        folder.glob("*.parquet")
+    )
+    expected = [sha256(rfc8785.dumps(r)) for r in records(20_000)]
+    for part in parts:
+        blob = pickle.dumps(part)
+        assert len(blob) < 2048
+        assert not any(h in blob for h in expected)
+    writer.discard()
+    assert list(folder.glob("*.parquet")) == []
+
+    prepared(home)
+    with Ledger.open(home) as led:
+        local = led.register(data, dataset="d", **FP)
+        led.create_dataset("e", owner="o", context="internal", uses=["train"])
+        on_ray = led.register(data, dataset="e", engine="ray", shards=folder, **FP)
+        (entry,) = [e.payload for e in led.store.entries() if e.seq == on_ray.seq]
+        assert led.verify().ok
+    assert on_ray.merkle_root == local.merkle_root == rfc9162_root(expected).hex()
+    assert entry["shards"]["layout"] == "ranges"
+    assert [s["rows"] for s in entry["shards"]["files"]] == [r[2] for r in plan]
+    assert _through_view(home, on_ray.seq) == _through_view(home, local.seq)
+    assert len(_through_view(home, local.seq)) == 20_000
+
+
+def test_a_bad_record_on_ray_leaves_no_task_shard(
+    home: Path, tmp_path: Path, local_ray: None
+) -> None:
+    """A bad record in one range: the shards the other tasks wrote are removed too."""
+    prepared(home)
+    rows = records(20_000)
+    rows[10_500]["text"] = None
+    path = tmp_path / "bad.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=3000)
+    folder = tmp_path / "shards"
+    with Ledger.open(home) as led:
+        before = led.store.entry_count()
+        with pytest.raises(InputError) as err:
+            led.register(path, dataset="d", source="scraped", engine="ray", shards=folder)
+        assert led.store.entry_count() == before
+    assert str(err.value) == f"{path}, line 10501, field 'text': text field is missing"
+    # A task still running removes its shard after writing it: wait for the tasks.
+    time.sleep(2)
+    left = [p.name for p in folder.iterdir()]
+    assert len(left) == 1 and left[0].endswith(".discarded")  # only the marker
 
 
 def test_engine_ray_refuses_jsonl(home: Path, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]

@@ -5,8 +5,11 @@ batch is known before a byte of data is read. Ranges are row groups, and row gro
 bigger than ``RANGE_ROWS`` are cut into slices of that many rows. Each worker streams its
 row group, hashes its slice with the engine contract (``provledger.ingest.arrow_hashing``)
 and hands back the digests, band keys, profile and the slice's compact Merkle range; the
-registering process folds the ranges in order, exactly as for JSONL byte ranges. Workers
-follow the pool policy of ``provledger.ingest.workers``.
+registering process folds the ranges in order, exactly as for JSONL byte ranges. With a
+shard target (``register --shards DIR``) each worker writes its slice's hashes as a shard
+itself and hands back only the shard's entry, its compact range and figures
+(``provledger.ingest.shard_writer.RangeShard``). Workers follow the pool policy of
+``provledger.ingest.workers``.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from provledger.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from provledger.ingest.readers import CHUNK_RECORDS
 from provledger.ingest.readers.parquet_reader import open_parquet
 from provledger.ingest.record_hashes import Hashed
+from provledger.ingest.shard_writer import RangeShard, ShardTarget, write_range_shard
 from provledger.ingest.workers import exit_with_parent
 
 if TYPE_CHECKING:
@@ -80,11 +84,19 @@ def parquet_rows(path: str | Path) -> int:
 
 
 def hash_slice(
-    path: str, group: int, skip: int, take: int, first_index: int, config: HashConfig
-) -> Hashed | InputError:
+    path: str,
+    group: int,
+    skip: int,
+    take: int,
+    first_index: int,
+    config: HashConfig,
+    target: ShardTarget | None = None,
+    index: int = 0,
+) -> Hashed | RangeShard | InputError:
     """Worker task (a process here, a Ray task on a cluster): hash rows [skip, skip + take)
     of one row group, with their compact Merkle range; or the error, its line counted
-    within the batch."""
+    within the batch. With a shard ``target`` the slice is written as shard ``index`` and
+    only the shard's ``RangeShard`` comes back."""
     try:
         pf = _open(path, ReadLimits(max_input=1 << 62))  # the planner checked the size
         batches = []
@@ -98,7 +110,10 @@ def hash_slice(
                 batches.append(batch.slice(start, min(end, skip + take) - seen - start))
             seen = end
         table = pa.Table.from_batches(batches, schema=pf.schema_arrow)
-        return with_subtrees(hash_hashed(table, config, first_index), first_index)
+        hashed = with_subtrees(hash_hashed(table, config, first_index), first_index)
+        if target is not None and hashed.count:
+            return write_range_shard(target, index, first_index, hashed)
+        return hashed
     except InputError as exc:
         return exc
     except (pa.ArrowException, OSError) as exc:
@@ -111,7 +126,8 @@ def hash_parquet_parallel(
     progress: Progress | None,
     limits: ReadLimits = DEFAULT_LIMITS,
     workers: int | None = None,
-) -> Iterator[Hashed]:
+    target: ShardTarget | None = None,
+) -> Iterator[Hashed | RangeShard]:
     """Hashes of every record of a Parquet file, range by range in record order, computed
     by ``workers`` processes (one per core, at most 8). Raises InputError naming the file
     and row of the first bad record."""
@@ -122,12 +138,15 @@ def hash_parquet_parallel(
     pool = ProcessPoolExecutor(
         max_workers=count, initializer=exit_with_parent, initargs=(os.getpid(),)
     )
-    pending: list[tuple[Range, Future[Hashed | InputError]]] = []
+    pending: list[tuple[Range, Future[Hashed | RangeShard | InputError]]] = []
+    submitted = [0]
 
     def submit() -> None:
         task = next(todo, None)
         if task is not None:
-            pending.append((task, pool.submit(hash_slice, str(path), *task, config)))
+            job = pool.submit(hash_slice, str(path), *task, config, target, submitted[0])
+            pending.append((task, job))
+            submitted[0] += 1
 
     try:
         # The workers are forked by the first submit: with the signals blocked, so each
@@ -140,6 +159,8 @@ def hash_parquet_parallel(
             submit()
             result = future.result()
             if isinstance(result, InputError):
+                for _, other in pending:
+                    other.cancel()
                 raise result.located(file=path) from None
             if progress is not None:
                 progress(first + take, total)

@@ -5,13 +5,16 @@ Per record (see ``provledger.ingest.hashing``): ``record_hash`` over the RFC 878
 ``content_hash`` over the normalised text field, ``subject_hash`` as HMAC of the subject
 field. Large plain JSONL files are split into byte ranges hashed by worker processes (one
 per core); the main process inserts each range's hashes into DuckDB as an Arrow batch and
-folds its leaves into the Merkle root, so memory stays flat whatever the file size.
+folds its leaves into the Merkle root, so memory stays flat whatever the file size. With
+hash shards each worker writes its range's hashes as a shard itself and hands back only
+the shard's entry (``provledger.ingest.shard_writer.write_range_shard``).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack, closing, contextmanager
@@ -42,6 +45,7 @@ from provledger.vocabulary import SOURCES, SPLITS
 
 if TYPE_CHECKING:
     from provledger.ingest.readers.memory_reader import InMemory
+    from provledger.ingest.shard_writer import RangeShard, ShardTarget
     from provledger.ingest.staging import Staged
     from provledger.ledger import Ledger
 
@@ -145,12 +149,17 @@ def _hash_range(
     subject_field: str | None,
     subject_key: bytes | None,
     sketch: bool,
-) -> tuple[Hashed | InputError, int]:
+    target: ShardTarget | None = None,
+    index: int = 0,
+) -> tuple[Hashed | RangeShard | InputError, int]:
     """Worker task: read and hash bytes [start, end) of a JSONL file.
 
     Returns (hashes or the error, physical lines in the range); line numbers in an error
     are relative to the range. The hashes carry the range's Merkle subtrees, computed on
-    the assumption that its first record is record ``first_index`` of the batch.
+    the assumption that its first record is record ``first_index`` of the batch. With a
+    shard ``target`` the worker writes the range's hashes as shard ``index`` itself and
+    returns only what the entry signs of it (``RangeShard``); ``first_index`` is then
+    exact (the caller counted the range's records).
     """
     with open(path, "rb") as fh:
         fh.seek(start)
@@ -174,7 +183,29 @@ def _hash_range(
     hashed.subtrees = compact_range(
         [leaves[i : i + 32] for i in range(0, len(leaves), 32)], first_index
     )
+    if target is not None and hashed.count:
+        # Deferred for start-up time: loads pyarrow
+        from provledger.ingest.shard_writer import write_range_shard
+
+        try:
+            return write_range_shard(target, index, first_index, hashed), len(lines)
+        except InputError as exc:
+            return exc, 0
     return hashed, len(lines)
+
+
+# A line that is empty or starts with whitespace (it may be blank), or a byte-order mark.
+MAYBE_BLANK = re.compile(rb"(?:\A|\n)\s|\A\xef\xbb\xbf")
+
+
+def records_in(data: bytes, at_file_start: bool) -> int:
+    """The records (non-blank lines) ``_hash_range`` finds in a range's bytes: its newline
+    count when no line can be blank (one regular-expression scan), else line by line."""
+    if not data:
+        return 0
+    if MAYBE_BLANK.search(data) is None:
+        return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    return sum(1 for line in split_range(data, at_file_start) if line.strip())
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -265,12 +296,15 @@ def _hashed_chunks(
     progress: Progress | None,
     limits: ReadLimits,
     engine: str = "local",
-) -> Generator[Hashed, None, None]:
-    """Hashes of the whole input, chunk by chunk, in record order."""
+    target: ShardTarget | None = None,
+) -> Generator[Hashed | RangeShard, None, None]:
+    """Hashes of the whole input, chunk by chunk, in record order. With a shard
+    ``target``, input hashed by worker processes comes back as the shards the workers
+    wrote (``RangeShard``); other input as hashes, for the caller's ``ShardWriter``."""
     name = str(data) if isinstance(data, Path) else data.name
     args = (spec.text_field, spec.subject_field, subject_key, spec.sketches)
     if isinstance(data, Path) and fmt == "jsonl" and data.stat().st_size >= PARALLEL_MIN_BYTES:
-        yield from _hash_parallel(data, args, progress, limits)
+        yield from _hash_parallel(data, args, progress, limits, target)
         return
     if engine == "ray" or isinstance(data, EngineInput):
         # Deferred for start-up time: loads pyarrow
@@ -289,7 +323,12 @@ def _hashed_chunks(
 
         assert isinstance(data, Path | EngineInput)
         yield from hash_on_ray(
-            data if isinstance(data, Path) else data.data, config, progress, name, limits
+            data if isinstance(data, Path) else data.data,
+            config,
+            progress,
+            name,
+            limits,
+            target if isinstance(data, Path) else None,  # a Dataset's blocks: no positions
         )
         return
     if isinstance(data, Path) and fmt == "parquet":
@@ -301,7 +340,9 @@ def _hashed_chunks(
 
         if parquet_ranges.parquet_rows(data) >= parquet_ranges.PARALLEL_MIN_ROWS:
             config = HashConfig(*args)
-            yield from parquet_ranges.hash_parquet_parallel(data, config, progress, limits)
+            yield from parquet_ranges.hash_parquet_parallel(
+                data, config, progress, limits, target=target
+            )
             return
     # Plain JSONL reports bytes of the file, an Arrow table, DataFrame or Dataset its rows;
     # other files and streams report records with the total unknown.
@@ -329,26 +370,33 @@ def _hash_parallel(
     args: tuple[str, str | None, bytes | None, bool],
     progress: Progress | None,
     limits: ReadLimits,
-) -> Iterator[Hashed]:
+    target: ShardTarget | None = None,
+) -> Iterator[Hashed | RangeShard]:
     total = path.stat().st_size
     workers = max(1, min(os.cpu_count() or 1, 8))
 
     def tasks() -> Iterator[tuple[int, int, int]]:
         # Count each range's lines as it is handed out, so every worker knows where its
-        # records sit in the batch and can build its part of the Merkle tree itself.
+        # records sit in the batch and can build its part of the Merkle tree itself. A
+        # worker writing its shard needs the exact count (its rows' ``ord``): blank lines
+        # are counted out; without shards a blank line only costs the fold its shortcut.
         first = 0
         with open(path, "rb") as fh:
             for start, end in byte_ranges(path, RANGE_BYTES, limits):
                 fh.seek(start)
                 data = fh.read(end - start)
                 yield start, end, first
-                first += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+                if target is not None:
+                    first += records_in(data, start == 0)
+                else:
+                    first += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
 
     todo = tasks()
     pool = ProcessPoolExecutor(
         max_workers=workers, initializer=exit_with_parent, initargs=(os.getpid(),)
     )
     pending: list[tuple[int, Any]] = []
+    done = [0]  # ranges taken back: with the ones pending, the next range's index
 
     def submit() -> None:
         task = next(todo, None)
@@ -357,7 +405,7 @@ def _hash_parallel(
             text_field, subject_field, subject_key, sketch = args
             job = pool.submit(
                 _hash_range, str(path), start, end, first, limits.max_line,
-                text_field, subject_field, subject_key, sketch,
+                text_field, subject_field, subject_key, sketch, target, len(pending) + done[0],
             )  # fmt: skip
             pending.append((end, job))
 
@@ -370,11 +418,14 @@ def _hash_parallel(
         line_base = 0
         while pending:
             end, future = pending.pop(0)
+            done[0] += 1
             submit()
             result, line_count = future.result()
             if isinstance(result, InputError):
                 for _, other in pending:
                     other.cancel()
+                if result.file is not None:  # a shard the worker could not write
+                    raise result
                 line = line_base + (result.line or 0)
                 if result.reason == LINE_TOO_LONG:
                     raise line_too_long(path, limits, line)
@@ -559,20 +610,22 @@ def register(
     spec, metadata = _check_spec(ledger, spec)
     subject_key = ledger.subject_key if spec.subject_field else None
     name = source if isinstance(source, Path) else source.name
-    chunks = _hashed_chunks(source, fmt, spec, subject_key, progress, limits, engine)
+    writer = None
+    if shards is not None:
+        # Deferred for start-up time: loads pyarrow
+        from provledger.ingest.shard_writer import DEFAULT_SHARD_ROWS, ShardWriter
+
+        writer = ShardWriter(Path(shards), shard_rows or DEFAULT_SHARD_ROWS)
+        writer.lingering = engine == "ray"  # Ray tasks may still be writing when we stop
+    target = writer.target if writer is not None else None
+    chunks = _hashed_chunks(source, fmt, spec, subject_key, progress, limits, engine, target)
     # Closed at once if anything stops the hashing, so hashing workers end with it.
     with closing(chunks), _memory_named(name), ExitStack() as staging:
         staged: Staged | None = None
         if shards is not None or _hash_before_locking(source, fmt, engine):
             # Deferred for start-up time: loads pyarrow
-            from provledger.ingest.shard_writer import DEFAULT_SHARD_ROWS, ShardWriter
-
-            # Deferred for start-up time: loads pyarrow
             from provledger.ingest.staging import stage
 
-            writer = None
-            if shards is not None:
-                writer = ShardWriter(Path(shards), shard_rows or DEFAULT_SHARD_ROWS)
             with ledger.released():  # readers and look-ups get in while this hashes
                 staged = staging.enter_context(stage(ledger.home, chunks, writer))
         try:
@@ -635,7 +688,7 @@ def _commit(
     ledger: Ledger,
     spec: BatchSpec,
     metadata: dict[str, Any],
-    chunks: Iterable[Hashed],
+    chunks: Iterable[Hashed | RangeShard],
     staged: Staged | None,
     path: Path | None,
     fmt: str,
@@ -657,6 +710,8 @@ def _commit(
             # hash columns, so verify also catches an edited content or subject hash.
             totals = Totals.empty()
             for hashed in chunks:
+                if not isinstance(hashed, Hashed):  # only staged registrations have shards
+                    raise TypeError("a range shard outside a sharded registration")
                 if hashed.count:
                     store.insert_arrow("records", _records_table(app.seq, totals.count, hashed))
                     if sketches is not None:

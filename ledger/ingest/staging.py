@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from provledger.ingest.arrow_hashing import HASH_SCHEMA, table_from_hashed
-from provledger.ingest.record_hashes import Hashed, Totals
+from provledger.ingest.arrow_hashing import BAND_BYTES, HASH_SCHEMA, table_from_hashed
+from provledger.ingest.record_hashes import Hashed, Totals, sum_profiles
+from provledger.ingest.shard_writer import RangeShard
 
 if TYPE_CHECKING:
     from provledger.ingest.shard_writer import ShardWriter
@@ -77,16 +78,47 @@ def _remove_stale(folder: Path) -> None:
             path.unlink()
 
 
+def fold_range_shard(totals: Totals, shard: RangeShard) -> None:
+    """Add a shard a worker wrote to the batch's totals, from what the worker handed back:
+    its compact Merkle range, its content and subject digests (the batch's digests are
+    SHA-256 over the shards' in order), its text figures and profile."""
+    if shard.first_index != totals.builder.size:
+        raise ValueError(
+            f"range shard at record {shard.first_index} folded at {totals.builder.size}"
+        )
+    for height, node in shard.subtrees:
+        totals.builder.push_subtree(node, height)
+    entry = shard.entry
+    totals.content.update(bytes.fromhex(entry.content or ""))
+    if entry.subject is not None:
+        totals.subject.update(bytes.fromhex(entry.subject))
+    totals.text_bytes += shard.text_bytes
+    totals.words += shard.words
+    totals.profile = sum_profiles([totals.profile, shard.profile])
+
+
+def _bands_table(shard: RangeShard) -> pa.Table:
+    kind = pa.binary(BAND_BYTES)
+    n = shard.count
+    if shard.bands is None:
+        column = pa.nulls(n, kind)
+    else:
+        column = pa.FixedSizeBinaryArray.from_buffers(kind, n, [None, pa.py_buffer(shard.bands)])
+    return pa.table({"bands": column})
+
+
 @contextmanager
 def stage(
-    home: Path, chunks: Iterable[Hashed], shards: ShardWriter | None = None
+    home: Path, chunks: Iterable[Hashed | RangeShard], shards: ShardWriter | None = None
 ) -> Iterator[Staged]:
     """Hash ``chunks`` into a staging file under ``home``; yields the ``Staged`` batch and
     removes the file when the block ends. Errors from ``chunks`` propagate (file removed).
 
     With ``shards`` the hashes go to its shard files instead and the staging file keeps
     only the band keys; the shards are removed too when the block ends with an error
-    (the batch was not committed)."""
+    (the batch was not committed), ``chunks`` closed first so no worker is still writing
+    one. A ``RangeShard`` (a range a worker wrote as a shard) brings no record hashes:
+    only its band keys are staged."""
     folder = home / STAGING_DIR
     folder.mkdir(mode=0o700, exist_ok=True)
     _remove_stale(folder)
@@ -98,6 +130,13 @@ def stage(
             for hashed in chunks:
                 if not hashed.count:
                     continue
+                if isinstance(hashed, RangeShard):
+                    if shards is None:
+                        raise ValueError("a range shard needs the shard writer")
+                    writer.write_table(_bands_table(hashed))
+                    shards.add_range(hashed)
+                    fold_range_shard(totals, hashed)
+                    continue
                 writer.write_table(table_from_hashed(hashed).select(schema.names))
                 if shards is not None:
                     shards.add(hashed)
@@ -105,6 +144,9 @@ def stage(
         yield Staged(path, totals, None if shards is None else shards.finish())
     except BaseException:
         if shards is not None:
+            close = getattr(chunks, "close", None)
+            if close is not None:  # stop the workers before removing what they wrote
+                close()
             shards.discard()
         raise
     finally:

@@ -23,6 +23,13 @@ root of its records' subtree), so nothing about a shard is taken on trust from s
 Shards hold ``2**k`` records each (the last may hold fewer), starting at multiples of that,
 so each full shard is one perfect subtree of the batch's tree and the batch's root is the
 RFC 9162 tree over the shard roots (``combine_roots``).
+
+Shards written by the hashing workers (``layout: "ranges"``) are the workers' ranges, of
+any length: each one's entry adds its compact Merkle range (``nodes``: the aligned perfect
+subtrees covering its records, as [height, root]) and the SHA-256 over its content hashes
+and over its subject hashes. The batch's root is those nodes folded in order
+(``fold_nodes``), and its content and subject digests are SHA-256 over the shards' digests
+in order (``SegmentedDigest`` recomputes them from the rows).
 """
 
 from __future__ import annotations
@@ -37,17 +44,21 @@ import orjson
 
 from provledger.errors import RootMismatch, ShardError
 from provledger.storage.entry_kinds import EntryKind
-from provledger.tlog.merkle import NODE_PREFIX
+from provledger.tlog.merkle import NODE_PREFIX, MerkleBuilder
 
 if TYPE_CHECKING:
     from provledger.storage.store import Store
 
 __all__ = [
+    "RANGE_LAYOUT",
+    "SegmentedDigest",
     "ShardFile",
     "attach",
     "check_present",
     "check_shard_files",
     "combine_roots",
+    "fold_nodes",
+    "is_ranged",
     "sharded_batches",
 ]
 
@@ -58,6 +69,10 @@ SHARDED_ENTRIES = (
     "SELECT seq, payload FROM entries WHERE kind = ? AND payload LIKE '%\"shards\":{%' ORDER BY seq"
 )
 READ_BLOCK = 1 << 20
+# The ``layout`` of a batch whose shards are its workers' ranges (see the docstring).
+RANGE_LAYOUT = "ranges"
+# One node of a compact Merkle range: (height, root of that perfect subtree).
+Node = tuple[int, bytes]
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,7 @@ class ShardFile:
     first: int
     rows: int
     root: str
+    nodes: list[Node] | None = None
 
     @classmethod
     def listed(cls, seq: int, payload: dict[str, Any]) -> list[ShardFile]:
@@ -87,9 +103,56 @@ class ShardFile:
                 s["first"],
                 s["rows"],
                 s["root"],
+                None if "nodes" not in s else [(int(h), bytes.fromhex(n)) for h, n in s["nodes"]],
             )
             for s in shards["files"]
         ]
+
+
+def is_ranged(payload: dict[str, Any]) -> bool:
+    """Whether a batch payload's shards are its workers' ranges (``RANGE_LAYOUT``)."""
+    shards = payload.get("shards")
+    return isinstance(shards, dict) and shards.get("layout") == RANGE_LAYOUT
+
+
+class SegmentedDigest:
+    """SHA-256 over per-shard SHA-256 digests: ``update`` takes one record's hash at a
+    time, and after each shard's ``rows`` records its digest goes into the outer one. What
+    a ranged batch signs as ``content_digest`` and ``subject_digest``."""
+
+    def __init__(self, rows: list[int]) -> None:
+        self._rows = [r for r in rows if r]
+        self._outer = hashlib.sha256()
+        self._inner = hashlib.sha256()
+        self._seen = 0
+        self._closed = 0
+
+    def update(self, data: bytes) -> None:
+        self._inner.update(data)
+        self._seen += 1
+        if self._closed < len(self._rows) and self._seen == self._rows[self._closed]:
+            self._outer.update(self._inner.digest())
+            self._inner = hashlib.sha256()
+            self._seen = 0
+            self._closed += 1
+
+    def hexdigest(self) -> str:
+        outer = self._outer.copy()
+        if self._seen:  # more records than the shards hold: the digest cannot match
+            outer.update(self._inner.digest())
+        return outer.hexdigest()
+
+
+def fold_nodes(shards: list[ShardFile]) -> bytes:
+    """A ranged batch's root: every shard's compact range pushed in order. Raises
+    ValueError when a shard's nodes do not cover its rows or are not aligned."""
+    builder = MerkleBuilder()
+    for shard in shards:
+        for height, node in shard.nodes or []:
+            builder.push_subtree(node, height)
+        if builder.size != shard.first + shard.rows:
+            raise ValueError(f"shard {shard.path.name}: its nodes do not cover its rows")
+    return builder.root()
 
 
 def sharded_batches(store: Store) -> dict[int, list[ShardFile]]:
@@ -184,7 +247,13 @@ def check_shard_files(batches: dict[int, dict[str, Any]]) -> None:
                 seq,
             )
         want = bytes.fromhex(payload["merkle_root"])
-        got = combine_roots([bytes.fromhex(s.root) for s in shards])
+        if is_ranged(payload):
+            try:
+                got = fold_nodes(shards)
+            except ValueError as exc:
+                raise ShardError(f"batch {payload['batch_id']}: {exc}", seq) from None
+        else:
+            got = combine_roots([bytes.fromhex(s.root) for s in shards])
         if got != want:
             raise RootMismatch(
                 f"batch {payload['batch_id']}: its shards' roots do not combine to its Merkle root",
