@@ -116,49 +116,14 @@ def register_once(path: Path, sketches: bool = True) -> tuple[float, int, int, f
     """Fresh ledger, register ``path`` (with or without near-duplicate sketches);
     (seconds, database bytes, records, CPU seconds of the register process and its
     workers)."""
-    home = Path(tempfile.mkdtemp(prefix="plbench-")) / "home"
-    env = dict(os.environ, PROVLEDGER_HOME=str(home))
-    env.pop("PROVLEDGER_KEY_PASSPHRASE", None)
+    home, env = fresh_home()
     try:
-        exe = provledger()
-        subprocess.run([exe, "init"], check=True, stdout=subprocess.DEVNULL, env=env)
-        subprocess.run(
-            [
-                exe,
-                "dataset",
-                "create",
-                "bench",
-                "--owner",
-                "bench",
-                "--context",
-                "internal",
-                "--use",
-                "train",
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            env=env,
-        )
-        subprocess.run(
-            [exe, "consent", "add", str(consent_manifest())],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            env=env,
-        )
         seconds, cpu = timed_cpu(
             [
-                exe,
+                provledger(),
                 "register",
                 str(path),
-                "--dataset",
-                "bench",
-                "--source",
-                "first_party",
-                "--consent",
-                "bench-tos@1",
-                "--subject-field",
-                "customer_id",
-                "--json",
+                *REGISTER_ARGS,
                 *([] if sketches else ["--no-sketches"]),
             ],
             env,
@@ -176,6 +141,46 @@ def register_once(path: Path, sketches: bool = True) -> tuple[float, int, int, f
         return seconds, size, count, cpu
     finally:
         shutil.rmtree(home.parent, ignore_errors=True)
+
+
+def fresh_home() -> tuple[Path, dict[str, str]]:
+    """An initialised ledger home with dataset ``bench`` and consent ``bench-tos@1``."""
+    home = Path(tempfile.mkdtemp(prefix="plbench-")) / "home"
+    env = dict(os.environ, PROVLEDGER_HOME=str(home))
+    env.pop("PROVLEDGER_KEY_PASSPHRASE", None)
+    exe = provledger()
+    quiet = {"check": True, "stdout": subprocess.DEVNULL, "env": env}
+    subprocess.run([exe, "init"], **quiet)  # type: ignore[call-overload]
+    subprocess.run(  # type: ignore[call-overload]
+        [
+            exe,
+            "dataset",
+            "create",
+            "bench",
+            "--owner",
+            "b",
+            "--context",
+            "internal",
+            "--use",
+            "train",
+        ],
+        **quiet,
+    )
+    subprocess.run([exe, "consent", "add", str(consent_manifest())], **quiet)  # type: ignore[call-overload]
+    return home, env
+
+
+REGISTER_ARGS = [
+    "--dataset",
+    "bench",
+    "--source",
+    "first_party",
+    "--consent",
+    "bench-tos@1",
+    "--subject-field",
+    "customer_id",
+    "--json",
+]
 
 
 def consent_manifest() -> Path:

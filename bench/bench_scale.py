@@ -31,7 +31,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,7 +38,13 @@ from typing import Any
 
 import orjson
 
-from bench.bench_register import OUT, consent_manifest, make_file, provledger
+from bench.bench_register import (
+    OUT,
+    REGISTER_ARGS,
+    fresh_home,
+    make_file,
+    provledger,
+)
 
 # Registers with the Parquet row ranges switched off: the path as it was before them.
 ONE_PROCESS = (
@@ -78,46 +83,6 @@ def make_parquet(records: int) -> Path:
             writer.write_table(pa.Table.from_pylist(rows, schema=schema))
     tmp.rename(path)
     return path
-
-
-def fresh_home() -> tuple[Path, dict[str, str]]:
-    """An initialised ledger home with dataset ``bench`` and consent ``bench-tos@1``."""
-    home = Path(tempfile.mkdtemp(prefix="plbench-")) / "home"
-    env = dict(os.environ, PROVLEDGER_HOME=str(home))
-    env.pop("PROVLEDGER_KEY_PASSPHRASE", None)
-    exe = provledger()
-    quiet = {"check": True, "stdout": subprocess.DEVNULL, "env": env}
-    subprocess.run([exe, "init"], **quiet)  # type: ignore[call-overload]
-    subprocess.run(  # type: ignore[call-overload]
-        [
-            exe,
-            "dataset",
-            "create",
-            "bench",
-            "--owner",
-            "b",
-            "--context",
-            "internal",
-            "--use",
-            "train",
-        ],
-        **quiet,
-    )
-    subprocess.run([exe, "consent", "add", str(consent_manifest())], **quiet)  # type: ignore[call-overload]
-    return home, env
-
-
-REGISTER_ARGS = [
-    "--dataset",
-    "bench",
-    "--source",
-    "first_party",
-    "--consent",
-    "bench-tos@1",
-    "--subject-field",
-    "customer_id",
-    "--json",
-]
 
 
 def measured(cmd: list[str], env: dict[str, str]) -> tuple[float, float, dict[str, object]]:
