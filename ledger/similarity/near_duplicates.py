@@ -72,6 +72,16 @@ def _band_rows(source: str, columns: str) -> str:
     )
 
 
+def _per_batch(pairs: str) -> str:
+    """Per batch of the (record, other batch) rows of CTE ``pairs``: its records that have
+    a near copy, and those other batches."""
+    return f"""
+    SELECT batch_id, count(DISTINCT (batch_seq, ord)) AS records,
+           list(DISTINCT other ORDER BY other) AS others
+    FROM {pairs} GROUP BY batch_id, batch_seq ORDER BY batch_seq
+"""
+
+
 # The band keys of every active record of a benchmark batch (any dataset) at the cut.
 _BENCHMARK_KEYS = f"""
     bench AS (
@@ -199,21 +209,9 @@ def _queries(parts: dict[str, str]) -> dict[str, str]:
     FROM cross_split GROUP BY batch_id, batch_seq ORDER BY batch_seq
 """,
         # Per train batch: records with an earlier near copy in train.
-        "duplicates": head
-        + parts["later"]
-        + """
-    SELECT batch_id, count(DISTINCT (batch_seq, ord)) AS records,
-           list(DISTINCT other ORDER BY other) AS others
-    FROM later GROUP BY batch_id, batch_seq ORDER BY batch_seq
-""",
+        "duplicates": head + parts["later"] + _per_batch("later"),
         # Per train batch: records with a near copy in a benchmark batch, and those.
-        "benchmark": head
-        + parts["hits"]
-        + """
-    SELECT batch_id, count(DISTINCT (batch_seq, ord)) AS records,
-           list(DISTINCT other ORDER BY other) AS others
-    FROM hits GROUP BY batch_id, batch_seq ORDER BY batch_seq
-""",
+        "benchmark": head + parts["hits"] + _per_batch("hits"),
         # Totals (a record sits in one batch, so the cross-split total is the sum of the
         # per-batch figures, each counting a record once however many batches it is near).
         "totals": head
