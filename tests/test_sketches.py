@@ -51,6 +51,28 @@ def test_short_texts_equal_the_reference_bit_for_bit() -> None:
     assert [int(c) for c in fast.profile] == R.profile(texts)
 
 
+def test_densification_equals_the_reference_on_every_path() -> None:
+    # Rows of every fill from 1 to 100 full bins (whole rows by rank up to _FEW_FULL, cell
+    # by cell above), and rows whose empty bin j has all ATTEMPTS donors empty (the
+    # rotation fallback), densified in one block and the few-bin rows alone.
+    rng = random.Random(13)
+    rows = [rng.sample(range(S.BINS), full) for full in range(1, S.BINS + 1)]
+    for j in (0, 37, 99):
+        donors = {R.donor_of(j, attempt) for attempt in range(S.ATTEMPTS)}
+        allowed = [b for b in range(S.BINS) if b != j and b not in donors]
+        rows += [rng.sample(allowed, S._FEW_FULL + 1), allowed]
+    tables = []
+    for full in rows:
+        table = [R.EMPTY] * S.BINS
+        for b in full:
+            table[b] = rng.getrandbits(32)
+        tables.append(table)
+    for block in (tables, [t for t in tables if S.BINS - t.count(R.EMPTY) <= S._FEW_FULL]):
+        flat = np.array(block, dtype=np.uint64).ravel()
+        S._densify(flat, len(block))
+        assert flat.reshape(len(block), S.BINS).tolist() == [R.densify(t) for t in block]
+
+
 def test_blocks_do_not_change_the_result() -> None:
     # Over BLOCK_BYTES the texts are sketched block by block: same keys as one at a time.
     texts = _texts(2, 6000, longest=120)

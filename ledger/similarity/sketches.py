@@ -108,6 +108,8 @@ PROFILE_PARAMS: dict[str, Any] = {
 
 _U64 = np.uint64
 _U32 = np.uint32
+_U16 = np.uint16
+_BIN_BITS = 127  # BINS < 128
 _MASK32 = _U64(0xFFFFFFFF)
 _EMPTY = _U64(1 << 62)  # above every densified value (< 100 * 2**32 + 2**32)
 _NEWLINE, _SPACE = 10, 32
@@ -276,53 +278,55 @@ def _donor_ranks() -> np.ndarray:
 
 
 _RANKS = _donor_ranks()
-# Per full bin f, the rank it has for every bin, encoded with f so that a minimum over a
-# text's full bins names the donor: (BINS, BINS) int32, row f = rank * 2 * BINS + f.
-_RANKED_DONORS = (_RANKS.reshape(BINS, BINS).T * (2 * BINS) + np.arange(BINS)[:, None]).astype(
-    np.int32
-)
-# Attempts tried for every empty cell at once; the few cells left then rank every full
-# bin of their text (an ordinary text's empty bin finds a donor in the first few).
-_FIRST_ATTEMPTS = 4
-# Texts with at most this many full bins (short texts) are densified whole by rank.
-_FEW_FULL = 8
+# Per full bin f, (BINS,) uint16 for every bin j: the rank of f among j's donors plus one,
+# times 128, plus f; 0 * 128 + f for j = f itself. The minimum over a text's full bins,
+# masked to its low 7 bits, names the bin whose value bin j holds after densification
+# (itself when full).
+_SELF_RANKED = _RANKS.reshape(BINS, BINS) + 1
+np.fill_diagonal(_SELF_RANKED, 0)
+_SELF_RANKED = ((_SELF_RANKED.T << 7) | np.arange(BINS)[:, None]).astype(np.uint16)
+# Texts with at most this many full bins are densified whole by rank; the others cell by
+# cell, attempt by attempt (docs/distribution-and-near-duplicates.md: measured crossover).
+_FEW_FULL = 24
 
 
 def _densify(flat: np.ndarray, n: int) -> None:
     """Fill the empty cells of ``flat`` ((n * BINS) bin values) in place: each takes the
     value of its first non-empty donor bin (``_DONORS``: the same bins for any text), else
-    of the next non-empty bin to its right, wrapping around. Donors are read only from
-    cells that were non-empty to begin with, so filling in place changes nothing.
+    of the next non-empty bin to its right, wrapping around. Donors are read
+    only from cells that were non-empty to begin with, so filling in place changes nothing.
     (One-dimensional passes where it can: numpy is slow along short axes.)"""
-    full = flat != _EMPTY
-    table = full.reshape(n, BINS)
-    per_row = table.sum(axis=1)
-    few = per_row <= _FEW_FULL
-    done = full
-    if few.any():
-        _densify_few(flat, table, np.flatnonzero(few), per_row[few])
-        done = full.copy()
-        done.reshape(n, BINS)[few] = True
-    cells = np.flatnonzero(~done)
-    if not len(cells):
-        return
-    cols = _column_of(len(flat))[cells]
-    rows = cells - cols  # the flat index of each empty cell's row
-    # The first attempts for every cell; the earliest full donor wins. A cell none of
-    # them fills copies an empty donor (so stays empty) and is ranked below.
-    donor = rows + _DONORS[_FIRST_ATTEMPTS - 1, cols]
-    ok = full[donor]
-    for attempt in range(_FIRST_ATTEMPTS - 2, -1, -1):
-        earlier = rows + _DONORS[attempt, cols]
-        found = full[earlier]
-        earlier -= donor
-        earlier *= found  # (copyto with where= is slower than this blend)
-        donor += earlier
-        ok |= found
-    flat[cells] = flat[donor]
-    left = np.flatnonzero(~ok)
-    if len(left):
-        _densify_by_rank(flat, full, cells[left], cols[left], rows[left])
+    empty = flat == _EMPTY
+    few = np.flatnonzero(np.count_nonzero(empty.reshape(n, BINS), axis=1) >= BINS - _FEW_FULL)
+    if len(few):
+        _densify_few(flat, empty, few)
+        empty.reshape(n, BINS)[few] = False
+    cells = np.flatnonzero(empty)
+    offsets = _donor_offsets(len(flat))
+    for attempt in range(ATTEMPTS):
+        # An empty donor copies _EMPTY, or a value another cell took this round: both are
+        # overwritten when the cell's own donor is found.
+        donor = cells + offsets[attempt][cells]
+        flat[cells] = flat[donor]
+        missed = np.flatnonzero(empty[donor])
+        cells = cells[missed]
+        if not len(cells):
+            break
+    if len(cells):
+        cols = _column_of(len(flat))[cells]
+        _densify_by_rank(flat, ~empty, cells, cols, cells - cols)
+
+
+_offset_tables: list[np.ndarray] = [np.zeros((ATTEMPTS, 0), dtype=np.int8)]
+
+
+def _donor_offsets(size: int) -> np.ndarray:
+    """(ATTEMPTS, >= size) int8: for every flat cell index below ``size`` and attempt, the
+    donor's cell index minus the cell's (cached: one lookup, no division by BINS)."""
+    if _offset_tables[0].shape[1] < size:
+        offsets = (_DONORS - np.arange(BINS)).astype(np.int8)
+        _offset_tables[0] = np.tile(offsets, (1, max(size, 1 << 15) // BINS + 1))
+    return _offset_tables[0]
 
 
 _columns: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
@@ -335,19 +339,27 @@ def _column_of(size: int) -> np.ndarray:
     return _columns[0]
 
 
-def _densify_few(flat: np.ndarray, table: np.ndarray, rows: np.ndarray, count: np.ndarray) -> None:
-    """Densify whole rows ``rows`` of few full bins (``count`` each, at least one) by rank:
-    for every bin, the minimum over the row's full bins of ``_RANKED_DONORS``."""
-    _, full_cols = np.nonzero(table[rows])
+def _densify_few(flat: np.ndarray, empty: np.ndarray, rows: np.ndarray) -> None:
+    """Densify whole rows ``rows`` (texts of few shingles, each with a full bin) by rank:
+    each bin takes the value of the bin named by the minimum, over the row's full bins, of
+    ``_SELF_RANKED``. Rows go in falling order of full bins, so the rows that have a k-th
+    full bin are a prefix."""
+    table = empty if len(rows) * BINS == len(empty) else empty.reshape(-1, BINS)[rows]
+    cells = np.flatnonzero(~table.ravel())  # np.nonzero over two axes is several times slower
+    full_cols = _column_of(len(empty))[cells]
+    count = np.bincount(cells // BINS, minlength=len(rows))
     first = np.cumsum(count) - count
-    best = _RANKED_DONORS[full_cols[first]]
-    for k in range(1, int(count.max())):
-        more = np.flatnonzero(count > k)
-        best[more] = np.minimum(best[more], _RANKED_DONORS[full_cols[first[more] + k]])
-    base = (rows * BINS)[:, None]
-    values = flat.reshape(-1, BINS)[rows]
-    donors = flat[base + best % (2 * BINS)]
-    flat.reshape(-1, BINS)[rows] = np.where(table[rows], values, donors)
+    order = np.argsort(-count, kind="stable")
+    count, first = count[order], first[order]
+    best = _SELF_RANKED[full_cols[first]]
+    for k in range(1, int(count[0])):
+        more = int(np.count_nonzero(count > k))
+        np.minimum(best[:more], _SELF_RANKED[full_cols[first[:more] + k]], out=best[:more])
+    best &= _U16(_BIN_BITS)
+    donors = best.astype(np.intp)
+    rows = rows[order]
+    donors += (rows * BINS)[:, None]
+    flat.reshape(-1, BINS)[rows] = flat[donors]
 
 
 def _densify_by_rank(
