@@ -112,9 +112,9 @@ _U16 = np.uint16
 _BIN_BITS = 127  # BINS < 128
 _MASK32 = _U64(0xFFFFFFFF)
 _EMPTY = _U64(1 << 62)  # above every densified value (< 100 * 2**32 + 2**32)
-_NEWLINE, _SPACE = 10, 32
-# Cached per process and grown to the largest block seen: powers of POLY_BASE, powers of
-# its inverse mod 2**32, and the running sums of the inverse powers.
+_SPACE = 32
+# Cached per process and grown to the largest block seen: powers of POLY_BASE and of its
+# inverse mod 2**32.
 _tables: dict[str, np.ndarray] = {}
 
 
@@ -124,13 +124,13 @@ def _inverse(a: int) -> int:
 
 def _table(name: str, length: int) -> np.ndarray:
     """At least ``length`` entries, k = 0, 1, ..., mod 2**32: ``base`` POLY_BASE**k,
-    ``inverse`` POLY_BASE**-k, ``geometric`` the sum of POLY_BASE**-j over j < k."""
+    ``inverse`` POLY_BASE**-k, ``previous`` POLY_BASE**max(k - 1, 0)."""
     table = _tables.get(name)
     if table is None or len(table) < length:
         size = max(length, 1024, 2 * (0 if table is None else len(table)))
-        if name == "geometric":
-            table = np.zeros(size, dtype=_U32)
-            np.cumsum(_table("inverse", size)[: size - 1], out=table[1:])
+        if name == "previous":
+            table = np.ones(size, dtype=_U32)
+            table[1:] = _table("base", size)[: size - 1]
         else:
             table = np.full(size, POLY_BASE if name == "base" else _inverse(POLY_BASE), _U32)
             table[0] = 1
@@ -174,35 +174,39 @@ class Sketched:
 
 
 class _Words:
-    """The words of a block of texts joined by newlines, and the polynomial hash of any
-    run of consecutive words within one text, with whole-array passes only.
+    """The words of a block of texts joined by spaces, and the polynomial hash of any run
+    of consecutive words within one text, with whole-array passes only.
 
-    Every word (the empty text is one empty word) ends at one separator byte: a space,
-    or the newline after its text. The hash of bytes [s, e), the sum of (byte_k + 1) *
-    base**(e - 1 - k), is base**(e - 1) * (F[e] - F[s]) with F[i] the sum over k < i of
-    (byte_k + 1) * base**-k: F is one running sum over the block's bytes (the "+ 1"
-    terms come from a cached table), read only at word boundaries.
+    Every word (the empty text is one empty word) ends at one space: the one after it in
+    its text, or the one joined after its text. The hash of bytes [s, e), the sum of
+    (byte_k + 1) * base**(e - 1 - k), is base**(e - 1) * (F[e] - F[s]) with F[i] the sum
+    over k < i of (byte_k + 1) * base**-k: F is one running sum over the block's bytes,
+    read only at word boundaries.
     """
 
-    def __init__(self, texts: list[bytes]) -> None:
-        data = np.frombuffer(b"\n".join(texts) + b"\n", dtype=np.uint8)
+    def __init__(self, texts: list[bytes], lengths: np.ndarray) -> None:
+        data = np.frombuffer(b" ".join([*texts, b""]), dtype=np.uint8)
         size = len(data)
-        ends = np.flatnonzero((data == _SPACE) | (data == _NEWLINE))
-        starts = np.empty_like(ends)
-        starts[0] = 0
-        starts[1:] = ends[:-1] + 1
-        self.last = data[ends] == _NEWLINE  # the last word of its text
+        ends = np.flatnonzero(data == _SPACE)
+        # The last word of each text ends at the space joined after it.
+        self.last_words = np.searchsorted(ends, np.cumsum(lengths + 1) - 1)
+        self.lengths = lengths
+        last = np.zeros(len(ends), dtype=bool)
+        last[self.last_words] = True
+        inverse = _table("inverse", size)[:size]
+        weights = np.multiply(data, inverse, dtype=_U32)
+        weights += inverse
         running = np.empty(size + 1, dtype=_U32)
         running[0] = 0
-        np.cumsum(np.multiply(data, _table("inverse", size)[:size], dtype=_U32), out=running[1:])
-        geometric = _table("geometric", size + 1)
-        self.f_end = running[ends] + geometric[ends]
-        self.f_start = running[starts] + geometric[starts]
-        self.power = _table("base", size)[np.maximum(ends - 1, 0)]
-        self.nonempty = ends > starts
+        np.cumsum(weights, out=running[1:])
+        self.f_end = running[ends]
+        self.f_start = np.empty_like(self.f_end)  # F at each word's first byte
+        self.f_start[0] = 0
+        np.take(running, ends[:-1] + 1, out=self.f_start[1:])
+        self.power = _table("previous", size)[ends]
         # Texts completed before each word (so its text's index), over W + 1 positions.
         self.done = np.zeros(len(ends) + 1, dtype=np.int64)
-        np.cumsum(self.last, out=self.done[1:])
+        np.cumsum(last, out=self.done[1:])
 
     def hashes(self, first: np.ndarray | slice, last: np.ndarray | slice) -> np.ndarray:
         """The raw 32-bit polynomial hash of the words ``first`` .. ``last`` (inclusive,
@@ -214,17 +218,17 @@ def _shingles(w: _Words) -> tuple[np.ndarray, np.ndarray]:
     """(text of each shingle, its raw 32-bit hash): every word 5-gram within a text, and
     the whole text of every text shorter than five words."""
     k = SHINGLE_WORDS
-    count = len(w.last)
+    count = len(w.f_end)
     # A 5-gram starting at word i stays in one text when none of words i .. i+3 ends one.
-    ends = max(count - k + 1, 0)  # 5-grams that fit in the block at all
-    inside = np.flatnonzero(w.done[k - 1 : k - 1 + ends] == w.done[:ends])
-    raw = w.hashes(inside, inside + (k - 1))
-    texts = w.done[inside]
-    last_words = np.flatnonzero(w.last)
-    words_per = np.diff(last_words, prepend=-1)
+    # Most do: every start is hashed, then the few that cross texts are dropped.
+    starts = max(count - k + 1, 0)  # 5-grams that fit in the block at all
+    inside = w.done[k - 1 : k - 1 + starts] == w.done[:starts]
+    raw = w.hashes(slice(None, starts), slice(k - 1, None))[inside]
+    texts = w.done[:starts][inside]
+    words_per = np.diff(w.last_words, prepend=-1)
     short = np.flatnonzero(words_per < k)
     if len(short):
-        lasts = last_words[short]
+        lasts = w.last_words[short]
         raw = np.concatenate((raw, w.hashes(lasts - words_per[short] + 1, lasts)))
         texts = np.concatenate((texts, short))
     return texts, raw
@@ -405,16 +409,27 @@ def profile_counts(w: _Words) -> np.ndarray:
     the top PROFILE_BITS bits of a multiplicative (Fibonacci) hash."""
     every = slice(None)
     words = w.hashes(every, every)
-    inside = ~w.last[:-1]  # word i and i + 1 are in one text
-    bigrams = words[:-1][inside] * _U32(_BIGRAM_MULT) + words[1:][inside]
-    features = np.concatenate((words[w.nonempty], bigrams))
+    bigrams = words[:-1] * _U32(_BIGRAM_MULT)
+    bigrams += words[1:]
+    # Every word and every pair of neighbours is counted, then taken out again: the empty
+    # texts' empty words, and the pairs across two texts (a few per block, where dropping
+    # them first would copy every feature).
+    left_out = np.concatenate((words[w.last_words[w.lengths == 0]], bigrams[w.last_words[:-1]]))
+    counts = _buckets(words) + _buckets(bigrams)
+    counts -= _buckets(left_out)
+    return counts
+
+
+def _buckets(features: np.ndarray) -> np.ndarray:
+    """(PROFILE_BUCKETS,) uint64 counts of 32-bit features by the top PROFILE_BITS bits of
+    their Fibonacci hash; ``features`` is overwritten."""
     features *= _U32(_FIBONACCI)
     features >>= _U32(32 - PROFILE_BITS)
     return np.bincount(features, minlength=PROFILE_BUCKETS).astype(_U64)
 
 
-def _sketch_block(texts: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    w = _Words(texts)
+def _sketch_block(texts: list[bytes], lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    w = _Words(texts, lengths)
     shingle_texts, raw = _shingles(w)
     return band_keys(bin_values(shingle_texts, raw, len(texts))), profile_counts(w)
 
@@ -425,14 +440,19 @@ def sketch_texts(texts: Sequence[bytes]) -> Sketched:
     normalised UTF-8 as ``provledger.ingest.hashing.normalised_utf8`` returns it (no
     newline, single spaces, no leading or trailing space): the bytes ``content_hash``
     hashes."""
+    texts = list(texts)
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    ends = np.cumsum(lengths + 1)  # bytes up to and including each text's separator
     bands = [np.zeros((0, BANDS), dtype=_U32)]
     profile = np.zeros(PROFILE_BUCKETS, dtype=_U64)
-    start = size = 0
-    for i, text in enumerate(texts):
-        size += len(text) + 1
-        if size >= BLOCK_BYTES or i - start + 1 >= BLOCK_TEXTS or i == len(texts) - 1:
-            block_bands, block_profile = _sketch_block(list(texts[start : i + 1]))
-            bands.append(block_bands)
-            profile += block_profile
-            start, size = i + 1, 0
+    start = 0
+    while start < len(texts):
+        before = int(ends[start - 1]) if start else 0
+        # Up to the first text that brings the block to BLOCK_BYTES, at most BLOCK_TEXTS.
+        stop = int(np.searchsorted(ends, before + BLOCK_BYTES)) + 1
+        stop = min(stop, start + BLOCK_TEXTS, len(texts))
+        block_bands, block_profile = _sketch_block(texts[start:stop], lengths[start:stop])
+        bands.append(block_bands)
+        profile += block_profile
+        start = stop
     return Sketched(np.concatenate(bands), profile)
