@@ -78,9 +78,10 @@ COPIES = 3
 _BIGRAM_MULT = 0x9E3779B1  # odd multipliers for the profile's feature hash
 _FIBONACCI = 0x61C88647
 # Texts are sketched in blocks of about this many bytes, or of this many texts if that
-# comes first, so a block's arrays stay in cache (docs/distribution-and-near-duplicates.md).
-BLOCK_BYTES = 128 << 10
-BLOCK_TEXTS = 384
+# comes first: large enough that numpy's cost per call is spread over many records, small
+# enough that a block's arrays stay within a few MB (docs/distribution-and-near-duplicates.md).
+BLOCK_BYTES = 256 << 10
+BLOCK_TEXTS = 1024
 PROFILE_BUCKETS = 4096
 PROFILE_BITS = 12
 
@@ -139,9 +140,11 @@ def _table(name: str, length: int) -> np.ndarray:
     return table
 
 
-def _mix(z: np.ndarray) -> np.ndarray:
-    """splitmix64 in place over a uint64 array the caller owns (wraps mod 2**64)."""
-    tmp = np.empty_like(z)
+def _mix(z: np.ndarray, tmp: np.ndarray | None = None) -> np.ndarray:
+    """splitmix64 in place over a uint64 array the caller owns (wraps mod 2**64); ``tmp``,
+    if given, is scratch space of z's shape."""
+    if tmp is None:
+        tmp = np.empty_like(z)
     z += _U64(0x9E3779B97F4A7C15)
     z ^= np.right_shift(z, _U64(30), out=tmp)
     z *= _U64(0xBF58476D1CE4E5B9)
@@ -194,8 +197,9 @@ class _Words:
         last = np.zeros(len(ends), dtype=bool)
         last[self.last_words] = True
         inverse = _table("inverse", size)[:size]
-        weights = np.multiply(data, inverse, dtype=_U32)
-        weights += inverse
+        weights = data.astype(_U32)
+        weights += _U32(1)
+        weights *= inverse
         running = np.empty(size + 1, dtype=_U32)
         running[0] = 0
         np.cumsum(weights, out=running[1:])
@@ -306,11 +310,10 @@ def _densify(flat: np.ndarray, n: int) -> None:
         _densify_few(flat, empty, few)
         empty.reshape(n, BINS)[few] = False
     cells = np.flatnonzero(empty)
-    offsets = _donor_offsets(len(flat))
     for attempt in range(ATTEMPTS):
         # An empty donor copies _EMPTY, or a value another cell took this round: both are
         # overwritten when the cell's own donor is found.
-        donor = cells + offsets[attempt][cells]
+        donor = cells + _donor_offsets(attempt, len(flat))[cells]
         flat[cells] = flat[donor]
         missed = np.flatnonzero(empty[donor])
         cells = cells[missed]
@@ -321,16 +324,19 @@ def _densify(flat: np.ndarray, n: int) -> None:
         _densify_by_rank(flat, ~empty, cells, cols, cells - cols)
 
 
-_offset_tables: list[np.ndarray] = [np.zeros((ATTEMPTS, 0), dtype=np.int8)]
+_offset_tables: list[np.ndarray] = []
 
 
-def _donor_offsets(size: int) -> np.ndarray:
-    """(ATTEMPTS, >= size) int8: for every flat cell index below ``size`` and attempt, the
-    donor's cell index minus the cell's (cached: one lookup, no division by BINS)."""
-    if _offset_tables[0].shape[1] < size:
-        offsets = (_DONORS - np.arange(BINS)).astype(np.int8)
-        _offset_tables[0] = np.tile(offsets, (1, max(size, 1 << 15) // BINS + 1))
-    return _offset_tables[0]
+def _donor_offsets(attempt: int, size: int) -> np.ndarray:
+    """(>= size,) int8: for every flat cell index below ``size``, the index of its donor
+    at ``attempt`` minus its own (cached per attempt, built on first use: one lookup per
+    cell, no division by BINS)."""
+    while len(_offset_tables) <= attempt:
+        _offset_tables.append(np.zeros(0, dtype=np.int8))
+    if len(_offset_tables[attempt]) < size:
+        offsets = (_DONORS[attempt] - np.arange(BINS)).astype(np.int8)
+        _offset_tables[attempt] = np.tile(offsets, max(size, 1 << 15) // BINS + 1)
+    return _offset_tables[attempt]
 
 
 _columns: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
@@ -393,12 +399,13 @@ def _densify_by_rank(
 def band_keys(values: np.ndarray) -> np.ndarray:
     """(n, BINS) bin values -> (n, BANDS) uint32 band keys."""
     n = values.shape[0]
-    by_row = np.ascontiguousarray(values.reshape(n, BANDS, ROWS).transpose(2, 0, 1))
+    by_row = values.reshape(n, BANDS, ROWS)
     key = np.empty((n, BANDS), dtype=_U64)
     key[:] = np.arange(BANDS, dtype=_U64) + _U64(SEED)
+    tmp = np.empty_like(key)
     for r in range(ROWS):
-        key ^= by_row[r]
-        _mix(key)
+        key ^= by_row[:, :, r]
+        _mix(key, tmp)
     key >>= _U64(32)
     return key.astype(_U32)
 
