@@ -46,7 +46,7 @@ cheaper than sorting). Empty bins are densified in two ways that give the same v
 text with at most ``_FEW_FULL`` full bins (a short text) whole, each bin taking the
 lowest of a precomputed rank table over the text's full bins (the bin itself ranked
 first); the others cell by cell, one attempt per pass over the cells still empty (a
-ticket's empty cells take about 1.6 passes), with the rotation fallback ranked for the
+bench ticket's empty cells take about 1.4 passes), with the rotation fallback ranked for the
 rare cells whose every attempt misses. ``tests/sketch_reference.py`` is the slow,
 per-record reference it is checked against bit for bit.
 """
