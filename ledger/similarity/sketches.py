@@ -118,7 +118,7 @@ _U32 = np.uint32
 _U16 = np.uint16
 _BIN_BITS = 127  # BINS < 128
 _MASK32 = _U64(0xFFFFFFFF)
-_EMPTY = _U64(1 << 62)  # above every densified value (< 100 * 2**32 + 2**32)
+_EMPTY = _U64(1 << 62)  # above every bin value (< 2**32)
 _SPACE = 32
 # Cached per process and grown to the largest block seen: powers of POLY_BASE and of its
 # inverse mod 2**32.
@@ -355,7 +355,7 @@ def _column_of(size: int) -> np.ndarray:
 
 
 def _densify_few(flat: np.ndarray, empty: np.ndarray, rows: np.ndarray) -> None:
-    """Densify whole rows ``rows`` (texts of few shingles, each with a full bin) by rank:
+    """Densify whole rows ``rows`` (texts of few full bins, at least one each) by rank:
     each bin takes the value of the bin named by the minimum, over the row's full bins, of
     ``_SELF_RANKED``. Rows go in falling order of full bins, so the rows that have a k-th
     full bin are a prefix."""
