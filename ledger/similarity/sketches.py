@@ -338,10 +338,12 @@ def _donor_offsets(attempt: int, size: int) -> np.ndarray:
     cell, no division by BINS)."""
     while len(_offset_tables) <= attempt:
         _offset_tables.append(np.zeros(0, dtype=np.int8))
-    if len(_offset_tables[attempt]) < size:
+    table = _offset_tables[attempt]
+    if len(table) < size:  # the table built here is the one returned, whatever other threads do
         offsets = (_DONORS[attempt] - np.arange(BINS)).astype(np.int8)
-        _offset_tables[attempt] = np.tile(offsets, max(size, 1 << 15) // BINS + 1)
-    return _offset_tables[attempt]
+        table = np.tile(offsets, max(size, 1 << 15) // BINS + 1)
+        _offset_tables[attempt] = table
+    return table
 
 
 _columns: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
@@ -349,9 +351,11 @@ _columns: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
 
 def _column_of(size: int) -> np.ndarray:
     """The bin of every flat cell index below ``size`` (cached: cheaper than a division)."""
-    if len(_columns[0]) < size:
-        _columns[0] = np.tile(np.arange(BINS, dtype=np.int64), max(size, 1 << 16) // BINS + 1)
-    return _columns[0]
+    columns = _columns[0]
+    if len(columns) < size:
+        columns = np.tile(np.arange(BINS, dtype=np.int64), max(size, 1 << 16) // BINS + 1)
+        _columns[0] = columns
+    return columns
 
 
 def _densify_few(flat: np.ndarray, empty: np.ndarray, rows: np.ndarray) -> None:
