@@ -3,11 +3,12 @@
 - recall and false positives of the LSH banding over 12,000 pairs of realistic text
   (Zipf-distributed words, 60-140 per text) built at controlled similarity, bucketed by
   their exact word 5-gram Jaccard;
-- the sketch's own cost per record on one core (bench-register-like ~420-byte tickets and
-  the realistic texts);
+- the sketch's own cost per record on one core (bench-register-like ~420-byte tickets,
+  and realistic texts of 120, 1-6 and 7-16 words);
 - audit time on a ledger of N records with near-duplicates (``--audit N``, default 200k).
 
-Run: `.venv/bin/python -m bench sketches [--pairs-per-level N] [--audit N]`.
+Run: `.venv/bin/python -m bench sketches [--pairs-per-level N] [--audit N]`; `--speed-only`
+or `--audit-only` runs one part.
 """
 
 from __future__ import annotations
@@ -73,11 +74,13 @@ def speed() -> None:
     maker = R.TextMaker(3)
     prose = [" ".join(maker.words(120)).encode() for _ in range(20_000)]
     short = [" ".join(maker.words(1 + i % 6)).encode() for i in range(50_000)]
+    medium = [" ".join(maker.words(7 + i % 10)).encode() for i in range(30_000)]
     print(f"# load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for name, texts in (
         ("bench tickets (~420 B)", tickets),
         ("120-word prose", prose),
         ("1-6 word texts", short),
+        ("7-16 word texts", medium),
     ):
         sketch_texts(texts[:100])
         runs = []
@@ -162,11 +165,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--runs", type=int, default=1, help="audit runs (the median is shown)")
     parser.add_argument("--audit-only", action="store_true", help="skip accuracy and speed")
+    parser.add_argument("--speed-only", action="store_true", help="skip accuracy and audit")
     args = parser.parse_args(argv)
-    if not args.audit_only:
+    if args.audit_only and args.speed_only:
+        parser.error("--audit-only and --speed-only exclude each other")
+    if not args.audit_only and not args.speed_only:
         accuracy(args.pairs_per_level)
+    if not args.audit_only:
         speed()
-    audit_time(args.audit, args.keep, args.runs)
+    if not args.speed_only:
+        audit_time(args.audit, args.keep, args.runs)
 
 
 if __name__ == "__main__":

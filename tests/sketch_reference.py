@@ -42,22 +42,36 @@ def jaccard(a: bytes, b: bytes) -> float:
     return len(sa & sb) / len(sa | sb)
 
 
+EMPTY = 1 << 62
+
+
 def bins(text: bytes) -> list[int]:
-    empty = 1 << 62
-    table = [empty] * S.BINS
+    table = [EMPTY] * S.BINS
     for shingle in shingles(text):
         h = splitmix64(poly32(shingle) ^ S.SEED)
         for copy in range(S.COPIES):
             item = h if copy == 0 else splitmix64(h ^ copy)
             b = ((item >> 32) * S.BINS) >> 32
             table[b] = min(table[b], item & M32)
+    return densify(table)
+
+
+def donor_of(j: int, attempt: int) -> int:
+    """The bin that empty bin ``j`` tries at ``attempt`` (the same for every text)."""
+    tries = (attempt * S.BINS + j + (S.SEED ^ 0xD0)) & M64
+    return ((splitmix64(tries) >> 32) * S.BINS) >> 32
+
+
+def densify(table: list[int]) -> list[int]:
+    """Each empty bin (EMPTY) takes the value of its first non-empty donor among ATTEMPTS
+    pseudo-random bins, else of the next non-empty bin to its right, wrapping around."""
+    empty = EMPTY
     out = list(table)
     for j in range(S.BINS):
         if table[j] != empty:
             continue
         for attempt in range(S.ATTEMPTS):
-            tries = (attempt * S.BINS + j + (S.SEED ^ 0xD0)) & M64
-            donor = ((splitmix64(tries) >> 32) * S.BINS) >> 32
+            donor = donor_of(j, attempt)
             if table[donor] != empty:
                 out[j] = table[donor]
                 break

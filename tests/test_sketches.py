@@ -51,6 +51,46 @@ def test_short_texts_equal_the_reference_bit_for_bit() -> None:
     assert [int(c) for c in fast.profile] == R.profile(texts)
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["a", "b", "cd", "é", "日本", "x" * 40, ""]), max_size=30),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_any_run_of_texts_equals_the_reference(words: list[list[str]]) -> None:
+    # Word ends come from the spaces of the joined block and each text's end from its
+    # length: empty texts, empty words (two spaces), a text of only spaces, long and
+    # multi-byte words, in any order, give the reference's keys and profile.
+    texts = [" ".join(w).encode() for w in words]
+    fast = S.sketch_texts(texts)
+    assert [[int(k) for k in row] for row in fast.bands] == [R.band_keys(t) for t in texts]
+    assert [int(c) for c in fast.profile] == R.profile(texts)
+
+
+def test_densification_equals_the_reference_on_every_path() -> None:
+    # Rows of every fill from 1 to 100 full bins (whole rows by rank up to _FEW_FULL, cell
+    # by cell above), and rows whose empty bin j has all ATTEMPTS donors empty (the
+    # rotation fallback), densified in one block and the few-bin rows alone.
+    rng = random.Random(13)
+    rows = [rng.sample(range(S.BINS), full) for full in range(1, S.BINS + 1)]
+    for j in (0, 37, 99):
+        donors = {R.donor_of(j, attempt) for attempt in range(S.ATTEMPTS)}
+        allowed = [b for b in range(S.BINS) if b != j and b not in donors]
+        rows += [rng.sample(allowed, S._FEW_FULL + 1), allowed]
+    tables = []
+    for full in rows:
+        table = [R.EMPTY] * S.BINS
+        for b in full:
+            table[b] = rng.getrandbits(32)
+        tables.append(table)
+    for block in (tables, [t for t in tables if S.BINS - t.count(R.EMPTY) <= S._FEW_FULL]):
+        flat = np.array(block, dtype=np.uint64).ravel()
+        S._densify(flat, len(block))
+        assert flat.reshape(len(block), S.BINS).tolist() == [R.densify(t) for t in block]
+
+
 def test_blocks_do_not_change_the_result() -> None:
     # Over BLOCK_BYTES the texts are sketched block by block: same keys as one at a time.
     texts = _texts(2, 6000, longest=120)

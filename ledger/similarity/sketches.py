@@ -36,13 +36,19 @@ depend on its text alone, so runs can be sketched anywhere, in any split, and th
 concatenated and the profiles summed give the same result as one run
 (``tests/test_sketches.py``).
 
-How it runs: texts go in blocks of about ``BLOCK_BYTES`` through whole-array numpy
-passes; no Python code runs per record or per word. Word boundaries come from one scan
-for separators; every polynomial hash (of a word, a shingle, a whole short text) is read
-off one running sum over the block's bytes at two word boundaries; one-permutation
-bins are filled with ``np.minimum.at``; empty bins are densified by cell-wise passes,
-short texts whole-row by a precomputed donor rank table. ``tests/sketch_reference.py``
-is the slow, per-record reference it is checked against bit for bit.
+How it runs: texts go in blocks of about ``BLOCK_BYTES`` (at most ``BLOCK_TEXTS``
+texts) through whole-array numpy passes; no Python code runs per record or per word. A
+block's texts are joined by spaces: word ends come from one scan for spaces, each text's
+last word from the texts' lengths. Every polynomial hash (of a word, a shingle, a whole
+short text) is read off one running sum over the block's bytes at two word boundaries.
+One-permutation bins are filled with ``np.minimum.at`` (about 2 ns an entry in numpy 2:
+cheaper than sorting). Empty bins are densified in two ways that give the same values: a
+text with at most ``_FEW_FULL`` full bins (a short text) whole, each bin taking the
+lowest of a precomputed rank table over the text's full bins (the bin itself ranked
+first); the others cell by cell, one attempt per pass over the cells still empty (a
+bench ticket's empty cells take about 1.4 passes), with the rotation fallback ranked for the
+rare cells whose every attempt misses. ``tests/sketch_reference.py`` is the slow,
+per-record reference it is checked against bit for bit.
 """
 
 from __future__ import annotations
@@ -78,9 +84,10 @@ COPIES = 3
 _BIGRAM_MULT = 0x9E3779B1  # odd multipliers for the profile's feature hash
 _FIBONACCI = 0x61C88647
 # Texts are sketched in blocks of about this many bytes, or of this many texts if that
-# comes first, so a block's arrays stay in cache (docs/distribution-and-near-duplicates.md).
-BLOCK_BYTES = 128 << 10
-BLOCK_TEXTS = 384
+# comes first: large enough that numpy's cost per call is spread over many records, small
+# enough that a block's arrays stay within a few MB (docs/distribution-and-near-duplicates.md).
+BLOCK_BYTES = 256 << 10
+BLOCK_TEXTS = 1024
 PROFILE_BUCKETS = 4096
 PROFILE_BITS = 12
 
@@ -108,11 +115,13 @@ PROFILE_PARAMS: dict[str, Any] = {
 
 _U64 = np.uint64
 _U32 = np.uint32
+_U16 = np.uint16
+_BIN_BITS = 127  # BINS < 128
 _MASK32 = _U64(0xFFFFFFFF)
-_EMPTY = _U64(1 << 62)  # above every densified value (< 100 * 2**32 + 2**32)
-_NEWLINE, _SPACE = 10, 32
-# Cached per process and grown to the largest block seen: powers of POLY_BASE, powers of
-# its inverse mod 2**32, and the running sums of the inverse powers.
+_EMPTY = _U64(1 << 62)  # above every bin value (< 2**32)
+_SPACE = 32
+# Cached per process and grown to the largest block seen: powers of POLY_BASE and of its
+# inverse mod 2**32.
 _tables: dict[str, np.ndarray] = {}
 
 
@@ -122,13 +131,13 @@ def _inverse(a: int) -> int:
 
 def _table(name: str, length: int) -> np.ndarray:
     """At least ``length`` entries, k = 0, 1, ..., mod 2**32: ``base`` POLY_BASE**k,
-    ``inverse`` POLY_BASE**-k, ``geometric`` the sum of POLY_BASE**-j over j < k."""
+    ``inverse`` POLY_BASE**-k, ``previous`` POLY_BASE**max(k - 1, 0)."""
     table = _tables.get(name)
     if table is None or len(table) < length:
         size = max(length, 1024, 2 * (0 if table is None else len(table)))
-        if name == "geometric":
-            table = np.zeros(size, dtype=_U32)
-            np.cumsum(_table("inverse", size)[: size - 1], out=table[1:])
+        if name == "previous":
+            table = np.ones(size, dtype=_U32)
+            table[1:] = _table("base", size)[: size - 1]
         else:
             table = np.full(size, POLY_BASE if name == "base" else _inverse(POLY_BASE), _U32)
             table[0] = 1
@@ -137,9 +146,11 @@ def _table(name: str, length: int) -> np.ndarray:
     return table
 
 
-def _mix(z: np.ndarray) -> np.ndarray:
-    """splitmix64 in place over a uint64 array the caller owns (wraps mod 2**64)."""
-    tmp = np.empty_like(z)
+def _mix(z: np.ndarray, tmp: np.ndarray | None = None) -> np.ndarray:
+    """splitmix64 in place over a uint64 array the caller owns (wraps mod 2**64); ``tmp``,
+    if given, is scratch space of z's shape."""
+    if tmp is None:
+        tmp = np.empty_like(z)
     z += _U64(0x9E3779B97F4A7C15)
     z ^= np.right_shift(z, _U64(30), out=tmp)
     z *= _U64(0xBF58476D1CE4E5B9)
@@ -172,35 +183,40 @@ class Sketched:
 
 
 class _Words:
-    """The words of a block of texts joined by newlines, and the polynomial hash of any
-    run of consecutive words within one text, with whole-array passes only.
+    """The words of a block of texts joined by spaces, and the polynomial hash of any run
+    of consecutive words within one text, with whole-array passes only.
 
-    Every word (the empty text is one empty word) ends at one separator byte: a space,
-    or the newline after its text. The hash of bytes [s, e), the sum of (byte_k + 1) *
-    base**(e - 1 - k), is base**(e - 1) * (F[e] - F[s]) with F[i] the sum over k < i of
-    (byte_k + 1) * base**-k: F is one running sum over the block's bytes (the "+ 1"
-    terms come from a cached table), read only at word boundaries.
+    Every word (the empty text is one empty word) ends at one space: the one after it in
+    its text, or the one joined after its text. The hash of bytes [s, e), the sum of
+    (byte_k + 1) * base**(e - 1 - k), is base**(e - 1) * (F[e] - F[s]) with F[i] the sum
+    over k < i of (byte_k + 1) * base**-k: F is one running sum over the block's bytes,
+    read only at word boundaries.
     """
 
-    def __init__(self, texts: list[bytes]) -> None:
-        data = np.frombuffer(b"\n".join(texts) + b"\n", dtype=np.uint8)
+    def __init__(self, texts: list[bytes], lengths: np.ndarray) -> None:
+        data = np.frombuffer(b" ".join([*texts, b""]), dtype=np.uint8)
         size = len(data)
-        ends = np.flatnonzero((data == _SPACE) | (data == _NEWLINE))
-        starts = np.empty_like(ends)
-        starts[0] = 0
-        starts[1:] = ends[:-1] + 1
-        self.last = data[ends] == _NEWLINE  # the last word of its text
+        ends = np.flatnonzero(data == _SPACE)
+        # The last word of each text ends at the space joined after it.
+        self.last_words = np.searchsorted(ends, np.cumsum(lengths + 1) - 1)
+        self.lengths = lengths
+        last = np.zeros(len(ends), dtype=bool)
+        last[self.last_words] = True
+        inverse = _table("inverse", size)[:size]
+        weights = data.astype(_U32)
+        weights += _U32(1)
+        weights *= inverse
         running = np.empty(size + 1, dtype=_U32)
         running[0] = 0
-        np.cumsum(np.multiply(data, _table("inverse", size)[:size], dtype=_U32), out=running[1:])
-        geometric = _table("geometric", size + 1)
-        self.f_end = running[ends] + geometric[ends]
-        self.f_start = running[starts] + geometric[starts]
-        self.power = _table("base", size)[np.maximum(ends - 1, 0)]
-        self.nonempty = ends > starts
+        np.cumsum(weights, out=running[1:])
+        self.f_end = running[ends]
+        self.f_start = np.empty_like(self.f_end)  # F at each word's first byte
+        self.f_start[0] = 0
+        np.take(running, ends[:-1] + 1, out=self.f_start[1:])
+        self.power = _table("previous", size)[ends]
         # Texts completed before each word (so its text's index), over W + 1 positions.
         self.done = np.zeros(len(ends) + 1, dtype=np.int64)
-        np.cumsum(self.last, out=self.done[1:])
+        np.cumsum(last, out=self.done[1:])
 
     def hashes(self, first: np.ndarray | slice, last: np.ndarray | slice) -> np.ndarray:
         """The raw 32-bit polynomial hash of the words ``first`` .. ``last`` (inclusive,
@@ -212,17 +228,17 @@ def _shingles(w: _Words) -> tuple[np.ndarray, np.ndarray]:
     """(text of each shingle, its raw 32-bit hash): every word 5-gram within a text, and
     the whole text of every text shorter than five words."""
     k = SHINGLE_WORDS
-    count = len(w.last)
+    count = len(w.f_end)
     # A 5-gram starting at word i stays in one text when none of words i .. i+3 ends one.
-    ends = max(count - k + 1, 0)  # 5-grams that fit in the block at all
-    inside = np.flatnonzero(w.done[k - 1 : k - 1 + ends] == w.done[:ends])
-    raw = w.hashes(inside, inside + (k - 1))
-    texts = w.done[inside]
-    last_words = np.flatnonzero(w.last)
-    words_per = np.diff(last_words, prepend=-1)
+    # Most do: every start is hashed, then the few that cross texts are dropped.
+    starts = max(count - k + 1, 0)  # 5-grams that fit in the block at all
+    inside = w.done[k - 1 : k - 1 + starts] == w.done[:starts]
+    raw = w.hashes(slice(None, starts), slice(k - 1, None))[inside]
+    texts = w.done[:starts][inside]
+    words_per = np.diff(w.last_words, prepend=-1)
     short = np.flatnonzero(words_per < k)
     if len(short):
-        lasts = last_words[short]
+        lasts = w.last_words[short]
         raw = np.concatenate((raw, w.hashes(lasts - words_per[short] + 1, lasts)))
         texts = np.concatenate((texts, short))
     return texts, raw
@@ -254,9 +270,8 @@ def bin_values(texts: np.ndarray, raw: np.ndarray, n: int) -> np.ndarray:
     slots = items >> _U64(32)
     slots *= _U64(BINS)
     slots >>= _U64(32)  # below BINS
-    offset = texts.astype(_U64) * _U64(BINS)
-    for c in range(COPIES):
-        slots[c * s : (c + 1) * s] += offset
+    by_copy = slots.reshape(COPIES, s)
+    by_copy += (texts * BINS).astype(_U64)  # each text's first cell
     items &= _MASK32
     flat = np.full(n * BINS, _EMPTY, dtype=_U64)
     np.minimum.at(flat, slots.view(np.int64), items)
@@ -276,53 +291,59 @@ def _donor_ranks() -> np.ndarray:
 
 
 _RANKS = _donor_ranks()
-# Per full bin f, the rank it has for every bin, encoded with f so that a minimum over a
-# text's full bins names the donor: (BINS, BINS) int32, row f = rank * 2 * BINS + f.
-_RANKED_DONORS = (_RANKS.reshape(BINS, BINS).T * (2 * BINS) + np.arange(BINS)[:, None]).astype(
-    np.int32
-)
-# Attempts tried for every empty cell at once; the few cells left then rank every full
-# bin of their text (an ordinary text's empty bin finds a donor in the first few).
-_FIRST_ATTEMPTS = 4
-# Texts with at most this many full bins (short texts) are densified whole by rank.
-_FEW_FULL = 8
+# Per full bin f, (BINS,) uint16 for every bin j: the rank of f among j's donors plus one,
+# times 128, plus f; 0 * 128 + f for j = f itself. The minimum over a text's full bins,
+# masked to its low 7 bits, names the bin whose value bin j holds after densification
+# (itself when full).
+_SELF_RANKED = _RANKS.reshape(BINS, BINS) + 1
+np.fill_diagonal(_SELF_RANKED, 0)
+_SELF_RANKED = ((_SELF_RANKED.T << 7) | np.arange(BINS)[:, None]).astype(np.uint16)
+# Texts with at most this many full bins are densified whole by rank; the others cell by
+# cell, attempt by attempt (docs/distribution-and-near-duplicates.md: measured crossover).
+_FEW_FULL = 24
 
 
 def _densify(flat: np.ndarray, n: int) -> None:
     """Fill the empty cells of ``flat`` ((n * BINS) bin values) in place: each takes the
     value of its first non-empty donor bin (``_DONORS``: the same bins for any text), else
-    of the next non-empty bin to its right, wrapping around. Donors are read only from
-    cells that were non-empty to begin with, so filling in place changes nothing.
+    of the next non-empty bin to its right, wrapping around. Donors are read
+    only from cells that were non-empty to begin with, so filling in place changes nothing.
     (One-dimensional passes where it can: numpy is slow along short axes.)"""
-    full = flat != _EMPTY
-    table = full.reshape(n, BINS)
-    per_row = table.sum(axis=1)
-    few = per_row <= _FEW_FULL
-    done = full
-    if few.any():
-        _densify_few(flat, table, np.flatnonzero(few), per_row[few])
-        done = full.copy()
-        done.reshape(n, BINS)[few] = True
-    cells = np.flatnonzero(~done)
-    if not len(cells):
-        return
-    cols = _column_of(len(flat))[cells]
-    rows = cells - cols  # the flat index of each empty cell's row
-    # The first attempts for every cell; the earliest full donor wins. A cell none of
-    # them fills copies an empty donor (so stays empty) and is ranked below.
-    donor = rows + _DONORS[_FIRST_ATTEMPTS - 1, cols]
-    ok = full[donor]
-    for attempt in range(_FIRST_ATTEMPTS - 2, -1, -1):
-        earlier = rows + _DONORS[attempt, cols]
-        found = full[earlier]
-        earlier -= donor
-        earlier *= found  # (copyto with where= is slower than this blend)
-        donor += earlier
-        ok |= found
-    flat[cells] = flat[donor]
-    left = np.flatnonzero(~ok)
-    if len(left):
-        _densify_by_rank(flat, full, cells[left], cols[left], rows[left])
+    empty = flat == _EMPTY
+    few = np.flatnonzero(np.count_nonzero(empty.reshape(n, BINS), axis=1) >= BINS - _FEW_FULL)
+    if len(few):
+        _densify_few(flat, empty, few)
+        empty.reshape(n, BINS)[few] = False
+    cells = np.flatnonzero(empty)
+    for attempt in range(ATTEMPTS):
+        # An empty donor copies _EMPTY, or a value another cell took this round: both are
+        # overwritten when the cell's own donor is found.
+        donor = cells + _donor_offsets(attempt, len(flat))[cells]
+        flat[cells] = flat[donor]
+        missed = np.flatnonzero(empty[donor])
+        cells = cells[missed]
+        if not len(cells):
+            break
+    if len(cells):
+        cols = _column_of(len(flat))[cells]
+        _densify_by_rank(flat, ~empty, cells, cols, cells - cols)
+
+
+_offset_tables: list[np.ndarray] = []
+
+
+def _donor_offsets(attempt: int, size: int) -> np.ndarray:
+    """(>= size,) int8: for every flat cell index below ``size``, the index of its donor
+    at ``attempt`` minus its own (cached per attempt, built on first use: one lookup per
+    cell, no division by BINS)."""
+    while len(_offset_tables) <= attempt:
+        _offset_tables.append(np.zeros(0, dtype=np.int8))
+    table = _offset_tables[attempt]
+    if len(table) < size:  # the table built here is the one returned, whatever other threads do
+        offsets = (_DONORS[attempt] - np.arange(BINS)).astype(np.int8)
+        table = np.tile(offsets, max(size, 1 << 15) // BINS + 1)
+        _offset_tables[attempt] = table
+    return table
 
 
 _columns: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
@@ -330,24 +351,34 @@ _columns: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
 
 def _column_of(size: int) -> np.ndarray:
     """The bin of every flat cell index below ``size`` (cached: cheaper than a division)."""
-    if len(_columns[0]) < size:
-        _columns[0] = np.tile(np.arange(BINS, dtype=np.int64), max(size, 1 << 16) // BINS + 1)
-    return _columns[0]
+    columns = _columns[0]
+    if len(columns) < size:
+        columns = np.tile(np.arange(BINS, dtype=np.int64), max(size, 1 << 16) // BINS + 1)
+        _columns[0] = columns
+    return columns
 
 
-def _densify_few(flat: np.ndarray, table: np.ndarray, rows: np.ndarray, count: np.ndarray) -> None:
-    """Densify whole rows ``rows`` of few full bins (``count`` each, at least one) by rank:
-    for every bin, the minimum over the row's full bins of ``_RANKED_DONORS``."""
-    _, full_cols = np.nonzero(table[rows])
+def _densify_few(flat: np.ndarray, empty: np.ndarray, rows: np.ndarray) -> None:
+    """Densify whole rows ``rows`` (texts of few full bins, at least one each) by rank:
+    each bin takes the value of the bin named by the minimum, over the row's full bins, of
+    ``_SELF_RANKED``. Rows go in falling order of full bins, so the rows that have a k-th
+    full bin are a prefix."""
+    table = empty if len(rows) * BINS == len(empty) else empty.reshape(-1, BINS)[rows]
+    cells = np.flatnonzero(~table.ravel())  # np.nonzero over two axes is several times slower
+    full_cols = _column_of(len(empty))[cells]
+    count = np.bincount(cells // BINS, minlength=len(rows))
     first = np.cumsum(count) - count
-    best = _RANKED_DONORS[full_cols[first]]
-    for k in range(1, int(count.max())):
-        more = np.flatnonzero(count > k)
-        best[more] = np.minimum(best[more], _RANKED_DONORS[full_cols[first[more] + k]])
-    base = (rows * BINS)[:, None]
-    values = flat.reshape(-1, BINS)[rows]
-    donors = flat[base + best % (2 * BINS)]
-    flat.reshape(-1, BINS)[rows] = np.where(table[rows], values, donors)
+    order = np.argsort(-count, kind="stable")
+    count, first = count[order], first[order]
+    best = _SELF_RANKED[full_cols[first]]
+    for k in range(1, int(count[0])):
+        more = int(np.count_nonzero(count > k))
+        np.minimum(best[:more], _SELF_RANKED[full_cols[first[:more] + k]], out=best[:more])
+    best &= _U16(_BIN_BITS)
+    donors = best.astype(np.intp)
+    rows = rows[order]
+    donors += (rows * BINS)[:, None]
+    flat.reshape(-1, BINS)[rows] = flat[donors]
 
 
 def _densify_by_rank(
@@ -377,12 +408,13 @@ def _densify_by_rank(
 def band_keys(values: np.ndarray) -> np.ndarray:
     """(n, BINS) bin values -> (n, BANDS) uint32 band keys."""
     n = values.shape[0]
-    by_row = np.ascontiguousarray(values.reshape(n, BANDS, ROWS).transpose(2, 0, 1))
+    by_row = values.reshape(n, BANDS, ROWS)
     key = np.empty((n, BANDS), dtype=_U64)
     key[:] = np.arange(BANDS, dtype=_U64) + _U64(SEED)
+    tmp = np.empty_like(key)
     for r in range(ROWS):
-        key ^= by_row[r]
-        _mix(key)
+        key ^= by_row[:, :, r]
+        _mix(key, tmp)
     key >>= _U64(32)
     return key.astype(_U32)
 
@@ -393,16 +425,27 @@ def profile_counts(w: _Words) -> np.ndarray:
     the top PROFILE_BITS bits of a multiplicative (Fibonacci) hash."""
     every = slice(None)
     words = w.hashes(every, every)
-    inside = ~w.last[:-1]  # word i and i + 1 are in one text
-    bigrams = words[:-1][inside] * _U32(_BIGRAM_MULT) + words[1:][inside]
-    features = np.concatenate((words[w.nonempty], bigrams))
+    bigrams = words[:-1] * _U32(_BIGRAM_MULT)
+    bigrams += words[1:]
+    # Every word and every pair of neighbours is counted, then taken out again: the empty
+    # texts' empty words, and the pairs across two texts (a few per block, where dropping
+    # them first would copy every feature).
+    left_out = np.concatenate((words[w.last_words[w.lengths == 0]], bigrams[w.last_words[:-1]]))
+    counts = _buckets(words) + _buckets(bigrams)
+    counts -= _buckets(left_out)
+    return counts
+
+
+def _buckets(features: np.ndarray) -> np.ndarray:
+    """(PROFILE_BUCKETS,) uint64 counts of 32-bit features by the top PROFILE_BITS bits of
+    their Fibonacci hash; ``features`` is overwritten."""
     features *= _U32(_FIBONACCI)
     features >>= _U32(32 - PROFILE_BITS)
     return np.bincount(features, minlength=PROFILE_BUCKETS).astype(_U64)
 
 
-def _sketch_block(texts: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    w = _Words(texts)
+def _sketch_block(texts: list[bytes], lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    w = _Words(texts, lengths)
     shingle_texts, raw = _shingles(w)
     return band_keys(bin_values(shingle_texts, raw, len(texts))), profile_counts(w)
 
@@ -413,14 +456,19 @@ def sketch_texts(texts: Sequence[bytes]) -> Sketched:
     normalised UTF-8 as ``provledger.ingest.hashing.normalised_utf8`` returns it (no
     newline, single spaces, no leading or trailing space): the bytes ``content_hash``
     hashes."""
+    texts = list(texts)
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    ends = np.cumsum(lengths + 1)  # bytes up to and including each text's separator
     bands = [np.zeros((0, BANDS), dtype=_U32)]
     profile = np.zeros(PROFILE_BUCKETS, dtype=_U64)
-    start = size = 0
-    for i, text in enumerate(texts):
-        size += len(text) + 1
-        if size >= BLOCK_BYTES or i - start + 1 >= BLOCK_TEXTS or i == len(texts) - 1:
-            block_bands, block_profile = _sketch_block(list(texts[start : i + 1]))
-            bands.append(block_bands)
-            profile += block_profile
-            start, size = i + 1, 0
+    start = 0
+    while start < len(texts):
+        before = int(ends[start - 1]) if start else 0
+        # Up to the first text that brings the block to BLOCK_BYTES, at most BLOCK_TEXTS.
+        stop = int(np.searchsorted(ends, before + BLOCK_BYTES)) + 1
+        stop = min(stop, start + BLOCK_TEXTS, len(texts))
+        block_bands, block_profile = _sketch_block(texts[start:stop], lengths[start:stop])
+        bands.append(block_bands)
+        profile += block_profile
+        start = stop
     return Sketched(np.concatenate(bands), profile)
