@@ -44,12 +44,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_NEAR_THRESHOLD",
+    "NEAR_FACT_REFERENCE",
     "NearBatch",
     "NearContamination",
     "NearModel",
+    "facts_unusable",
     "min_bands_for",
     "near_contamination",
     "near_record_rows",
+    "params_for",
+    "run_query",
 ]
 
 DEFAULT_NEAR_THRESHOLD = 0.8
@@ -90,7 +94,7 @@ _BENCHMARK_KEYS = f"""
         WHERE b.split = 'benchmark' AND b.seq <= $cut
           AND NOT EXISTS (
             SELECT 1 FROM erased_records e
-            WHERE e.batch_seq = s.batch_seq AND e.ord = s.ord AND e.seq <= $cut)
+            WHERE e.batch_seq = s.batch_seq AND e.ord = s.ord AND e.seq <= $erased_by)
     ),
     bench_keys AS ({_band_rows("bench", "batch_id, batch_seq, ord")}),"""
 
@@ -108,7 +112,7 @@ _OPENING = f"""
         FROM record_sketches s JOIN dsb ON s.batch_seq = dsb.seq
         WHERE NOT EXISTS (
             SELECT 1 FROM erased_records e
-            WHERE e.batch_seq = s.batch_seq AND e.ord = s.ord AND e.seq <= $cut)
+            WHERE e.batch_seq = s.batch_seq AND e.ord = s.ord AND e.seq <= $erased_by)
     ),
     keys AS ({_band_rows("act", "batch_seq, ord, batch_id, split")}),
     train AS (SELECT * FROM keys WHERE split = 'train'),
@@ -188,11 +192,11 @@ _EXACT = """
               JOIN dsb d2 ON r2.batch_seq = d2.seq AND d2.split = 'train'
               WHERE NOT EXISTS (
                   SELECT 1 FROM erased_records e
-                  WHERE e.batch_seq = r2.batch_seq AND e.ord = r2.ord AND e.seq <= $cut)
+                  WHERE e.batch_seq = r2.batch_seq AND e.ord = r2.ord AND e.seq <= $erased_by)
              ) t ON t.content_hash = r.content_hash
         WHERE NOT EXISTS (
             SELECT 1 FROM erased_records e
-            WHERE e.batch_seq = r.batch_seq AND e.ord = r.ord AND e.seq <= $cut)
+            WHERE e.batch_seq = r.batch_seq AND e.ord = r.ord AND e.seq <= $erased_by)
     ),
     cross_split AS (SELECT * FROM pairs UNION SELECT * FROM exact)"""
 
@@ -244,7 +248,7 @@ _MODEL_OPENING = f"""
         FROM record_sketches s JOIN reached ON s.batch_seq = reached.seq
         WHERE NOT EXISTS (
             SELECT 1 FROM erased_records e
-            WHERE e.batch_seq = s.batch_seq AND e.ord = s.ord AND e.seq <= $cut)
+            WHERE e.batch_seq = s.batch_seq AND e.ord = s.ord AND e.seq <= $erased_by)
     ),
     mkeys AS ({_band_rows("mrec", "name, batch_seq, ord")}),
 {_BENCHMARK_KEYS}"""
@@ -292,6 +296,28 @@ NEAR_MODELS_SEVERAL_KEYS = _MODEL_OPENING + _MODEL_HITS["several"] + _MODEL_CLOS
 NEAR_ANY_KEY = _queries(_ANY_KEY)
 NEAR_SEVERAL_KEYS = _queries(_SEVERAL_KEYS)
 
+# What ``verify`` rebuilds the precomputed facts from (``provledger.similarity.near_facts``),
+# at one shared key, as rows (batch_seq, ord, other seq): per table, the dataset's
+# validation/test records and the train batches holding a near copy (``pairs``), and its
+# train records and the benchmark batches holding one (``hits``).
+NEAR_FACT_REFERENCE = {
+    "near_cross_split": _OPENING
+    + _ANY_KEY["pairs"]
+    + _EXACT
+    + """
+    SELECT p.batch_seq, p.ord, b.seq AS other
+    FROM pairs p JOIN batches b ON b.batch_id = p.train_batch
+""",
+    "near_benchmark": _OPENING
+    + _ANY_KEY["pairs"]
+    + _EXACT
+    + _ANY_KEY["hits"]
+    + """
+    SELECT h.batch_seq, h.ord, b.seq AS other
+    FROM hits h JOIN batches b ON b.batch_id = h.other
+""",
+}
+
 
 # Records whose band keys share >= $min_bands with the given ten keys ($k0 .. $k9).
 NEAR_TEXT = (
@@ -304,9 +330,15 @@ NEAR_TEXT = (
 _PARAM = re.compile(r"\$([a-z_0-9]+)")
 
 
-def _run(store: Store, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+def params_for(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Those of ``params`` that ``sql`` names (DuckDB refuses any other)."""
     wanted = set(_PARAM.findall(sql))
-    return store.dicts(sql, {k: v for k, v in params.items() if k in wanted})
+    return {k: v for k, v in params.items() if k in wanted}
+
+
+def run_query(store: Store, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run ``sql`` with those of ``params`` it names, as dicts."""
+    return store.dicts(sql, params_for(sql, params))
 
 
 class NearBatch(BaseModel):
@@ -357,18 +389,123 @@ def _batches(rows: list[dict[str, Any]]) -> list[NearBatch]:
     ]
 
 
+# -- the precomputed facts (provledger.similarity.near_facts) -----------------------------------
+# Models trained on the dataset at the cut and the train batches each reached: as in
+# _MODEL_OPENING.
+_MODELS_REACHED = """
+    mods AS (
+        SELECT DISTINCT m.seq AS model_seq, m.name
+        FROM models m JOIN model_datasets md ON md.seq = m.seq
+        WHERE md.dataset = $dataset AND m.seq <= $cut
+    ),
+    reached AS (
+        SELECT mods.name, b.seq
+        FROM mods JOIN model_datasets md ON md.seq = mods.model_seq
+        JOIN batches b ON b.dataset = md.dataset AND b.seq < mods.model_seq
+        WHERE b.split = 'train'
+    )"""
+# Every batch the figures read at the cut: the dataset's (reference and benchmark batches
+# aside), every benchmark batch, and the train batches its models reached. The first of
+# them without near facts (registered before they existed, or without sketches), and the
+# first erasure at or before the cut that reaches one of their records.
+FACTS_UNUSABLE = f"""
+    WITH {_MODELS_REACHED},
+    relevant AS (
+        SELECT seq, batch_id FROM batches
+        WHERE seq <= $cut
+          AND ((dataset = $dataset AND split NOT IN {NOT_TRAINING})
+               OR split = 'benchmark' OR seq IN (SELECT seq FROM reached))
+    )
+    SELECT (SELECT arg_min(batch_id, seq) FROM relevant
+            WHERE seq NOT IN (SELECT seq FROM near_batches)) AS without_facts,
+           (SELECT min(e.seq) FROM erased_records e
+            WHERE e.seq <= $cut AND e.batch_seq IN (SELECT seq FROM relevant)) AS erasure
+"""
+# The same figures as NEAR_ANY_KEY, summed from the facts as of the cut: a fact row's seq
+# is the registration that found it, the later of its two batches.
+NEAR_FACTS = {
+    "cross_split": """
+    SELECT b.batch_id, any_value(b.split) AS split, count(DISTINCT x.ord) AS records,
+           list(DISTINCT t.batch_id ORDER BY t.batch_id) AS others
+    FROM near_cross_split x JOIN batches b ON b.seq = x.batch_seq
+    JOIN batches t ON t.seq = x.train_seq
+    WHERE b.dataset = $dataset AND x.seq <= $cut
+    GROUP BY b.batch_id, x.batch_seq ORDER BY x.batch_seq
+""",
+    "duplicates": """
+    SELECT b.batch_id, f.duplicates AS records, f.firsts AS others
+    FROM near_batches f JOIN batches b ON b.seq = f.seq
+    WHERE b.dataset = $dataset AND b.split = 'train' AND f.seq <= $cut AND f.duplicates > 0
+    ORDER BY f.seq
+""",
+    "benchmark": """
+    SELECT t.batch_id, count(DISTINCT h.ord) AS records,
+           list(DISTINCT k.batch_id ORDER BY k.batch_id) AS others
+    FROM near_benchmark h JOIN batches t ON t.seq = h.batch_seq
+    JOIN batches k ON k.seq = h.bench_seq
+    WHERE t.dataset = $dataset AND h.seq <= $cut
+    GROUP BY t.batch_id, h.batch_seq ORDER BY h.batch_seq
+""",
+    # Every batch read has facts, so every one was registered with sketches.
+    "totals": f"""
+    SELECT coalesce(sum(records), 0) AS sketched, []::VARCHAR[] AS unsketched FROM batches
+    WHERE dataset = $dataset AND seq <= $cut AND split NOT IN {NOT_TRAINING}
+""",
+    "models": f"""
+    WITH {_MODELS_REACHED},
+    model_hits AS (
+        SELECT DISTINCT r.name, h.batch_seq, h.ord, k.batch_id AS bench
+        FROM near_benchmark h JOIN reached r ON r.seq = h.batch_seq
+        JOIN batches k ON k.seq = h.bench_seq
+        WHERE h.seq <= $cut
+    ),"""
+    + _MODEL_CLOSING,
+}
+
+
+def facts_unusable(store: Store, dataset: str, cut: int, min_bands: int) -> str | None:
+    """Why the precomputed near facts cannot give this audit's figures (the full queries
+    run instead), or None when they can: a threshold that needs more than one shared band
+    key, a batch read without facts, or an erasure reaching a record read."""
+    if min_bands != 1:
+        return f"the threshold needs {min_bands} shared band keys; the facts are for one"
+    row = store.row(FACTS_UNUSABLE, {"dataset": dataset, "cut": cut})
+    without, erasure = row if row is not None else (None, None)
+    if without is not None:
+        return f"batch {without} has no near facts (registered before them, or without sketches)"
+    if erasure is not None:
+        return f"the erasure at seq {erasure} reaches records these figures read"
+    return None
+
+
 def near_contamination(
-    store: Store, dataset: str, cut: int, threshold: float = DEFAULT_NEAR_THRESHOLD
+    store: Store,
+    dataset: str,
+    cut: int,
+    threshold: float = DEFAULT_NEAR_THRESHOLD,
+    *,
+    precomputed: bool = True,
 ) -> NearContamination:
-    """The dataset's near-duplicate figures as the ledger stood at entry ``cut``."""
+    """The dataset's near-duplicate figures as the ledger stood at entry ``cut``: summed
+    from the precomputed facts when ``facts_unusable`` finds nothing against them (and
+    ``precomputed``), else by the full queries over the band keys. Both give the same."""
     min_bands = min_bands_for(threshold)
-    params: dict[str, Any] = {"dataset": dataset, "cut": cut, "min_bands": min_bands}
-    sql = NEAR_ANY_KEY if min_bands == 1 else NEAR_SEVERAL_KEYS
-    totals = _run(store, sql["totals"], params)[0]
-    cross_split = _batches(_run(store, sql["cross_split"], params))
-    duplicates = _batches(_run(store, sql["duplicates"], params))
-    benchmark = _batches(_run(store, sql["benchmark"], params))
-    models_sql = NEAR_MODELS_ANY_KEY if min_bands == 1 else NEAR_MODELS_SEVERAL_KEYS
+    params: dict[str, Any] = {
+        "dataset": dataset,
+        "cut": cut,
+        "erased_by": cut,
+        "min_bands": min_bands,
+    }
+    if precomputed and facts_unusable(store, dataset, cut, min_bands) is None:
+        sql, models_sql = NEAR_FACTS, NEAR_FACTS["models"]
+    elif min_bands == 1:
+        sql, models_sql = NEAR_ANY_KEY, NEAR_MODELS_ANY_KEY
+    else:
+        sql, models_sql = NEAR_SEVERAL_KEYS, NEAR_MODELS_SEVERAL_KEYS
+    totals = run_query(store, sql["totals"], params)[0]
+    cross_split = _batches(run_query(store, sql["cross_split"], params))
+    duplicates = _batches(run_query(store, sql["duplicates"], params))
+    benchmark = _batches(run_query(store, sql["benchmark"], params))
     models = [
         NearModel(
             model=r["name"],
@@ -376,7 +513,7 @@ def near_contamination(
             records=int(r["records"]),
             benchmarks=_batches(list(r["benchmarks"])),
         )
-        for r in _run(store, models_sql, params)
+        for r in run_query(store, models_sql, params)
     ]
     return NearContamination(
         threshold=threshold,

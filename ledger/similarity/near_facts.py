@@ -1,0 +1,296 @@
+"""Near-duplicate facts worked out once, at registration, so an audit at the default
+threshold (one shared band key: ``min_bands_for(t) == 1``) sums a few small rows instead
+of grouping every train record's band keys (``provledger.similarity.near_duplicates``).
+
+Why registration can decide them: a batch's dataset and split are fixed when it is
+registered, and seq only grows, so among a dataset's train rows the first row holding a
+band key is settled when the batch holding a later copy registers; and a pair of near
+copies in two batches is seen when the later of the two registers. The facts ignore
+erasures (they are a function of the signed band keys and batch rows alone); an audit
+whose figures an erasure reaches runs the full query instead.
+
+Three tables (migration m006_near_facts), written in the registering transaction of a
+batch registered with sketches, append-only like every ledger table:
+
+- ``near_batches``: one row per sketched batch (``seq``): for a train batch, its records
+  with an earlier near copy among the dataset's train rows (``duplicates``) and the batches
+  holding the first row of each key they share (``firsts``, batch ids, sorted): the
+  within-train figure of that batch. Zero and empty for other splits. Its presence also
+  says the batch's facts were worked out: a batch without a row (registered before this
+  table existed, or without sketches) sends an audit that reads it to the full query.
+- ``near_cross_split``: (``seq``, ``batch_seq``, ``ord``, ``train_seq``): the
+  validation/test record (``batch_seq``, ``ord``) has a near copy in train batch
+  ``train_seq`` of the same dataset; ``seq`` is the later of the two batches, whose
+  registration found it.
+- ``near_benchmark``: (``seq``, ``batch_seq``, ``ord``, ``bench_seq``): the train record
+  has a near copy in benchmark batch ``bench_seq`` (any dataset); ``seq`` as above.
+
+``check_near_facts`` (run by ``verify``) rebuilds all three from the signed band keys with
+the full queries of ``near_duplicates`` (erasures left out) and compares them row for row,
+naming the seq of the first batch whose facts differ.
+"""
+
+# The SQL here is assembled from module constants (band column names, fixed split lists);
+# every value reaches DuckDB as a parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from provledger.errors import IntegrityError
+from provledger.similarity.near_duplicates import (
+    NEAR_ANY_KEY,
+    NEAR_FACT_REFERENCE,
+    params_for,
+    run_query,
+)
+from provledger.similarity.sketch_tables import BAND_COLUMNS
+from provledger.storage.entry_kinds import EntryKind
+
+if TYPE_CHECKING:
+    from provledger.storage.store import Store
+
+__all__ = ["FACTS_MIGRATION", "check_near_facts", "write_near_facts"]
+
+FACTS_MIGRATION = "m006_near_facts"
+_ORD_BITS = 32
+_ORD_MASK = np.uint64((1 << _ORD_BITS) - 1)
+
+INSERT_BATCH_FACTS = "INSERT INTO near_batches VALUES ($seq, $duplicates, $firsts)"
+# Batches of the dataset of one split (or of any dataset) registered before $seq.
+_EARLIER = {
+    "train": "SELECT seq FROM batches WHERE dataset = $dataset AND split = 'train' AND seq < $seq",
+    "eval": (
+        "SELECT seq FROM batches WHERE dataset = $dataset "
+        "AND split IN ('validation', 'test') AND seq < $seq"
+    ),
+    "benchmark": "SELECT seq FROM batches WHERE split = 'benchmark' AND seq < $seq",
+    "any_train": "SELECT seq FROM batches WHERE split = 'train' AND seq < $seq",
+}
+# Whether any such batch holds sketch rows (probes are skipped when none does).
+_ANY_SKETCHED = "SELECT EXISTS (SELECT 1 FROM record_sketches WHERE batch_seq IN ({earlier}))"
+# One band of the batch's sketch rows as (key << 32) | ord, for the within-batch firsts.
+_PACKED_BAND = (
+    "SELECT ({col}::UBIGINT << 32) | ord::UBIGINT AS packed "
+    "FROM record_sketches WHERE batch_seq = $seq"
+)
+# The batch's rows whose band key an earlier train batch of the dataset holds, with the
+# first of those batches (the one holding the key's first row).
+_EARLIER_FIRSTS = """
+    SELECT x.ord, x.{col} AS key, e.first
+    FROM record_sketches x JOIN (
+        SELECT {col} AS key, min(batch_seq) AS first FROM record_sketches
+        WHERE batch_seq IN ({earlier})
+          AND {col} IN (SELECT {col} FROM record_sketches WHERE batch_seq = $seq)
+        GROUP BY {col}
+    ) e ON x.{col} = e.key
+    WHERE x.batch_seq = $seq
+"""
+
+
+def _any_band(inner: str) -> str:
+    """``inner`` (with {col}) once per band, as a UNION (distinct rows)."""
+    return " UNION ".join(inner.format(col=col) for col in BAND_COLUMNS)
+
+
+# A new train batch: earlier validation/test records of its dataset with a near copy in it.
+INSERT_CROSS_AS_TRAIN = """
+    INSERT INTO near_cross_split
+    SELECT $seq, batch_seq, ord, $seq FROM ({rows})
+"""
+_EVAL_ROWS_NEAR_BATCH = """
+    SELECT q.batch_seq, q.ord FROM record_sketches q
+    WHERE q.batch_seq IN ({earlier})
+      AND q.{{col}} IN (SELECT {{col}} FROM record_sketches WHERE batch_seq = $seq)
+"""
+# A new validation/test batch: its records and the earlier train batches of its dataset
+# holding a near copy.
+INSERT_CROSS_AS_EVAL = """
+    INSERT INTO near_cross_split
+    SELECT $seq, $seq, ord, other FROM ({rows})
+"""
+# A new train batch: its records and the earlier benchmark batches holding a near copy.
+INSERT_BENCH_AS_TRAIN = """
+    INSERT INTO near_benchmark
+    SELECT $seq, $seq, ord, other FROM ({rows})
+"""
+# The batch's records and the batches among ``earlier`` holding one of their band keys.
+_BATCH_ROWS_NEAR = """
+    SELECT x.ord, k.batch_seq AS other
+    FROM record_sketches x JOIN (
+        SELECT DISTINCT {{col}} AS key, batch_seq FROM record_sketches
+        WHERE batch_seq IN ({earlier})
+          AND {{col}} IN (SELECT {{col}} FROM record_sketches WHERE batch_seq = $seq)
+    ) k ON x.{{col}} = k.key
+    WHERE x.batch_seq = $seq
+"""
+# A new benchmark batch: earlier train records (any dataset) with a near copy in it.
+INSERT_BENCH_AS_BENCH = """
+    INSERT INTO near_benchmark
+    SELECT $seq, batch_seq, ord, $seq FROM ({rows})
+"""
+_TRAIN_ROWS_NEAR_BATCH = """
+    SELECT t.batch_seq, t.ord FROM record_sketches t
+    WHERE t.batch_seq IN ({earlier})
+      AND t.{{col}} IN (SELECT {{col}} FROM record_sketches WHERE batch_seq = $seq)
+"""
+BATCH_IDS = "SELECT seq, batch_id FROM batches WHERE seq IN (SELECT unnest($seqs))"
+
+
+def _execute(store: Store, sql: str, params: dict[str, Any]) -> None:
+    store.execute(sql, params_for(sql, params))
+
+
+def _sketched(store: Store, earlier: str, params: dict[str, Any]) -> bool:
+    sql = _ANY_SKETCHED.format(earlier=earlier)
+    row = store.row(sql, params_for(sql, params))
+    return bool(row and row[0])
+
+
+def _duplicates(store: Store, seq: int, records: int, params: dict[str, Any]) -> tuple[int, list[int]]:
+    """A new train batch's records with an earlier near copy among its dataset's train
+    rows, and the seqs of the batches holding the first rows of the keys they share."""
+    later = np.zeros(records, dtype=bool)
+    firsts: set[int] = set()
+    # Within the batch: per band, sort (key << 32 | ord); in each run of one key, every
+    # row after the first has an earlier copy. Keys held more than once are kept, sorted.
+    repeated: list[np.ndarray] = []
+    for col in BAND_COLUMNS:
+        packed = store.array(_PACKED_BAND.format(col=col), {"seq": seq})
+        packed.sort()
+        same = (packed[1:] ^ packed[:-1]) <= _ORD_MASK  # same key as the row before
+        rows = packed[1:][same]
+        later[(rows & _ORD_MASK).astype(np.int64)] = True
+        repeated.append(np.unique((rows >> np.uint64(_ORD_BITS)).astype(np.uint32)))
+        del packed, same, rows
+    earlier_train = _EARLIER["train"]
+    held: list[np.ndarray] = [np.empty(0, dtype=np.uint32)] * len(BAND_COLUMNS)
+    if _sketched(store, earlier_train, params):
+        # Against earlier train batches: every row of a key they hold is a later copy, and
+        # that key's first row is in the earliest batch holding it.
+        for i, col in enumerate(BAND_COLUMNS):
+            sql = _EARLIER_FIRSTS.format(col=col, earlier=earlier_train)
+            found = store.arrays(sql, params_for(sql, params))
+            later[found["ord"].astype(np.int64)] = True
+            firsts.update(int(s) for s in np.unique(found["first"]))
+            held[i] = np.unique(found["key"].astype(np.uint32))
+    # A key repeated within the batch and held by no earlier batch has its first row here.
+    if any(np.setdiff1d(r, h, assume_unique=True).size for r, h in zip(repeated, held, strict=True)):
+        firsts.add(seq)
+    return int(later.sum()), sorted(firsts)
+
+
+def write_near_facts(store: Store, seq: int, dataset: str, split: str, records: int) -> None:
+    """Write the near-duplicate facts of batch ``seq`` (just inserted with its sketch rows,
+    in the open registering transaction): its ``near_batches`` row and the
+    ``near_cross_split`` / ``near_benchmark`` rows its registration brings."""
+    params: dict[str, Any] = {"seq": seq, "dataset": dataset}
+    duplicates, first_seqs = 0, []
+    if split == "train":
+        duplicates, first_seqs = _duplicates(store, seq, records, params)
+        evals = _EARLIER["eval"]
+        if _sketched(store, evals, params):
+            rows = _any_band(_EVAL_ROWS_NEAR_BATCH.format(earlier=evals))
+            _execute(store, INSERT_CROSS_AS_TRAIN.format(rows=rows), params)
+        benchmarks = _EARLIER["benchmark"]
+        if _sketched(store, benchmarks, params):
+            rows = _any_band(_BATCH_ROWS_NEAR.format(earlier=benchmarks))
+            _execute(store, INSERT_BENCH_AS_TRAIN.format(rows=rows), params)
+    elif split in ("validation", "test"):
+        train = _EARLIER["train"]
+        if _sketched(store, train, params):
+            rows = _any_band(_BATCH_ROWS_NEAR.format(earlier=train))
+            _execute(store, INSERT_CROSS_AS_EVAL.format(rows=rows), params)
+    elif split == "benchmark":
+        train = _EARLIER["any_train"]
+        if _sketched(store, train, params):
+            rows = _any_band(_TRAIN_ROWS_NEAR_BATCH.format(earlier=train))
+            _execute(store, INSERT_BENCH_AS_BENCH.format(rows=rows), params)
+    ids = dict(store.rows(BATCH_IDS, {"seqs": first_seqs})) if first_seqs else {}
+    firsts = sorted(ids[s] for s in first_seqs)
+    store.execute(INSERT_BATCH_FACTS, {"seq": seq, "duplicates": duplicates, "firsts": firsts})
+
+
+# -- verify ------------------------------------------------------------------------------------
+STORED = {
+    "near_batches": "SELECT seq, duplicates, firsts FROM near_batches",
+    "near_cross_split": "SELECT seq, batch_seq, ord, train_seq FROM near_cross_split",
+    "near_benchmark": "SELECT seq, batch_seq, ord, bench_seq FROM near_benchmark",
+}
+
+
+def facts_epoch(entries: dict[int, tuple[str, dict[str, Any]]]) -> int:
+    """The seq after which every sketched batch has near facts: that of the
+    schema-migrated entry that applied m006_near_facts, or 0 for a ledger created with it."""
+    for seq in sorted(entries):
+        kind, payload = entries[seq]
+        if kind == EntryKind.schema_migrated and FACTS_MIGRATION in payload.get("migrations", []):
+            return seq
+    return 0
+
+
+def _expected(
+    store: Store, batches: dict[int, dict[str, Any]], epoch: int
+) -> tuple[dict[int, tuple[int, list[str]]], dict[str, set[tuple[int, ...]]]]:
+    """The facts rebuilt from the stored band keys by the full queries, erasures left out:
+    near_batches rows by seq, and the rows of the two other tables."""
+    facts = {
+        seq: (0, [])
+        for seq, p in batches.items()
+        if seq > epoch and p.get("sketch") is not None
+    }
+    rows: dict[str, set[tuple[int, ...]]] = {"near_cross_split": set(), "near_benchmark": set()}
+    if not facts:
+        return facts, rows
+    by_id = {p["batch_id"]: seq for seq, p in batches.items()}
+    datasets = sorted({p["dataset"] for p in batches.values() if p.get("sketch") is not None})
+    params_base: dict[str, Any] = {"cut": max(batches), "erased_by": 0, "min_bands": 1}
+    for dataset in datasets:
+        params = params_base | {"dataset": dataset}
+        for r in run_query(store, NEAR_ANY_KEY["duplicates"], params):
+            seq = by_id[r["batch_id"]]
+            if seq in facts:
+                facts[seq] = (int(r["records"]), sorted(r["others"]))
+        for table, sql in NEAR_FACT_REFERENCE.items():
+            for r in run_query(store, sql, params):
+                writer = max(r["batch_seq"], r["other"])
+                if writer > epoch:
+                    rows[table].add((writer, r["batch_seq"], r["ord"], r["other"]))
+    return facts, rows
+
+
+def check_near_facts(store: Store, entries: dict[int, tuple[str, dict[str, Any]]]) -> None:
+    """Raise IntegrityError at the first batch seq whose stored near-duplicate facts differ
+    from those the full queries rebuild from the signed band keys (``entries``: seq ->
+    (kind, payload), every entry of the ledger)."""
+    batches = {s: p for s, (k, p) in entries.items() if k == EntryKind.batch_registered}
+    facts, rows = _expected(store, batches, facts_epoch(entries))
+    problems: list[tuple[int, str]] = []
+
+    def differ(seq: int, table: str) -> None:
+        if seq in batches:
+            problems.append((seq, f"batch {batches[seq]['batch_id']}: its {table} facts do "
+                             "not match its sketches"))  # fmt: skip
+        else:
+            problems.append((seq, f"{table} holds rows that no batch registration wrote"))
+
+    stored: dict[int, list[tuple[int, list[str]]]] = {}
+    for seq, duplicates, firsts in store.rows(STORED["near_batches"]):
+        stored.setdefault(int(seq), []).append((int(duplicates), list(firsts)))
+    for seq in facts.keys() | stored.keys():
+        if seq not in facts or stored.get(seq) != [facts[seq]]:
+            differ(seq, "near_batches")
+    for table, want in rows.items():
+        got = Counter(tuple(int(v) for v in r) for r in store.rows(STORED[table]))
+        for row, times in got.items():
+            if times > 1 or row not in want:
+                differ(row[0], table)
+        for row in want - got.keys():
+            differ(row[0], table)
+    if problems:
+        seq, problem = min(problems)
+        raise IntegrityError(problem, seq)
