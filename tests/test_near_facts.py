@@ -17,7 +17,7 @@ import pytest
 from provledger.ledger import DB_FILE, Ledger
 from provledger.similarity.near_duplicates import facts_unusable, near_contamination
 from provledger.storage.migrations import guard_statements
-from tests.test_similarity import A, A_NEAR, A_NEAR2, B, B_NEAR, C, _jsonl
+from tests.test_similarity import A_NEAR, A_NEAR2, B_NEAR, A, B, C, _jsonl
 
 FACT_TABLES = ("near_batches", "near_cross_split", "near_benchmark")
 
@@ -29,7 +29,7 @@ def _both(led: Ledger, dataset: str, cut: int, threshold: float = 0.8) -> tuple[
 
 
 def _facts(led: Ledger) -> dict[str, list[tuple[Any, ...]]]:
-    return {t: sorted(led.store.rows(f"SELECT * FROM {t}")) for t in FACT_TABLES}  # noqa: S608
+    return {t: sorted(led.store.rows(f"SELECT * FROM {t}")) for t in FACT_TABLES}
 
 
 def _build_world(led: Ledger, tmp_path: Path) -> None:
@@ -152,9 +152,7 @@ def test_the_facts_and_the_full_queries_agree_at_every_cut(world: Ledger) -> Non
     assert [(m.model, m.records) for m in n.models] == [("old", 4), ("new", 8)]
 
 
-def test_the_full_queries_run_where_the_facts_cannot_answer(
-    world: Ledger, tmp_path: Path
-) -> None:
+def test_the_full_queries_run_where_the_facts_cannot_answer(world: Ledger, tmp_path: Path) -> None:
     assert facts_unusable(world.store, "s", 14, 3) == (
         "the threshold needs 3 shared band keys; the facts are for one"
     )
@@ -187,7 +185,9 @@ def test_an_erasure_sends_the_audit_to_the_full_queries(ledger: Ledger, tmp_path
     ledger.register(
         path, dataset="s", source="first_party", consent="tos@1", subject_field="customer"
     )
-    ledger.register(_jsonl(tmp_path / "q.jsonl", A_NEAR), dataset="s", source="scraped", split="test")
+    ledger.register(
+        _jsonl(tmp_path / "q.jsonl", A_NEAR), dataset="s", source="scraped", split="test"
+    )
     assert facts_unusable(ledger.store, "s", 5, 1) is None
     ledger.erase("c1", "REQ-1")
     assert facts_unusable(ledger.store, "s", 6, 1) == (

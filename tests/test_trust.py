@@ -685,7 +685,13 @@ def test_an_older_ledger_is_upgraded_and_the_upgrade_signed(
 ) -> None:
     # As a ledger from before m004 looks: no lookup-key guards, no sketch tables (m005) and
     # no near-duplicate facts (m006), no such migration recorded.
-    newer = ("record_sketches", "batch_profiles", "near_batches", "near_cross_split", "near_benchmark")
+    newer = (
+        "record_sketches",
+        "batch_profiles",
+        "near_batches",
+        "near_cross_split",
+        "near_benchmark",
+    )
     with raw(built) as con:
         for table in (*LOOKUP_KEY_TABLES, *newer):
             for event in ("update", "delete"):

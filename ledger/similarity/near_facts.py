@@ -32,7 +32,6 @@ naming the seq of the first batch whose facts differ.
 
 # The SQL here is assembled from module constants (band column names, fixed split lists);
 # every value reaches DuckDB as a parameter.
-# ruff: noqa: S608
 
 from __future__ import annotations
 
@@ -151,7 +150,9 @@ def _sketched(store: Store, earlier: str, params: dict[str, Any]) -> bool:
     return bool(row and row[0])
 
 
-def _duplicates(store: Store, seq: int, records: int, params: dict[str, Any]) -> tuple[int, list[int]]:
+def _duplicates(
+    store: Store, seq: int, records: int, params: dict[str, Any]
+) -> tuple[int, list[int]]:
     """A new train batch's records with an earlier near copy among its dataset's train
     rows, and the seqs of the batches holding the first rows of the keys they share."""
     later = np.zeros(records, dtype=bool)
@@ -179,7 +180,8 @@ def _duplicates(store: Store, seq: int, records: int, params: dict[str, Any]) ->
             firsts.update(int(s) for s in np.unique(found["first"]))
             held[i] = np.unique(found["key"].astype(np.uint32))
     # A key repeated within the batch and held by no earlier batch has its first row here.
-    if any(np.setdiff1d(r, h, assume_unique=True).size for r, h in zip(repeated, held, strict=True)):
+    pairs = zip(repeated, held, strict=True)
+    if any(np.setdiff1d(r, h, assume_unique=True).size for r, h in pairs):
         firsts.add(seq)
     return int(later.sum()), sorted(firsts)
 
@@ -189,7 +191,7 @@ def write_near_facts(store: Store, seq: int, dataset: str, split: str, records: 
     in the open registering transaction): its ``near_batches`` row and the
     ``near_cross_split`` / ``near_benchmark`` rows its registration brings."""
     params: dict[str, Any] = {"seq": seq, "dataset": dataset}
-    duplicates, first_seqs = 0, []
+    duplicates, first_seqs = 0, list[int]()
     if split == "train":
         duplicates, first_seqs = _duplicates(store, seq, records, params)
         evals = _EARLIER["eval"]
@@ -238,10 +240,8 @@ def _expected(
 ) -> tuple[dict[int, tuple[int, list[str]]], dict[str, set[tuple[int, ...]]]]:
     """The facts rebuilt from the stored band keys by the full queries, erasures left out:
     near_batches rows by seq, and the rows of the two other tables."""
-    facts = {
-        seq: (0, [])
-        for seq, p in batches.items()
-        if seq > epoch and p.get("sketch") is not None
+    facts: dict[int, tuple[int, list[str]]] = {
+        seq: (0, []) for seq, p in batches.items() if seq > epoch and p.get("sketch") is not None
     }
     rows: dict[str, set[tuple[int, ...]]] = {"near_cross_split": set(), "near_benchmark": set()}
     if not facts:
