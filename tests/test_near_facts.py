@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from provledger.ledger import DB_FILE, Ledger
+from provledger.similarity import near_facts
 from provledger.similarity.near_duplicates import facts_unusable, near_contamination
 from provledger.storage.migrations import guard_statements
 from tests.test_similarity import A_NEAR, A_NEAR2, B_NEAR, A, B, C, _jsonl
@@ -357,3 +358,30 @@ def test_a_registration_that_does_not_commit_leaves_no_facts(
             )
         assert _facts(world) == before
         assert world.store.entry_count() == count
+
+
+def test_a_batch_of_near_copies_looks_only_at_open_rows_and_agrees(
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 40 train records: A 20 times, B 12 times, A_NEAR and A_NEAR2 (each near A through some
+    # band), B_NEAR, then C, and after a first batch [B, C] of the same dataset. After band
+    # 0 at most 1 row in 8 is still without an earlier copy, so the other bands look only
+    # at the rows holding those rows' keys.
+    calls: list[int] = []
+    real = near_facts._open_rows_later
+
+    def spy(packed: Any, later: Any) -> Any:
+        calls.append(len(packed))
+        return real(packed, later)
+
+    monkeypatch.setattr(near_facts, "_open_rows_later", spy)
+    ledger.create_dataset("s", owner="me", context="internal", uses=["train"])
+    ledger.register(_jsonl(tmp_path / "first.jsonl", B, C), dataset="s", source="scraped")
+    texts = [A] * 20 + [B] * 12 + [A_NEAR, A_NEAR2, B_NEAR] + [A] * 4 + [C]
+    ledger.register(_jsonl(tmp_path / "many.jsonl", *texts), dataset="s", source="scraped")
+    assert calls == [40] * 9
+    # Every record but the first A has an earlier near copy; B, B_NEAR and C's first rows
+    # are in b3, A's (and so A_NEAR's, A_NEAR2's) in b4.
+    assert _facts(ledger)["near_batches"] == [(3, 0, []), (4, 39, ["b3", "b4"])]
+    fast, full = _both(ledger, "s", 4)
+    assert fast == full and fast["duplicate_records"] == 39

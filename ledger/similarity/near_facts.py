@@ -36,6 +36,7 @@ naming the seq of the first batch whose facts differ.
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -58,6 +59,8 @@ __all__ = ["FACTS_MIGRATION", "check_near_facts", "write_near_facts"]
 FACTS_MIGRATION = "m006_near_facts"
 _ORD_BITS = 32
 _ORD_MASK = np.uint64((1 << _ORD_BITS) - 1)
+_KEY_SHIFT = np.uint64(_ORD_BITS)
+_FEW = 8
 
 INSERT_BATCH_FACTS = "INSERT INTO near_batches VALUES ($seq, $duplicates, $firsts)"
 # Batches of the dataset of one split (or of any dataset) registered before $seq.
@@ -150,6 +153,29 @@ def _sketched(store: Store, earlier: str, params: dict[str, Any]) -> bool:
     return bool(row and row[0])
 
 
+def _later_rows(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sort one band's rows as (key << 32 | ord), in place: in each run of one key every
+    row after the first has an earlier copy. Their ords, and their keys (sorted,
+    distinct)."""
+    packed.sort()
+    same = (packed[1:] ^ packed[:-1]) <= _ORD_MASK  # the same key as the row before
+    rows = packed[1:][same]
+    return (rows & _ORD_MASK).astype(np.int64), np.unique((rows >> _KEY_SHIFT).astype(np.uint32))
+
+
+def _open_rows_later(packed: np.ndarray, later: np.ndarray) -> np.ndarray:
+    """The ords of one band's rows after the first of their key, found among the rows
+    holding the keys of rows not yet known to have an earlier copy (the others cannot
+    change the count): a membership test and a sort of those rows only."""
+    keys = (packed >> _KEY_SHIFT).astype(np.uint32)
+    wanted = np.unique(keys[~later[(packed & _ORD_MASK).astype(np.int64)]])
+    if not wanted.size:
+        return np.empty(0, dtype=np.int64)
+    at = np.searchsorted(wanted, keys)
+    at[at == wanted.size] = 0
+    return _later_rows(packed[wanted[at] == keys])[0]
+
+
 def _duplicates(
     store: Store, seq: int, records: int, params: dict[str, Any]
 ) -> tuple[int, list[int]]:
@@ -157,17 +183,6 @@ def _duplicates(
     rows, and the seqs of the batches holding the first rows of the keys they share."""
     later = np.zeros(records, dtype=bool)
     firsts: set[int] = set()
-    # Within the batch: per band, sort (key << 32 | ord); in each run of one key, every
-    # row after the first has an earlier copy. Keys held more than once are kept, sorted.
-    repeated: list[np.ndarray] = []
-    for col in BAND_COLUMNS:
-        packed = store.array(_PACKED_BAND.format(col=col), {"seq": seq})
-        packed.sort()
-        same = (packed[1:] ^ packed[:-1]) <= _ORD_MASK  # same key as the row before
-        rows = packed[1:][same]
-        later[(rows & _ORD_MASK).astype(np.int64)] = True
-        repeated.append(np.unique((rows >> np.uint64(_ORD_BITS)).astype(np.uint32)))
-        del packed, same, rows
     earlier_train = _EARLIER["train"]
     held: list[np.ndarray] = [np.empty(0, dtype=np.uint32)] * len(BAND_COLUMNS)
     if _sketched(store, earlier_train, params):
@@ -179,10 +194,35 @@ def _duplicates(
             later[found["ord"].astype(np.int64)] = True
             firsts.update(int(s) for s in np.unique(found["first"]))
             held[i] = np.unique(found["key"].astype(np.uint32))
-    # A key repeated within the batch and held by no earlier batch has its first row here.
-    pairs = zip(repeated, held, strict=True)
-    if any(np.setdiff1d(r, h, assume_unique=True).size for r, h in pairs):
-        firsts.add(seq)
+
+    def band(i: int) -> np.ndarray:
+        return store.array(_PACKED_BAND.format(col=BAND_COLUMNS[i]), {"seq": seq})
+
+    def fold(i: int, ords: np.ndarray, repeated: np.ndarray) -> None:
+        later[ords] = True
+        # A key repeated within the batch and held by no earlier batch: its first row is here.
+        if seq not in firsts and np.setdiff1d(repeated, held[i], assume_unique=True).size:
+            firsts.add(seq)
+
+    # Within the batch, band by band. Once the batch is among the first batches and at most
+    # one row in _FEW is still without an earlier copy, only those rows' keys are looked
+    # at (near-duplicate-heavy batches); otherwise every band is sorted whole, two at a
+    # time (numpy sorts outside the GIL; the workers are done with the cores), at most two
+    # bands in memory (8 bytes a record each).
+    fold(0, *_later_rows(band(0)))
+    if seq in firsts and (records - int(later.sum())) * _FEW <= records:
+        for i in range(1, len(BAND_COLUMNS)):
+            later[_open_rows_later(band(i), later)] = True
+        return int(later.sum()), sorted(firsts)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        running: list[tuple[int, Future[tuple[np.ndarray, np.ndarray]]]] = []
+        for i in range(1, len(BAND_COLUMNS)):
+            if len(running) == 2:
+                j, done = running.pop(0)
+                fold(j, *done.result())
+            running.append((i, pool.submit(_later_rows, band(i))))
+        for j, done in running:
+            fold(j, *done.result())
     return int(later.sum()), sorted(firsts)
 
 
