@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from provledger.errors import IntegrityError
-from provledger.similarity.near_duplicates import (
+from provledger.similarity.near_queries import (
     NEAR_ANY_KEY,
     NEAR_FACT_REFERENCE,
     params_for,
