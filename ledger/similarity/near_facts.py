@@ -63,6 +63,11 @@ _KEY_SHIFT = np.uint64(_ORD_BITS)
 _FEW = 8
 
 INSERT_BATCH_FACTS = "INSERT INTO near_batches VALUES ($seq, $duplicates, $firsts)"
+# The columns of the two dated tables (migration m006_near_facts), in order.
+FACT_COLUMNS = {
+    "near_cross_split": ("seq", "batch_seq", "ord", "train_seq"),
+    "near_benchmark": ("seq", "batch_seq", "ord", "bench_seq"),
+}
 # Batches of the dataset of one split (or of any dataset) registered before $seq.
 _EARLIER = {
     "train": "SELECT seq FROM batches WHERE dataset = $dataset AND split = 'train' AND seq < $seq",
@@ -94,35 +99,23 @@ _EARLIER_FIRSTS = """
 """
 
 
-def _any_band(inner: str) -> str:
-    """``inner`` (with {col}) once per band, as a UNION (distinct rows)."""
-    return " UNION ".join(inner.format(col=col) for col in BAND_COLUMNS)
-
-
-# A new train batch: earlier validation/test records of its dataset with a near copy in it.
-INSERT_CROSS_AS_TRAIN = """
-    INSERT INTO near_cross_split
-    SELECT $seq, batch_seq, ord, $seq FROM ({rows})
-"""
+# Each probe is one query per band giving (a, b) pairs, gathered and made distinct in
+# numpy: one UNION of the ten bands ran out of the registration's 192 MB of DuckDB memory
+# (its distinct over every band's rows did not spill). ``layout`` says which columns of
+# the fact row a and b are (the registering batch's seq fills the others).
+#
+# A new train batch: earlier validation/test records of its dataset with a near copy in
+# it, as (batch_seq, ord); a row (seq, batch_seq, ord, seq).
 _EVAL_ROWS_NEAR_BATCH = """
-    SELECT q.batch_seq, q.ord FROM record_sketches q
+    SELECT q.batch_seq AS a, q.ord AS b FROM record_sketches q
     WHERE q.batch_seq IN ({earlier})
       AND q.{{col}} IN (SELECT {{col}} FROM record_sketches WHERE batch_seq = $seq)
 """
-# A new validation/test batch: its records and the earlier train batches of its dataset
-# holding a near copy.
-INSERT_CROSS_AS_EVAL = """
-    INSERT INTO near_cross_split
-    SELECT $seq, $seq, ord, other FROM ({rows})
-"""
-# A new train batch: its records and the earlier benchmark batches holding a near copy.
-INSERT_BENCH_AS_TRAIN = """
-    INSERT INTO near_benchmark
-    SELECT $seq, $seq, ord, other FROM ({rows})
-"""
-# The batch's records and the batches among ``earlier`` holding one of their band keys.
+# The batch's records and the batches among ``earlier`` holding one of their band keys, as
+# (ord, other): a new validation/test batch against its dataset's earlier train batches,
+# or a new train batch against earlier benchmarks; a row (seq, seq, ord, other).
 _BATCH_ROWS_NEAR = """
-    SELECT x.ord, k.batch_seq AS other
+    SELECT x.ord AS a, k.batch_seq AS b
     FROM record_sketches x JOIN (
         SELECT DISTINCT {{col}} AS key, batch_seq FROM record_sketches
         WHERE batch_seq IN ({earlier})
@@ -130,27 +123,67 @@ _BATCH_ROWS_NEAR = """
     ) k ON x.{{col}} = k.key
     WHERE x.batch_seq = $seq
 """
-# A new benchmark batch: earlier train records (any dataset) with a near copy in it.
-INSERT_BENCH_AS_BENCH = """
-    INSERT INTO near_benchmark
-    SELECT $seq, batch_seq, ord, $seq FROM ({rows})
-"""
+# A new benchmark batch: earlier train records (any dataset) with a near copy in it, as
+# (batch_seq, ord); a row (seq, batch_seq, ord, seq).
 _TRAIN_ROWS_NEAR_BATCH = """
-    SELECT t.batch_seq, t.ord FROM record_sketches t
+    SELECT t.batch_seq AS a, t.ord AS b FROM record_sketches t
     WHERE t.batch_seq IN ({earlier})
       AND t.{{col}} IN (SELECT {{col}} FROM record_sketches WHERE batch_seq = $seq)
 """
+# What a batch's registration probes, by its split: the table, its layout, the one-band
+# pairs query and the earlier batches it reads.
+_PROBES = {
+    "train": (
+        ("near_cross_split", "key-rows", _EVAL_ROWS_NEAR_BATCH, "eval"),
+        ("near_benchmark", "own-rows", _BATCH_ROWS_NEAR, "benchmark"),
+    ),
+    "validation": (("near_cross_split", "own-rows", _BATCH_ROWS_NEAR, "train"),),
+    "test": (("near_cross_split", "own-rows", _BATCH_ROWS_NEAR, "train"),),
+    "benchmark": (("near_benchmark", "key-rows", _TRAIN_ROWS_NEAR_BATCH, "any_train"),),
+}
+_PACKED_PAIRS = "SELECT (a::UBIGINT << 32) | b::UBIGINT AS packed FROM ({pairs})"
+
+
+def _probe(
+    store: Store, table: str, layout: str, pairs: str, earlier: str, params: dict[str, Any]
+) -> None:
+    """Insert into ``table`` the distinct (a, b) pairs the one-band query ``pairs`` finds
+    over every band, as rows laid out by ``layout`` ("key-rows": (seq, a, b, seq); else
+    (seq, seq, a, b))."""
+    # Deferred for start-up time: loads pyarrow (only a registering process gets here)
+    import pyarrow as pa
+
+    found = np.empty(0, dtype=np.uint64)
+    for col in BAND_COLUMNS:
+        sql = _PACKED_PAIRS.format(pairs=pairs.format(earlier=earlier).format(col=col))
+        found = _distinct(np.concatenate([found, store.array(sql, params_for(sql, params))]))
+    if not found.size:
+        return
+    a = (found >> _KEY_SHIFT).astype(np.int32)
+    b = (found & _ORD_MASK).astype(np.int32)
+    seqs = np.full(found.size, params["seq"], dtype=np.int32)
+    columns = (seqs, a, b, seqs) if layout == "key-rows" else (seqs, seqs, a, b)
+    arrays = [pa.array(seqs.astype(np.int64)), *(pa.array(c) for c in columns[1:])]
+    store.insert_arrow(table, pa.table(dict(zip(FACT_COLUMNS[table], arrays, strict=True))))
+
+
 BATCH_IDS = "SELECT seq, batch_id FROM batches WHERE seq IN (SELECT unnest($seqs))"
-
-
-def _execute(store: Store, sql: str, params: dict[str, Any]) -> None:
-    store.execute(sql, params_for(sql, params))
 
 
 def _sketched(store: Store, earlier: str, params: dict[str, Any]) -> bool:
     sql = _ANY_SKETCHED.format(earlier=earlier)
     row = store.row(sql, params_for(sql, params))
     return bool(row and row[0])
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """``values`` sorted, each once. (np.unique hashes here, which took 1.8 s on 1.7M
+    distinct 64-bit values against 0.1 s for this sort.)"""
+    values = np.sort(values)
+    keep = np.empty(values.size, dtype=bool)
+    keep[:1] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
 
 
 def _later_rows(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -160,7 +193,7 @@ def _later_rows(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     packed.sort()
     same = (packed[1:] ^ packed[:-1]) <= _ORD_MASK  # the same key as the row before
     rows = packed[1:][same]
-    return (rows & _ORD_MASK).astype(np.int64), np.unique((rows >> _KEY_SHIFT).astype(np.uint32))
+    return (rows & _ORD_MASK).astype(np.int64), _distinct((rows >> _KEY_SHIFT).astype(np.uint32))
 
 
 def _open_rows_later(packed: np.ndarray, later: np.ndarray) -> np.ndarray:
@@ -168,7 +201,7 @@ def _open_rows_later(packed: np.ndarray, later: np.ndarray) -> np.ndarray:
     holding the keys of rows not yet known to have an earlier copy (the others cannot
     change the count): a membership test and a sort of those rows only."""
     keys = (packed >> _KEY_SHIFT).astype(np.uint32)
-    wanted = np.unique(keys[~later[(packed & _ORD_MASK).astype(np.int64)]])
+    wanted = _distinct(keys[~later[(packed & _ORD_MASK).astype(np.int64)]])
     if not wanted.size:
         return np.empty(0, dtype=np.int64)
     at = np.searchsorted(wanted, keys)
@@ -192,8 +225,8 @@ def _duplicates(
             sql = _EARLIER_FIRSTS.format(col=col, earlier=earlier_train)
             found = store.arrays(sql, params_for(sql, params))
             later[found["ord"].astype(np.int64)] = True
-            firsts.update(int(s) for s in np.unique(found["first"]))
-            held[i] = np.unique(found["key"].astype(np.uint32))
+            firsts.update(int(s) for s in _distinct(found["first"]))
+            held[i] = _distinct(found["key"].astype(np.uint32))
 
     def band(i: int) -> np.ndarray:
         return store.array(_PACKED_BAND.format(col=BAND_COLUMNS[i]), {"seq": seq})
@@ -234,24 +267,9 @@ def write_near_facts(store: Store, seq: int, dataset: str, split: str, records: 
     duplicates, first_seqs = 0, list[int]()
     if split == "train":
         duplicates, first_seqs = _duplicates(store, seq, records, params)
-        evals = _EARLIER["eval"]
-        if _sketched(store, evals, params):
-            rows = _any_band(_EVAL_ROWS_NEAR_BATCH.format(earlier=evals))
-            _execute(store, INSERT_CROSS_AS_TRAIN.format(rows=rows), params)
-        benchmarks = _EARLIER["benchmark"]
-        if _sketched(store, benchmarks, params):
-            rows = _any_band(_BATCH_ROWS_NEAR.format(earlier=benchmarks))
-            _execute(store, INSERT_BENCH_AS_TRAIN.format(rows=rows), params)
-    elif split in ("validation", "test"):
-        train = _EARLIER["train"]
-        if _sketched(store, train, params):
-            rows = _any_band(_BATCH_ROWS_NEAR.format(earlier=train))
-            _execute(store, INSERT_CROSS_AS_EVAL.format(rows=rows), params)
-    elif split == "benchmark":
-        train = _EARLIER["any_train"]
-        if _sketched(store, train, params):
-            rows = _any_band(_TRAIN_ROWS_NEAR_BATCH.format(earlier=train))
-            _execute(store, INSERT_BENCH_AS_BENCH.format(rows=rows), params)
+    for table, layout, pairs, earlier in _PROBES.get(split, ()):
+        if _sketched(store, _EARLIER[earlier], params):
+            _probe(store, table, layout, pairs, _EARLIER[earlier], params)
     ids = dict(store.rows(BATCH_IDS, {"seqs": first_seqs})) if first_seqs else {}
     firsts = sorted(ids[s] for s in first_seqs)
     store.execute(INSERT_BATCH_FACTS, {"seq": seq, "duplicates": duplicates, "firsts": firsts})
