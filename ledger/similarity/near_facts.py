@@ -100,16 +100,17 @@ _EARLIER_FIRSTS = """
 
 
 # Each probe is one query per band giving (a, b) pairs, gathered and made distinct in
-# numpy: one UNION of the ten bands ran out of the registration's 192 MB of DuckDB memory
-# (its distinct over every band's rows did not spill). ``layout`` says which columns of
-# the fact row a and b are (the registering batch's seq fills the others).
+# numpy (one UNION of the ten bands ran out of the registration's 192 MB of DuckDB memory
+# when a test batch was near 1.5M train records). The registering batch's seq fills the
+# fact row's other two columns.
 #
-# A new train batch: earlier validation/test records of its dataset with a near copy in
-# it, as (batch_seq, ord); a row (seq, batch_seq, ord, seq).
-_EVAL_ROWS_NEAR_BATCH = """
-    SELECT q.batch_seq AS a, q.ord AS b FROM record_sketches q
-    WHERE q.batch_seq IN ({earlier})
-      AND q.{{col}} IN (SELECT {{col}} FROM record_sketches WHERE batch_seq = $seq)
+# Rows of ``earlier`` batches holding one of the batch's band keys, as (batch_seq, ord): a
+# new train batch against its dataset's earlier validation/test records, or a new
+# benchmark batch against every earlier train record; a row (seq, batch_seq, ord, seq).
+_EARLIER_ROWS_NEAR_BATCH = """
+    SELECT e.batch_seq AS a, e.ord AS b FROM record_sketches e
+    WHERE e.batch_seq IN ({earlier})
+      AND e.{{col}} IN (SELECT {{col}} FROM record_sketches WHERE batch_seq = $seq)
 """
 # The batch's records and the batches among ``earlier`` holding one of their band keys, as
 # (ord, other): a new validation/test batch against its dataset's earlier train batches,
@@ -123,23 +124,17 @@ _BATCH_ROWS_NEAR = """
     ) k ON x.{{col}} = k.key
     WHERE x.batch_seq = $seq
 """
-# A new benchmark batch: earlier train records (any dataset) with a near copy in it, as
-# (batch_seq, ord); a row (seq, batch_seq, ord, seq).
-_TRAIN_ROWS_NEAR_BATCH = """
-    SELECT t.batch_seq AS a, t.ord AS b FROM record_sketches t
-    WHERE t.batch_seq IN ({earlier})
-      AND t.{{col}} IN (SELECT {{col}} FROM record_sketches WHERE batch_seq = $seq)
-"""
-# What a batch's registration probes, by its split: the table, its layout, the one-band
-# pairs query and the earlier batches it reads.
+# What a batch's registration probes, by its split: the table, its layout ("key-rows":
+# the pairs are (batch_seq, ord) of earlier rows; "own-rows": (ord, other batch)), the
+# one-band pairs query and the earlier batches it reads.
 _PROBES = {
     "train": (
-        ("near_cross_split", "key-rows", _EVAL_ROWS_NEAR_BATCH, "eval"),
+        ("near_cross_split", "key-rows", _EARLIER_ROWS_NEAR_BATCH, "eval"),
         ("near_benchmark", "own-rows", _BATCH_ROWS_NEAR, "benchmark"),
     ),
     "validation": (("near_cross_split", "own-rows", _BATCH_ROWS_NEAR, "train"),),
     "test": (("near_cross_split", "own-rows", _BATCH_ROWS_NEAR, "train"),),
-    "benchmark": (("near_benchmark", "key-rows", _TRAIN_ROWS_NEAR_BATCH, "any_train"),),
+    "benchmark": (("near_benchmark", "key-rows", _EARLIER_ROWS_NEAR_BATCH, "any_train"),),
 }
 _PACKED_PAIRS = "SELECT (a::UBIGINT << 32) | b::UBIGINT AS packed FROM ({pairs})"
 
