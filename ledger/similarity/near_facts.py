@@ -255,11 +255,12 @@ def _duplicates(
     keeps = store.row(_KEEPS_ORDER)
     in_order = records <= _RADIX_MAX and keeps is not None and bool(keeps[0])
 
-    def whole(i: int) -> tuple[np.ndarray, np.ndarray | None]:
+    def read(i: int) -> np.ndarray:
         if in_order:
-            sql = _BAND_KEYS.format(col=BAND_COLUMNS[i])
-            return _later_in_order(store.array(sql, {"seq": seq}), keys)
-        return _later_rows(band(i), keys)
+            return store.array(_BAND_KEYS.format(col=BAND_COLUMNS[i]), {"seq": seq})
+        return band(i)
+
+    sort = _later_in_order if in_order else _later_rows
 
     def fold(i: int, ords: np.ndarray, repeated: np.ndarray | None) -> None:
         later[ords] = True
@@ -274,17 +275,14 @@ def _duplicates(
 
     # Within the batch, band by band. Once the batch is among the first batches and at most
     # one row in _FEW is still without an earlier copy, only those rows' keys are looked
-    # at (near-duplicate-heavy batches). Otherwise every band is sorted whole: by the radix
-    # argsort one after another, or (large batches) two at a time (numpy sorts outside the
-    # GIL; the workers are done with the cores), at most two bands in memory.
-    fold(0, *whole(0))
+    # at (near-duplicate-heavy batches). Otherwise every band is sorted whole, two at a
+    # time (numpy sorts outside the GIL; the workers are done with the cores), at most two
+    # bands in memory: by the radix argsort (24 bytes a record while it sorts), or for
+    # large batches (key << 32 | ord) in place (8 bytes a record).
+    fold(0, *sort(read(0), keys))
     if seq in firsts and (records - int(later.sum())) * _FEW <= records:
         for i in range(1, len(BAND_COLUMNS)):
             later[_open_rows_later(band(i), later)] = True
-        return int(later.sum()), sorted(firsts)
-    if in_order:
-        for i in range(1, len(BAND_COLUMNS)):
-            fold(i, *whole(i))
         return int(later.sum()), sorted(firsts)
     with ThreadPoolExecutor(max_workers=2) as pool:
         running: list[tuple[int, Future[tuple[np.ndarray, np.ndarray | None]]]] = []
@@ -292,7 +290,7 @@ def _duplicates(
             if len(running) == 2:
                 j, done = running.pop(0)
                 fold(j, *done.result())
-            running.append((i, pool.submit(_later_rows, band(i), keys)))
+            running.append((i, pool.submit(sort, read(i), keys)))
         for j, done in running:
             fold(j, *done.result())
     return int(later.sum()), sorted(firsts)
