@@ -387,9 +387,7 @@ def test_a_batch_of_near_copies_looks_only_at_open_rows_and_agrees(
     assert fast == full and fast["duplicate_records"] == 39
 
 
-@pytest.mark.parametrize(
-    ("name", "value"), [("_RADIX_MAX", 0), ("_KEEPS_ORDER", "SELECT false")]
-)
+@pytest.mark.parametrize(("name", "value"), [("_RADIX_MAX", 0), ("_KEEPS_ORDER", "SELECT false")])
 def test_the_whole_band_sorts_agree(
     world: Ledger,
     template_home: Path,
