@@ -398,8 +398,10 @@ def test_the_whole_band_sorts_agree(
 ) -> None:
     # The world ledger's bands were sorted by the radix argsort of keys read in record
     # order; a batch too large for it, or a scan that might not keep insertion order,
-    # sorts (key << 32 | ord) two bands at a time instead. Same facts.
+    # sorts (key << 32 | ord) in place and marks it block by block (here blocks of two
+    # rows) instead. Same facts.
     monkeypatch.setattr(near_facts, name, value)
+    monkeypatch.setattr(near_facts, "_BLOCK", 2)
     other = tmp_path / "other"
     shutil.copytree(template_home, other / "home")
     with Ledger.open(other / "home") as led:

@@ -26,8 +26,8 @@ batch registered with sketches, append-only like every ledger table:
   has a near copy in benchmark batch ``bench_seq`` (any dataset); ``seq`` as above.
 
 ``check_near_facts`` (run by ``verify``) rebuilds all three from the signed band keys with
-the full queries of ``near_duplicates`` (erasures left out) and compares them row for row,
-naming the seq of the first batch whose facts differ.
+the full queries (``provledger.similarity.near_queries``, erasures left out) and compares
+them row for row, naming the seq of the first batch whose facts differ.
 """
 
 # The SQL here is assembled from module constants (band column names, fixed split lists);
@@ -62,9 +62,13 @@ _ORD_MASK = np.uint64((1 << _ORD_BITS) - 1)
 _KEY_SHIFT = np.uint64(_ORD_BITS)
 _FEW = 8
 # Batches up to this many records have their bands sorted by a two-pass radix argsort of
-# the keys read in record order (24 bytes a record while a band sorts); larger ones sort
-# (key << 32 | ord) in place (8 bytes a record).
-_RADIX_MAX = 1 << 22
+# the keys read in record order, two bands at a time (about 40 bytes a record each while
+# it sorts: at most 130 MB for three bands in flight); larger ones sort (key << 32 | ord)
+# in place one band at a time and mark it block by block (8 bytes a record, about 80 MB at
+# 10M records: sorting them two at a time added 370 MB to a 10M registration's peak).
+_RADIX_MAX = 1 << 20
+# Rows marked at a time after an in-place sort.
+_BLOCK = 1 << 20
 
 INSERT_BATCH_FACTS = "INSERT INTO near_batches VALUES ($seq, $duplicates, $firsts)"
 # The columns of the two dated tables (migration m006_near_facts), in order.
@@ -214,6 +218,28 @@ def _later_in_order(keys: np.ndarray, want: bool = False) -> tuple[np.ndarray, n
     return order[1:][same], repeated
 
 
+def _mark_sorted(
+    packed: np.ndarray, later: np.ndarray, want: bool = False
+) -> tuple[bool, np.ndarray | None]:
+    """Sort one band's (key << 32 | ord) rows in place and mark in ``later`` every row
+    after the first of its key, a block at a time (so the temporaries stay small). Whether
+    there was any, and with ``want`` their keys (sorted, distinct; else None)."""
+    packed.sort()
+    found = False
+    repeated: list[np.ndarray] = []
+    for start in range(0, max(packed.size - 1, 0), _BLOCK):
+        part = packed[start : start + _BLOCK + 1]
+        rows = part[1:][(part[1:] ^ part[:-1]) <= _ORD_MASK]
+        later[(rows & _ORD_MASK).astype(np.intp)] = True
+        found = found or rows.size > 0
+        if want:
+            repeated.append(_distinct((rows >> _KEY_SHIFT).astype(np.uint32)))
+    if not want:
+        return found, None
+    keys = _distinct(np.concatenate(repeated)) if repeated else np.empty(0, dtype=np.uint32)
+    return found, keys
+
+
 def _open_rows_later(packed: np.ndarray, later: np.ndarray) -> np.ndarray:
     """The ords of one band's rows after the first of their key, found among the rows
     holding the keys of rows not yet known to have an earlier copy (the others cannot
@@ -255,34 +281,43 @@ def _duplicates(
     keeps = store.row(_KEEPS_ORDER)
     in_order = records <= _RADIX_MAX and keeps is not None and bool(keeps[0])
 
-    def read(i: int) -> np.ndarray:
-        if in_order:
-            return store.array(_BAND_KEYS.format(col=BAND_COLUMNS[i]), {"seq": seq})
-        return band(i)
-
-    sort = _later_in_order if in_order else _later_rows
-
-    def fold(i: int, ords: np.ndarray, repeated: np.ndarray | None) -> None:
-        later[ords] = True
+    def note(i: int, found: bool, repeated: np.ndarray | None) -> None:
         if seq in firsts:
             return
         if repeated is None:
-            here = ords.size > 0
+            here = found
         else:
             here = np.setdiff1d(repeated, held[i], assume_unique=True).size > 0
         if here:
             firsts.add(seq)
 
+    def fold(i: int, ords: np.ndarray, repeated: np.ndarray | None) -> None:
+        later[ords] = True
+        note(i, ords.size > 0, repeated)
+
+    def radix(i: int) -> tuple[np.ndarray, np.ndarray | None]:
+        keys_in_order = store.array(_BAND_KEYS.format(col=BAND_COLUMNS[i]), {"seq": seq})
+        return _later_in_order(keys_in_order, keys)
+
+    def in_place(i: int) -> None:
+        note(i, *_mark_sorted(band(i), later, keys))
+
     # Within the batch, band by band. Once the batch is among the first batches and at most
     # one row in _FEW is still without an earlier copy, only those rows' keys are looked
-    # at (near-duplicate-heavy batches). Otherwise every band is sorted whole, two at a
-    # time (numpy sorts outside the GIL; the workers are done with the cores), at most two
-    # bands in memory: by the radix argsort (24 bytes a record while it sorts), or for
-    # large batches (key << 32 | ord) in place (8 bytes a record).
-    fold(0, *sort(read(0), keys))
+    # at (near-duplicate-heavy batches). Otherwise every band is sorted whole: up to
+    # _RADIX_MAX records by the radix argsort two bands at a time (numpy sorts outside the
+    # GIL; the workers are done with the cores), larger batches in place one at a time.
+    if in_order:
+        fold(0, *radix(0))
+    else:
+        in_place(0)
     if seq in firsts and (records - int(later.sum())) * _FEW <= records:
         for i in range(1, len(BAND_COLUMNS)):
             later[_open_rows_later(band(i), later)] = True
+        return int(later.sum()), sorted(firsts)
+    if not in_order:
+        for i in range(1, len(BAND_COLUMNS)):
+            in_place(i)
         return int(later.sum()), sorted(firsts)
     with ThreadPoolExecutor(max_workers=2) as pool:
         running: list[tuple[int, Future[tuple[np.ndarray, np.ndarray | None]]]] = []
@@ -290,7 +325,9 @@ def _duplicates(
             if len(running) == 2:
                 j, done = running.pop(0)
                 fold(j, *done.result())
-            running.append((i, pool.submit(sort, read(i), keys)))
+            keys_in_order = store.array(_BAND_KEYS.format(col=BAND_COLUMNS[i]), {"seq": seq})
+            running.append((i, pool.submit(_later_in_order, keys_in_order, keys)))
+            del keys_in_order
         for j, done in running:
             fold(j, *done.result())
     return int(later.sum()), sorted(firsts)
