@@ -64,8 +64,9 @@ _FEW = 8
 # Batches up to this many records have their bands sorted by a two-pass radix argsort of
 # the keys read in record order, two bands at a time (about 40 bytes a record each while
 # it sorts: at most 130 MB for three bands in flight); larger ones sort (key << 32 | ord)
-# in place one band at a time and mark it block by block (8 bytes a record, about 80 MB at
-# 10M records: sorting them two at a time added 370 MB to a 10M registration's peak).
+# in place, one band and one key range (the keys' top bits) at a time, so about 1M rows
+# are in memory at once (sorting whole bands two at a time added 370 MB to a 10M-record
+# registration's peak).
 _RADIX_MAX = 1 << 20
 # Rows marked at a time after an in-place sort.
 _BLOCK = 1 << 20
@@ -93,11 +94,13 @@ _ANY_SKETCHED = "SELECT EXISTS (SELECT 1 FROM record_sketches WHERE batch_seq IN
 # (its default; checked before this is used).
 _BAND_KEYS = "SELECT {col} AS key FROM record_sketches WHERE batch_seq = $seq"
 _KEEPS_ORDER = "SELECT current_setting('preserve_insertion_order')"
-# One band of the batch's sketch rows as (key << 32) | ord, for the within-batch firsts.
+# One band of the batch's sketch rows as (key << 32) | ord, for the within-batch firsts;
+# and those of one key range (rows of other ranges never share a key).
 _PACKED_BAND = (
     "SELECT ({col}::UBIGINT << 32) | ord::UBIGINT AS packed "
     "FROM record_sketches WHERE batch_seq = $seq"
 )
+_PACKED_RANGE = _PACKED_BAND + " AND {col}::UBIGINT >> $shift = $part"
 # The batch's rows whose band key an earlier train batch of the dataset holds, with the
 # first of those batches (the one holding the key's first row).
 _EARLIER_FIRSTS = """
@@ -299,8 +302,19 @@ def _duplicates(
         keys_in_order = store.array(_BAND_KEYS.format(col=BAND_COLUMNS[i]), {"seq": seq})
         return _later_in_order(keys_in_order, keys)
 
+    # Key ranges for the in-place sort: a power of two of them, about _RADIX_MAX rows each.
+    shift = 32 - ((records - 1) // max(_RADIX_MAX, 1)).bit_length()
+
     def in_place(i: int) -> None:
-        note(i, *_mark_sorted(band(i), later, keys))
+        sql = _PACKED_RANGE.format(col=BAND_COLUMNS[i])
+        found, parts = False, []
+        for part in range(1 << (32 - shift)):
+            packed = store.array(sql, {"seq": seq, "shift": shift, "part": part})
+            some, repeated = _mark_sorted(packed, later, keys)
+            found = found or some
+            if repeated is not None:
+                parts.append(repeated)
+        note(i, found, np.concatenate(parts) if keys else None)
 
     # Within the batch, band by band. Once the batch is among the first batches and at most
     # one row in _FEW is still without an earlier copy, only those rows' keys are looked
