@@ -6,6 +6,9 @@ Generates JSONL files of ~500-byte records with a subject field (deterministic),
 - cost per record from 100k to 1M records (10M with --full: a ~5 GB file);
 - peak resident memory of the register process and its workers;
 - bytes per stored record (database file size / records).
+`--compare-sketches N` compares registration with and without near-duplicate sketches;
+`--near-facts-cost N` times registration with and without the near-duplicate facts step,
+in one process.
 
 Run: `make bench` or `.venv/bin/python -m bench.bench_register [--full] [--runs N]`.
 """
@@ -237,6 +240,70 @@ def compare_sketches(records: int, runs: int) -> None:
     print(f"# load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
+def near_facts_cost(records: int, runs: int) -> None:
+    """Registration with the near-duplicate facts step and with it skipped, interleaved in
+    this one process (fresh ledger each time, the local engine, sketches on): the only
+    difference is the step (``provledger.similarity.near_facts.write_near_facts``)."""
+    import provledger.ingest.register as register_module
+    from provledger.ledger import Ledger
+
+    path = make_file(records)
+    real = register_module.write_near_facts
+    spent: list[tuple[float, float]] = []
+
+    def timed(*args: object, **kwargs: object) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        real(*args, **kwargs)  # type: ignore[arg-type]
+        spent.append((time.perf_counter() - wall, time.process_time() - cpu))
+
+    def cpu_now() -> float:
+        own, kids = (
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN),
+        )
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    print(f"# near facts at registration, {records:,} records, {runs} runs each, interleaved")
+    print(f"# load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    results: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+    try:
+        for _ in range(runs):
+            for facts in (False, True):
+                register_module.write_near_facts = timed if facts else (lambda *a, **k: None)  # type: ignore[assignment]
+                folder = Path(tempfile.mkdtemp(prefix="plbench-"))
+                try:
+                    with Ledger.init(folder / "home") as led:
+                        led.create_dataset("bench", owner="b", context="internal", uses=["train"])
+                        led.add_consent(orjson.loads(consent_manifest().read_bytes()))
+                        wall, cpu = time.perf_counter(), cpu_now()
+                        led.register(
+                            path,
+                            dataset="bench",
+                            source="first_party",
+                            consent="bench-tos@1",
+                            subject_field="customer_id",
+                        )
+                        results[facts].append((time.perf_counter() - wall, cpu_now() - cpu))
+                finally:
+                    shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        register_module.write_near_facts = real
+    medians = {
+        k: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v))
+        for k, v in results.items()
+    }
+    for facts in (False, True):
+        name = "with the facts" if facts else "facts skipped"
+        print(f"{name:15s} median {medians[facts][0]:6.2f} s wall {medians[facts][1]:6.2f} s CPU")
+    step = (statistics.median(s[0] for s in spent), statistics.median(s[1] for s in spent))
+    print(
+        f"with/without {medians[True][0] / medians[False][0]:.3f}x wall, "
+        f"{medians[True][1] / medians[False][1]:.3f}x CPU (target < 1.03); the step alone "
+        f"{step[0]:.3f} s wall, {step[1]:.3f} s CPU"
+    )
+    print(f"# load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench.bench_register")
     parser.add_argument("--full", action="store_true", help="also run 10M records (~5 GB)")
@@ -247,7 +314,16 @@ def main(argv: list[str] | None = None) -> None:
         metavar="RECORDS",
         help="only compare registration with and without sketches at this many records",
     )
+    parser.add_argument(
+        "--near-facts-cost",
+        type=int,
+        metavar="RECORDS",
+        help="only time registration with and without the near-duplicate facts step",
+    )
     args = parser.parse_args(argv)
+    if args.near_facts_cost:
+        near_facts_cost(args.near_facts_cost, args.runs)
+        return
     if args.compare_sketches:
         compare_sketches(args.compare_sketches, args.runs)
         return

@@ -27,6 +27,7 @@ import numpy as np
 
 from provledger.ingest.hashing import normalised_utf8
 from provledger.ledger import DB_FILE, Ledger
+from provledger.similarity.near_duplicates import facts_unusable, near_contamination
 from provledger.similarity.sketches import sketch_texts
 from tests import sketch_reference as R
 
@@ -122,10 +123,11 @@ def build_audit_ledger(folder: Path, records: int) -> Path:
     return home
 
 
-def audit_time(records: int, keep: Path | None = None, runs: int = 1) -> None:
-    """Time ``audit d`` with near-duplicates (median of ``runs``) on the ledger
-    ``build_audit_ledger`` makes: in a temporary folder, or built once into ``keep`` and
-    reused while it holds the same number of records."""
+def audit_time(records: int, keep: Path | None = None, runs: int = 1, full: bool = False) -> None:
+    """Time ``audit d`` with near-duplicates (median of ``runs``), and the near-duplicate
+    figures alone, on the ledger ``build_audit_ledger`` makes: in a temporary folder, or
+    built once into ``keep`` and reused while it holds the same number of records. With
+    ``full``, also the full near-duplicate queries once, and whether they agree."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = keep or Path(tmp)
         built = folder / "records"
@@ -140,13 +142,32 @@ def audit_time(records: int, keep: Path | None = None, runs: int = 1) -> None:
         db = home / DB_FILE
         print(f"# database {db.stat().st_size / 1e9:.2f} GB; load average "
               f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
-        times = []
+        times, near_times = [], []
         with Ledger.open(home, read_only=True) as led:
             for _ in range(runs):
                 start = time.perf_counter()
                 r = led.audit("d")
                 times.append(time.perf_counter() - start)
+            for _ in range(runs):
+                start = time.perf_counter()
+                near_contamination(led.store, "d", r.seq)
+                near_times.append(time.perf_counter() - start)
+            why = facts_unusable(led.store, "d", r.seq, 1)
+            if full:
+                start = time.perf_counter()
+                same = near_contamination(led.store, "d", r.seq, precomputed=False)
+                full_time = time.perf_counter() - start
         near = r.contamination.near
+        how = "summed from the precomputed facts" if why is None else f"full queries: {why}"
+        print(
+            f"near-duplicate figures alone: median {statistics.median(near_times):.2f} s "
+            f"({', '.join(f'{t:.2f}' for t in near_times)}), {how}"
+        )
+        if full:
+            print(
+                f"near-duplicate figures by the full queries: {full_time:.2f} s, "
+                f"{'the same figures' if same == near else 'DIFFERENT FIGURES'}"
+            )
         print(
             f"audit of {records + records // 100:,} records with near-duplicates: median "
             f"{statistics.median(times):.2f} s ({', '.join(f'{t:.2f}' for t in times)}) "
@@ -166,6 +187,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=1, help="audit runs (the median is shown)")
     parser.add_argument("--audit-only", action="store_true", help="skip accuracy and speed")
     parser.add_argument("--speed-only", action="store_true", help="skip accuracy and audit")
+    parser.add_argument(
+        "--full-near",
+        action="store_true",
+        help="also time the full near-duplicate queries (the fallback) once and compare",
+    )
     args = parser.parse_args(argv)
     if args.audit_only and args.speed_only:
         parser.error("--audit-only and --speed-only exclude each other")
@@ -174,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.audit_only:
         speed()
     if not args.speed_only:
-        audit_time(args.audit, args.keep, args.runs)
+        audit_time(args.audit, args.keep, args.runs, args.full_near)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from provledger.errors import CanonicalError, IntegrityError, RootMismatch
+from provledger.similarity.near_facts import check_near_facts
 from provledger.similarity.sketch_tables import check_sketches
 from provledger.storage.entry_kinds import EntryKind
 from provledger.storage.projections import check_projections
@@ -280,6 +281,7 @@ def verify_ledger(
         report.records = _check_batches(store, batches)
         check_projections(store, entries)
         check_sketches(store, batches)
+        check_near_facts(store, entries)  # rebuilt from the band keys just checked
         for label, checkpoint in checkpoints:
             report.checkpoints.append(_check_checkpoint(hashes, checkpoint, label))
     except IntegrityError as exc:

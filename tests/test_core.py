@@ -469,6 +469,7 @@ def test_migrations_are_recorded(home: Path, make_ledger: Callable[..., None]) -
         "m003_lineage_lookup_keys",
         "m004_lookup_key_guards",
         "m005_sketches",
+        "m006_near_facts",
     ]
 
 
@@ -493,6 +494,9 @@ def test_schema_is_pinned(home: Path, make_ledger: Callable[..., None]) -> None:
         "lookup_keys_recent",
         "model_datasets",
         "models",
+        "near_batches",
+        "near_benchmark",
+        "near_cross_split",
         "record_sketches",
         "records",
         "schema_migrations",

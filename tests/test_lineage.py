@@ -359,18 +359,25 @@ def test_the_migration_backfills_the_keys_registration_would_write(led: Ledger, 
     led.close()
     con = duckdb.connect(str(home / DB_FILE))
     con.execute("DROP TABLE lookup_keys; DROP TABLE lookup_keys_recent")
-    # A ledger from before m003 (and so before m004, which guards the key tables, and m005,
-    # which adds the sketch tables).
-    for table in ("record_sketches", "batch_profiles"):
+    # A ledger from before m003 (and so before m004, which guards the key tables, m005,
+    # which adds the sketch tables, and m006, the near-duplicate facts).
+    for table in (
+        "record_sketches",
+        "batch_profiles",
+        "near_batches",
+        "near_cross_split",
+        "near_benchmark",
+    ):
         for event in ("update", "delete"):
             con.execute(f"DROP TRIGGER {table}_no_{event} ON {table}")
         con.execute(f"DROP TABLE {table}")
     con.execute(
         "DELETE FROM schema_migrations WHERE name IN "
-        "('m003_lineage_lookup_keys', 'm004_lookup_key_guards', 'm005_sketches')"
+        "('m003_lineage_lookup_keys', 'm004_lookup_key_guards', 'm005_sketches', "
+        "'m006_near_facts')"
     )
     con.close()
-    with Ledger.open(home) as again:  # applies m003, m004 and m005 again
+    with Ledger.open(home) as again:  # applies m003 to m006 again
         assert again.store.rows("SELECT * FROM lookup_keys ORDER BY ALL") == written
         assert again.lineage(subject=ALICE).found
 

@@ -232,9 +232,8 @@ def test_a_changed_migration_record_is_refused(cli: Any, built: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr == (
         f"Error: the schema migrations recorded in {built / DB_FILE} (m001_initial, "
-        "m003_lineage_lookup_keys, m004_lookup_key_guards, m005_sketches) are not the ones this "
-        "provledger "
-        "applies, in order: someone changed schema_migrations\n"
+        "m003_lineage_lookup_keys, m004_lookup_key_guards, m005_sketches, m006_near_facts) are "
+        "not the ones this provledger applies, in order: someone changed schema_migrations\n"
     )
 
 
@@ -684,17 +683,24 @@ def test_every_test_the_docs_cite_exists(doc: str) -> None:
 def test_an_older_ledger_is_upgraded_and_the_upgrade_signed(
     cli: Any, built: Path, world: dict[str, Any]
 ) -> None:
-    # As a ledger from before m004 looks: no lookup-key guards and no sketch tables (m005),
-    # neither migration recorded.
+    # As a ledger from before m004 looks: no lookup-key guards, no sketch tables (m005) and
+    # no near-duplicate facts (m006), no such migration recorded.
+    newer = (
+        "record_sketches",
+        "batch_profiles",
+        "near_batches",
+        "near_cross_split",
+        "near_benchmark",
+    )
     with raw(built) as con:
-        for table in (*LOOKUP_KEY_TABLES, "record_sketches", "batch_profiles"):
+        for table in (*LOOKUP_KEY_TABLES, *newer):
             for event in ("update", "delete"):
                 con.execute(f"DROP TRIGGER {table}_no_{event} ON {table}")
-        con.execute("DROP TABLE record_sketches")
-        con.execute("DROP TABLE batch_profiles")
+        for table in newer:
+            con.execute(f"DROP TABLE {table}")
         con.execute(
             "DELETE FROM schema_migrations "
-            "WHERE name IN ('m004_lookup_key_guards', 'm005_sketches')"
+            "WHERE name IN ('m004_lookup_key_guards', 'm005_sketches', 'm006_near_facts')"
         )
     result = cli("audit", "support")
     assert result.exit_code == 1
@@ -711,7 +717,11 @@ def test_an_older_ledger_is_upgraded_and_the_upgrade_signed(
         catalog = led.checked.catalog
         key_check = keys.subject_key_check(led.subject_key)
     assert upgrade.kind == "schema-migrated"
-    assert upgrade.payload["migrations"] == ["m004_lookup_key_guards", "m005_sketches"]
+    assert upgrade.payload["migrations"] == [
+        "m004_lookup_key_guards",
+        "m005_sketches",
+        "m006_near_facts",
+    ]
     assert upgrade.payload["catalog"] == catalog
     assert upgrade.payload["subject_key_check"] == key_check
     assert len(upgrade.payload["unsigned_digest"]) == 64

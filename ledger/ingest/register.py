@@ -36,6 +36,7 @@ from provledger.ingest.record_hashes import Hashed, Totals, hash_items
 from provledger.ingest.workers import exit_with_parent
 from provledger.lineage.index import index_batch
 from provledger.registry import operations as registry
+from provledger.similarity.near_facts import write_near_facts
 from provledger.similarity.sketch_tables import SketchWriter
 from provledger.storage.entry_kinds import EntryKind
 from provledger.storage.shards import ShardFile, attach, sharded_batches
@@ -772,8 +773,11 @@ def _commit(
             # From here on `records` reads this batch's shards too (the lookup keys below).
             _attach_with(store, app.seq, payload)
 
-        # The workers are done: sorting the batch's lookup keys may use every core.
+        # The workers are done: the near-duplicate facts' probes and sorting the batch's
+        # lookup keys may use every core.
         with store.limits(threads=os.cpu_count() or 1, memory=WRITE_MEMORY):
+            if sketches is not None:
+                write_near_facts(store, app.seq, spec.dataset, spec.split, count)
             index_batch(store, app.seq)
         entry = app.write_entry(EntryKind.batch_registered, payload)
     return RegisterResult(

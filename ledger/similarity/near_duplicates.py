@@ -1,4 +1,4 @@
-"""Near-duplicate queries over the stored LSH band keys (``provledger.similarity.sketch_tables``).
+"""Near-duplicate figures from the stored LSH band keys (``provledger.similarity.sketch_tables``).
 
 Two records are *near copies* when they share at least ``min_bands`` of their ten band keys.
 With ten bands of ten MinHash rows, records at shingle Jaccard similarity J share at least
@@ -21,22 +21,32 @@ data):
   the same benchmark figure through *all* its datasets: the active train records of the
   batches it reached (registered before the model) with a near copy in a benchmark
   batch registered at or before the cut, per benchmark batch.
-"""
 
-# The SQL here is assembled from module constants (band column names, fixed split lists);
-# every value reaches DuckDB as a parameter.
-# ruff: noqa: S608
+At one shared key (``min_bands`` = 1) the figures are sums of facts worked out at
+registration (``provledger.similarity.near_facts``), unless ``facts_unusable`` names a
+reason to run the full queries over the band keys instead: a batch read without facts,
+or an erasure reaching a record read. Both give the same figures; the SQL of both is in
+``provledger.similarity.near_queries``.
+"""
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from provledger.ingest.hashing import normalised_utf8
-from provledger.similarity.sketch_tables import BAND_COLUMNS
+from provledger.similarity.near_queries import (
+    FACTS_UNUSABLE,
+    NEAR_ANY_KEY,
+    NEAR_FACTS,
+    NEAR_MODELS_ANY_KEY,
+    NEAR_MODELS_SEVERAL_KEYS,
+    NEAR_SEVERAL_KEYS,
+    NEAR_TEXT,
+    run_query,
+)
 from provledger.similarity.sketches import BANDS, ROWS, sketch_texts
 
 if TYPE_CHECKING:
@@ -47,13 +57,13 @@ __all__ = [
     "NearBatch",
     "NearContamination",
     "NearModel",
+    "facts_unusable",
     "min_bands_for",
     "near_contamination",
     "near_record_rows",
 ]
 
 DEFAULT_NEAR_THRESHOLD = 0.8
-NOT_TRAINING = "('reference', 'benchmark')"
 
 
 def min_bands_for(threshold: float) -> int:
@@ -62,251 +72,6 @@ def min_bands_for(threshold: float) -> int:
     if not 0 < threshold <= 1:
         raise ValueError("threshold must be in (0, 1]")
     return max(1, round(BANDS * threshold**ROWS))
-
-
-def _band_rows(source: str, columns: str) -> str:
-    """One row per band key of every row of ``source``: ``columns``, band, key."""
-    return " UNION ALL ".join(
-        f"SELECT {columns}, {i} AS band, {name} AS key FROM {source}"
-        for i, name in enumerate(BAND_COLUMNS)
-    )
-
-
-def _per_batch(pairs: str) -> str:
-    """Per batch of the (record, other batch) rows of CTE ``pairs``: its records that have
-    a near copy, and those other batches."""
-    return f"""
-    SELECT batch_id, count(DISTINCT (batch_seq, ord)) AS records,
-           list(DISTINCT other ORDER BY other) AS others
-    FROM {pairs} GROUP BY batch_id, batch_seq ORDER BY batch_seq
-"""
-
-
-# The band keys of every active record of a benchmark batch (any dataset) at the cut.
-_BENCHMARK_KEYS = f"""
-    bench AS (
-        SELECT s.*, b.batch_id
-        FROM record_sketches s JOIN batches b ON s.batch_seq = b.seq
-        WHERE b.split = 'benchmark' AND b.seq <= $cut
-          AND NOT EXISTS (
-            SELECT 1 FROM erased_records e
-            WHERE e.batch_seq = s.batch_seq AND e.ord = s.ord AND e.seq <= $cut)
-    ),
-    bench_keys AS ({_band_rows("bench", "batch_id, batch_seq, ord")}),"""
-
-# The dataset's active sketched records with their split, one row per band key; and the
-# band keys of every active record of a benchmark batch (any dataset) at the cut. Then
-# ``pairs``: validation/test records and the train batches holding a near copy, and
-# ``exact``: the same by content hash (for batches registered without sketches).
-_OPENING = f"""
-    WITH dsb AS (
-        SELECT seq, batch_id, split FROM batches
-        WHERE dataset = $dataset AND seq <= $cut AND split NOT IN {NOT_TRAINING}
-    ),
-    act AS (
-        SELECT s.*, dsb.batch_id, dsb.split
-        FROM record_sketches s JOIN dsb ON s.batch_seq = dsb.seq
-        WHERE NOT EXISTS (
-            SELECT 1 FROM erased_records e
-            WHERE e.batch_seq = s.batch_seq AND e.ord = s.ord AND e.seq <= $cut)
-    ),
-    keys AS ({_band_rows("act", "batch_seq, ord, batch_id, split")}),
-    train AS (SELECT * FROM keys WHERE split = 'train'),
-{_BENCHMARK_KEYS}"""
-
-# With one shared key enough (the default), every query joins a record's keys with the
-# *distinct* keys of each other batch, or ranks each key's rows: its size stays in
-# proportion to the records, however many share a key (templated or boilerplate text).
-_ANY_KEY = {
-    # The train rows holding a validation/test key are found first (a probe of every
-    # train row against the few validation/test keys, cheaper than collapsing them all).
-    "pairs": """
-    held AS (
-        SELECT DISTINCT t.band, t.key, t.batch_id FROM train t
-        WHERE (t.band, t.key) IN (SELECT band, key FROM keys WHERE split <> 'train')
-    ),
-    pairs AS (
-        SELECT DISTINCT q.batch_seq, q.ord, q.batch_id, q.split, t.batch_id AS train_batch
-        FROM (SELECT * FROM keys WHERE split <> 'train') q
-        JOIN held t ON q.band = t.band AND q.key = t.key
-    ),""",
-    # A record with an earlier near copy is not the first of some band key's rows; its
-    # "other" is the batch of that key's first row. (A hash aggregate of the keys held
-    # more than once, then a join: no sort of every key row, as a window would need.)
-    "later": """,
-    firsts AS (
-        SELECT band, key, min((batch_seq::BIGINT << 32) | ord) AS first,
-               arg_min(batch_id, (batch_seq::BIGINT << 32) | ord) AS other
-        FROM train GROUP BY band, key HAVING count(*) > 1
-    ),
-    later AS (
-        SELECT DISTINCT t.batch_seq, t.ord, t.batch_id, f.other
-        FROM train t JOIN firsts f
-          ON t.band = f.band AND t.key = f.key
-         AND ((t.batch_seq::BIGINT << 32) | t.ord) > f.first
-    )""",
-    "hits": """,
-    hits AS (
-        SELECT DISTINCT t.batch_seq, t.ord, t.batch_id, b.batch_id AS other
-        FROM train t JOIN (SELECT DISTINCT band, key, batch_id FROM bench_keys) b
-          ON t.band = b.band AND t.key = b.key
-    )""",
-}
-# With several shared keys required, pairs of records are counted: a key shared by k
-# records makes k**2 pairs, so this grows quadratically with heavy duplication.
-_SEVERAL_KEYS = {
-    "pairs": """
-    pairs AS (
-        SELECT DISTINCT q.batch_seq, q.ord, q.batch_id, q.split, t.batch_id AS train_batch
-        FROM (SELECT * FROM keys WHERE split <> 'train') q
-        JOIN train t ON q.band = t.band AND q.key = t.key
-        GROUP BY q.batch_seq, q.ord, q.batch_id, q.split, t.batch_id, t.batch_seq, t.ord
-        HAVING count(*) >= $min_bands
-    ),""",
-    "later": """,
-    later AS (
-        SELECT DISTINCT b.batch_seq, b.ord, b.batch_id, a.batch_id AS other
-        FROM train a JOIN train b
-          ON a.band = b.band AND a.key = b.key
-         AND (a.batch_seq < b.batch_seq OR (a.batch_seq = b.batch_seq AND a.ord < b.ord))
-        GROUP BY b.batch_seq, b.ord, b.batch_id, a.batch_id, a.batch_seq, a.ord
-        HAVING count(*) >= $min_bands
-    )""",
-    "hits": """,
-    hits AS (
-        SELECT DISTINCT t.batch_seq, t.ord, t.batch_id, b.batch_id AS other
-        FROM train t JOIN bench_keys b ON t.band = b.band AND t.key = b.key
-        GROUP BY t.batch_seq, t.ord, t.batch_id, b.batch_id, b.batch_seq, b.ord
-        HAVING count(*) >= $min_bands
-    )""",
-}
-_EXACT = """
-    exact AS (
-        SELECT r.batch_seq, r.ord, q.batch_id, q.split, t.batch_id AS train_batch
-        FROM records r JOIN dsb q ON r.batch_seq = q.seq AND q.split <> 'train'
-        JOIN (SELECT DISTINCT r2.content_hash, d2.batch_id FROM records r2
-              JOIN dsb d2 ON r2.batch_seq = d2.seq AND d2.split = 'train'
-              WHERE NOT EXISTS (
-                  SELECT 1 FROM erased_records e
-                  WHERE e.batch_seq = r2.batch_seq AND e.ord = r2.ord AND e.seq <= $cut)
-             ) t ON t.content_hash = r.content_hash
-        WHERE NOT EXISTS (
-            SELECT 1 FROM erased_records e
-            WHERE e.batch_seq = r.batch_seq AND e.ord = r.ord AND e.seq <= $cut)
-    ),
-    cross_split AS (SELECT * FROM pairs UNION SELECT * FROM exact)"""
-
-
-def _queries(parts: dict[str, str]) -> dict[str, str]:
-    head = _OPENING + parts["pairs"] + _EXACT
-    return {
-        # Per validation/test batch: records with a near copy in train, and those batches.
-        "cross_split": head
-        + """
-    SELECT batch_id, any_value(split) AS split,
-           count(DISTINCT (batch_seq, ord)) AS records,
-           list(DISTINCT train_batch ORDER BY train_batch) AS others
-    FROM cross_split GROUP BY batch_id, batch_seq ORDER BY batch_seq
-""",
-        # Per train batch: records with an earlier near copy in train.
-        "duplicates": head + parts["later"] + _per_batch("later"),
-        # Per train batch: records with a near copy in a benchmark batch, and those.
-        "benchmark": head + parts["hits"] + _per_batch("hits"),
-        # Totals (a record sits in one batch, so the cross-split total is the sum of the
-        # per-batch figures, each counting a record once however many batches it is near).
-        "totals": head
-        + """
-    SELECT (SELECT count(*) FROM act) AS sketched,
-           (SELECT list(batch_id ORDER BY seq) FROM dsb
-            WHERE seq NOT IN (SELECT DISTINCT batch_seq FROM record_sketches)) AS unsketched
-""",
-    }
-
-
-# Models trained on the dataset at the cut, and every train batch each reached (of any
-# of its datasets, registered before the model), with the active sketched records of those
-# batches one row per band key. ``model_hits`` (model, record, benchmark batch) is filled
-# in by the threshold's join; the closing SELECT gives one row per model.
-_MODEL_OPENING = f"""
-    WITH mods AS (
-        SELECT DISTINCT m.seq AS model_seq, m.name
-        FROM models m JOIN model_datasets md ON md.seq = m.seq
-        WHERE md.dataset = $dataset AND m.seq <= $cut
-    ),
-    reached AS (
-        SELECT mods.name, b.seq
-        FROM mods JOIN model_datasets md ON md.seq = mods.model_seq
-        JOIN batches b ON b.dataset = md.dataset AND b.seq < mods.model_seq
-        WHERE b.split = 'train'
-    ),
-    mrec AS (
-        SELECT reached.name, s.*
-        FROM record_sketches s JOIN reached ON s.batch_seq = reached.seq
-        WHERE NOT EXISTS (
-            SELECT 1 FROM erased_records e
-            WHERE e.batch_seq = s.batch_seq AND e.ord = s.ord AND e.seq <= $cut)
-    ),
-    mkeys AS ({_band_rows("mrec", "name, batch_seq, ord")}),
-{_BENCHMARK_KEYS}"""
-_MODEL_HITS = {
-    "any": """
-    model_hits AS (
-        SELECT DISTINCT k.name, k.batch_seq, k.ord, b.batch_id AS bench
-        FROM mkeys k JOIN (SELECT DISTINCT band, key, batch_id FROM bench_keys) b
-          ON k.band = b.band AND k.key = b.key
-    ),""",
-    "several": """
-    model_hits AS (
-        SELECT DISTINCT k.name, k.batch_seq, k.ord, b.batch_id AS bench
-        FROM mkeys k JOIN bench_keys b ON k.band = b.band AND k.key = b.key
-        GROUP BY k.name, k.batch_seq, k.ord, b.batch_id, b.batch_seq, b.ord
-        HAVING count(*) >= $min_bands
-    ),""",
-}
-_MODEL_CLOSING = """
-    per_bench AS (
-        SELECT h.name, h.bench, count(*) AS records,
-               list(DISTINCT b.batch_id ORDER BY b.batch_id) AS others
-        FROM model_hits h JOIN batches b ON b.seq = h.batch_seq
-        GROUP BY h.name, h.bench
-    ),
-    totals AS (
-        SELECT name, count(DISTINCT (batch_seq, ord)) AS records FROM model_hits GROUP BY name
-    )
-    SELECT m.name, m.model_seq,
-           (SELECT list(md.dataset ORDER BY md.dataset) FROM model_datasets md
-            WHERE md.seq = m.model_seq) AS datasets,
-           coalesce(t.records, 0) AS records,
-           coalesce((SELECT list({'batch_id': p.bench, 'records': p.records,
-                                  'others': p.others} ORDER BY p.bench)
-                     FROM per_bench p WHERE p.name = m.name), []) AS benchmarks
-    FROM mods m LEFT JOIN totals t ON t.name = m.name
-    ORDER BY m.model_seq
-"""
-# Per model trained on the dataset: its train records near a benchmark, through all its
-# datasets (one shared key, or several).
-NEAR_MODELS_ANY_KEY = _MODEL_OPENING + _MODEL_HITS["any"] + _MODEL_CLOSING
-NEAR_MODELS_SEVERAL_KEYS = _MODEL_OPENING + _MODEL_HITS["several"] + _MODEL_CLOSING
-
-
-NEAR_ANY_KEY = _queries(_ANY_KEY)
-NEAR_SEVERAL_KEYS = _queries(_SEVERAL_KEYS)
-
-
-# Records whose band keys share >= $min_bands with the given ten keys ($k0 .. $k9).
-NEAR_TEXT = (
-    "SELECT s.batch_seq, s.ord, r.record_hash FROM record_sketches s "
-    "JOIN records r ON r.batch_seq = s.batch_seq AND r.ord = s.ord WHERE "
-    + " + ".join(f"({name} = $k{i})::INTEGER" for i, name in enumerate(BAND_COLUMNS))
-    + " >= $min_bands"
-)
-
-_PARAM = re.compile(r"\$([a-z_0-9]+)")
-
-
-def _run(store: Store, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    wanted = set(_PARAM.findall(sql))
-    return store.dicts(sql, {k: v for k, v in params.items() if k in wanted})
 
 
 class NearBatch(BaseModel):
@@ -357,18 +122,49 @@ def _batches(rows: list[dict[str, Any]]) -> list[NearBatch]:
     ]
 
 
+def facts_unusable(store: Store, dataset: str, cut: int, min_bands: int) -> str | None:
+    """Why the precomputed near facts cannot give this audit's figures (the full queries
+    run instead), or None when they can: a threshold that needs more than one shared band
+    key, a batch read without facts, or an erasure reaching a record read."""
+    if min_bands != 1:
+        return f"the threshold needs {min_bands} shared band keys; the facts are for one"
+    row = store.row(FACTS_UNUSABLE, {"dataset": dataset, "cut": cut})
+    without, erasure = row if row is not None else (None, None)
+    if without is not None:
+        return f"batch {without} has no near facts (registered before them, or without sketches)"
+    if erasure is not None:
+        return f"the erasure at seq {erasure} reaches records these figures read"
+    return None
+
+
 def near_contamination(
-    store: Store, dataset: str, cut: int, threshold: float = DEFAULT_NEAR_THRESHOLD
+    store: Store,
+    dataset: str,
+    cut: int,
+    threshold: float = DEFAULT_NEAR_THRESHOLD,
+    *,
+    precomputed: bool = True,
 ) -> NearContamination:
-    """The dataset's near-duplicate figures as the ledger stood at entry ``cut``."""
+    """The dataset's near-duplicate figures as the ledger stood at entry ``cut``: summed
+    from the precomputed facts when ``facts_unusable`` finds nothing against them (and
+    ``precomputed``), else by the full queries over the band keys. Both give the same."""
     min_bands = min_bands_for(threshold)
-    params: dict[str, Any] = {"dataset": dataset, "cut": cut, "min_bands": min_bands}
-    sql = NEAR_ANY_KEY if min_bands == 1 else NEAR_SEVERAL_KEYS
-    totals = _run(store, sql["totals"], params)[0]
-    cross_split = _batches(_run(store, sql["cross_split"], params))
-    duplicates = _batches(_run(store, sql["duplicates"], params))
-    benchmark = _batches(_run(store, sql["benchmark"], params))
-    models_sql = NEAR_MODELS_ANY_KEY if min_bands == 1 else NEAR_MODELS_SEVERAL_KEYS
+    params: dict[str, Any] = {
+        "dataset": dataset,
+        "cut": cut,
+        "erased_by": cut,
+        "min_bands": min_bands,
+    }
+    if precomputed and facts_unusable(store, dataset, cut, min_bands) is None:
+        sql, models_sql = NEAR_FACTS, NEAR_FACTS["models"]
+    elif min_bands == 1:
+        sql, models_sql = NEAR_ANY_KEY, NEAR_MODELS_ANY_KEY
+    else:
+        sql, models_sql = NEAR_SEVERAL_KEYS, NEAR_MODELS_SEVERAL_KEYS
+    totals = run_query(store, sql["totals"], params)[0]
+    cross_split = _batches(run_query(store, sql["cross_split"], params))
+    duplicates = _batches(run_query(store, sql["duplicates"], params))
+    benchmark = _batches(run_query(store, sql["benchmark"], params))
     models = [
         NearModel(
             model=r["name"],
@@ -376,7 +172,7 @@ def near_contamination(
             records=int(r["records"]),
             benchmarks=_batches(list(r["benchmarks"])),
         )
-        for r in _run(store, models_sql, params)
+        for r in run_query(store, models_sql, params)
     ]
     return NearContamination(
         threshold=threshold,

@@ -35,7 +35,14 @@ _INITIAL_TABLES = (
     "erasures",
     "erased_records",
 )
-APPEND_ONLY_TABLES = (*_INITIAL_TABLES, "record_sketches", "batch_profiles")
+APPEND_ONLY_TABLES = (
+    *_INITIAL_TABLES,
+    "record_sketches",
+    "batch_profiles",
+    "near_batches",
+    "near_cross_split",
+    "near_benchmark",
+)
 # Derived from `records` and rewritten only by lineage's merge (which drops and recreates
 # the tables, then their guards); verify rebuilds them from `records` and compares.
 LOOKUP_KEY_TABLES = ("lookup_keys", "lookup_keys_recent")
@@ -165,10 +172,32 @@ def m005_sketches(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(statement)
 
 
+def m006_near_facts(con: duckdb.DuckDBPyConnection) -> None:
+    # Near-duplicate facts worked out at registration for the default threshold (see
+    # ledger/similarity/near_facts.py): what a batch's registration found, keyed by its seq;
+    # verify rebuilds them from the signed band keys, so append-only with m002's guards.
+    con.execute(
+        "CREATE TABLE near_batches (seq BIGINT NOT NULL, duplicates BIGINT NOT NULL, "
+        "firsts VARCHAR[] NOT NULL)"
+    )
+    con.execute(
+        "CREATE TABLE near_cross_split (seq BIGINT NOT NULL, batch_seq INTEGER NOT NULL, "
+        "ord INTEGER NOT NULL, train_seq INTEGER NOT NULL)"
+    )
+    con.execute(
+        "CREATE TABLE near_benchmark (seq BIGINT NOT NULL, batch_seq INTEGER NOT NULL, "
+        "ord INTEGER NOT NULL, bench_seq INTEGER NOT NULL)"
+    )
+    for table in ("near_batches", "near_cross_split", "near_benchmark"):
+        for statement in guard_statements(table):
+            con.execute(statement)
+
+
 MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_append_only_guards", m002_append_only_guards),
     ("m003_lineage_lookup_keys", m003_lineage_lookup_keys),
     ("m004_lookup_key_guards", m004_lookup_key_guards),
     ("m005_sketches", m005_sketches),
+    ("m006_near_facts", m006_near_facts),
 ]

@@ -432,6 +432,21 @@ class Store:
             fetched = cur.fetchall()
         return [dict(zip(names, r, strict=True)) for r in fetched]
 
+    def arrays(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The result's columns as numpy arrays, by name."""
+        with deferred():
+            return dict(self._con.execute(sql, params).fetchnumpy())
+
+    def array(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        """The result's one column as a numpy array (writable: the caller may sort it)."""
+        columns = list(self.arrays(sql, params).values())
+        if len(columns) != 1:
+            raise ValueError("array() needs a query with one column")
+        column = columns[0]
+        return column if column.flags.writeable else column.copy()
+
     def stream(
         self, sql: str, params: Sequence[Any] | None = None, batch_rows: int = 1 << 16
     ) -> Iterator[Any]:
