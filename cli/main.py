@@ -58,11 +58,24 @@ class LedgerGroup(TyperGroup):
         except LedgerError as exc:
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(1) from None
-        except MemoryError:  # the library names the file where it can; this is the net
+        except Exception as exc:
+            if not _out_of_memory(exc):
+                raise
+            # The library names the file where it can; this is the net.
             done = interrupts.commits()
             state = f"after {' and '.join(done)}" if done else "nothing was written to the ledger"
-            typer.echo(f"Error: out of memory; {state}", err=True)
+            why = str(exc).splitlines()[0].removeprefix("Out of Memory Error: ") if str(exc) else ""
+            typer.echo(f"Error: out of memory{f' ({why})' if why else ''}; {state}", err=True)
             raise typer.Exit(1) from None
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """Python's MemoryError, or DuckDB's out-of-memory error (an exception DuckDB can only
+    raise once it is loaded, so it is looked up rather than imported here)."""
+    duckdb = sys.modules.get("duckdb")
+    return isinstance(exc, MemoryError) or (
+        duckdb is not None and isinstance(exc, duckdb.OutOfMemoryException)
+    )
 
 
 def _is_utf8(text: str) -> bool:

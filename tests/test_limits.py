@@ -265,3 +265,24 @@ def test_a_receipt_that_cannot_be_written_says_the_erasure_was_committed(
         f"Receipt written to {good}\n"
     )
     assert cli("verify-receipt", str(good)).exit_code == 0
+
+
+def test_duckdb_running_out_of_memory_is_a_one_line_error(
+    led: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A real DuckDB out-of-memory error (a query over a 1 MB limit), raised where verify
+    # would run its queries: one line, exit 1, no traceback.
+    import duckdb
+
+    def short_of_memory(*args: Any, **kwargs: Any) -> Any:
+        con = duckdb.connect(config={"memory_limit": "1MB", "threads": 1})
+        con.execute("SELECT list(range) FROM range(10000000) GROUP BY range % 1000").fetchall()
+
+    monkeypatch.setattr(Ledger, "verify", short_of_memory)
+    out = cli("verify")
+    assert out.exit_code == 1
+    # DuckDB's own reason in brackets; then what committed in this process (a console
+    # script runs one command a process, so there it says what this command committed).
+    assert out.stderr.startswith("Error: out of memory (")
+    assert "allocate" in out.stderr  # DuckDB's words: "failed to allocate data of size ..."
+    assert out.stderr.count("\n") == 1
