@@ -5,7 +5,6 @@ a tampered one; a registration that does not commit leaves none."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,16 @@ from provledger.ledger import DB_FILE, Ledger
 from provledger.similarity import near_facts
 from provledger.similarity.near_duplicates import facts_unusable, near_contamination
 from provledger.storage.migrations import guard_statements
-from tests.test_similarity import A_NEAR, A_NEAR2, B_NEAR, A, B, C, _jsonl
+from tests.test_similarity import (
+    A_NEAR,
+    A_NEAR2,
+    B_NEAR,
+    A,
+    B,
+    C,
+    _jsonl,
+    train_with_subjects_and_a_near_test,
+)
 
 FACT_TABLES = ("near_batches", "near_cross_split", "near_benchmark")
 
@@ -176,19 +184,7 @@ def test_the_full_queries_run_where_the_facts_cannot_answer(world: Ledger, tmp_p
 
 
 def test_an_erasure_sends_the_audit_to_the_full_queries(ledger: Ledger, tmp_path: Path) -> None:
-    ledger.create_dataset("s", owner="me", context="internal", uses=["train"])
-    ledger.add_consent(
-        {"policy": "tos", "version": 1, "effective_from": "2026-01-01", "permits": ["train"]}
-    )
-    rows = [{"text": A, "customer": "c1"}, {"text": B, "customer": "c2"}]
-    path = tmp_path / "fp.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    ledger.register(
-        path, dataset="s", source="first_party", consent="tos@1", subject_field="customer"
-    )
-    ledger.register(
-        _jsonl(tmp_path / "q.jsonl", A_NEAR), dataset="s", source="scraped", split="test"
-    )
+    train_with_subjects_and_a_near_test(ledger, tmp_path)
     assert facts_unusable(ledger.store, "s", 5, 1) is None
     ledger.erase("c1", "REQ-1")
     assert facts_unusable(ledger.store, "s", 6, 1) == (

@@ -179,7 +179,9 @@ def test_a_higher_threshold_needs_more_shared_bands(near: Ledger) -> None:
     assert r.contamination.near.duplicate_records == 1
 
 
-def test_an_erased_train_record_is_no_longer_a_near_copy(ledger: Ledger, tmp_path: Path) -> None:
+def train_with_subjects_and_a_near_test(ledger: Ledger, tmp_path: Path) -> None:
+    """Dataset s: a first-party train batch of A (subject c1) and B (c2), then a test batch
+    of A_NEAR: one near cross-split record, whose train copy c1's erasure takes away."""
     ledger.create_dataset("s", owner="me", context="internal", uses=["train"])
     ledger.add_consent(
         {"policy": "tos", "version": 1, "effective_from": "2026-01-01", "permits": ["train"]}
@@ -193,6 +195,10 @@ def test_an_erased_train_record_is_no_longer_a_near_copy(ledger: Ledger, tmp_pat
     ledger.register(
         _jsonl(tmp_path / "q.jsonl", A_NEAR), dataset="s", source="scraped", split="test"
     )
+
+
+def test_an_erased_train_record_is_no_longer_a_near_copy(ledger: Ledger, tmp_path: Path) -> None:
+    train_with_subjects_and_a_near_test(ledger, tmp_path)
     assert ledger.audit("s").contamination.near_cross_split_records == 1
     ledger.erase("c1", "REQ-1")
     assert ledger.audit("s").contamination.near_cross_split_records == 0
