@@ -25,6 +25,7 @@ from tests.test_similarity import (
     B,
     C,
     _jsonl,
+    register_near_sample,
     train_with_subjects_and_a_near_test,
 )
 
@@ -46,18 +47,7 @@ def _build_world(led: Ledger, tmp_path: Path) -> None:
     [C, C]; evals: benchmark b7 = [B_NEAR]; model old (s) b8; train b9 of s = [A, C,
     B_NEAR]; dataset web: train b11 = [B, A_NEAR, C]; benchmark b12 = [A] in evals;
     validation b13 of s = [C, A_NEAR2]; model new (s, web) b14."""
-    led.create_dataset("s", owner="me", context="internal", uses=["train"])
-    led.register(_jsonl(tmp_path / "t.jsonl", A, A, A_NEAR2, B), dataset="s", source="scraped")
-    led.register(
-        _jsonl(tmp_path / "q.jsonl", A_NEAR, B, C), dataset="s", source="scraped", split="test"
-    )
-    led.register(
-        _jsonl(tmp_path / "r.jsonl", C, C), dataset="s", source="scraped", split="reference"
-    )
-    led.create_dataset("evals", owner="me", context="internal", uses=["evaluate"])
-    led.register(
-        _jsonl(tmp_path / "e.jsonl", B_NEAR), dataset="evals", source="scraped", split="benchmark"
-    )
+    register_near_sample(led, tmp_path)  # b3 .. b7, as in its docstring
     led.register_model("old", ["s"])
     led.register(_jsonl(tmp_path / "t2.jsonl", A, C, B_NEAR), dataset="s", source="scraped")
     led.create_dataset("web", owner="me", context="internal", uses=["train"])

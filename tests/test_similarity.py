@@ -47,8 +47,7 @@ def test_the_hand_counted_pairs_are_what_the_sample_says() -> None:
         assert not _near(x, y)
 
 
-@pytest.fixture
-def near(ledger: Ledger, tmp_path: Path) -> Ledger:
+def register_near_sample(ledger: Ledger, tmp_path: Path) -> None:
     """Dataset s: train b3 = [A, A, A_NEAR2, B]; test b4 = [A_NEAR, B, C]; reference b5
     = [C, C]; dataset evals: benchmark b7 = [B_NEAR]."""
     ledger.create_dataset("s", owner="me", context="internal", uses=["train"])
@@ -63,6 +62,12 @@ def near(ledger: Ledger, tmp_path: Path) -> Ledger:
     ledger.register(
         _jsonl(tmp_path / "e.jsonl", B_NEAR), dataset="evals", source="scraped", split="benchmark"
     )
+
+
+@pytest.fixture
+def near(ledger: Ledger, tmp_path: Path) -> Ledger:
+    """The ledger of ``register_near_sample``."""
+    register_near_sample(ledger, tmp_path)
     return ledger
 
 
