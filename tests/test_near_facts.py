@@ -16,7 +16,6 @@ import pytest
 from provledger.ledger import DB_FILE, Ledger
 from provledger.similarity import near_facts
 from provledger.similarity.near_duplicates import facts_unusable, near_contamination
-from provledger.storage.migrations import guard_statements
 from tests.test_similarity import (
     A_NEAR,
     A_NEAR2,
@@ -26,6 +25,7 @@ from tests.test_similarity import (
     C,
     _jsonl,
     register_near_sample,
+    tamper_guarded_table,
     train_with_subjects_and_a_near_test,
 )
 
@@ -230,16 +230,6 @@ def test_a_ledger_from_before_the_facts_audits_by_the_full_queries(
 
 
 # -- verify rebuilds the facts -----------------------------------------------------------------
-def _tamper(home: Path, table: str, sql: str) -> None:
-    con = _raw(home)
-    for event in ("update", "delete"):
-        con.execute(f"DROP TRIGGER {table}_no_{event} ON {table}")
-    con.execute(sql)
-    for statement in guard_statements(table):  # or the catalog check refuses first
-        con.execute(statement)
-    con.close()
-
-
 @pytest.mark.parametrize(
     ("table", "sql", "seq", "problem"),
     [
@@ -316,7 +306,7 @@ def test_tampered_near_facts_fail_verify(
 ) -> None:
     world.store.close()
     assert cli("verify").exit_code == 0
-    _tamper(home, table, sql)
+    tamper_guarded_table(home, table, sql)
     result = cli("verify")
     assert result.exit_code == 1
     assert result.stderr == f"Error: verification failed at seq {seq}: {problem}\n"

@@ -237,7 +237,9 @@ def test_audit_near_threshold_is_checked(cli: Any, near: Ledger) -> None:
 
 
 # -- verify covers the sketches ---------------------------------------------------------------
-def _tamper(home: Path, table: str, sql: str) -> None:
+def tamper_guarded_table(home: Path, table: str, sql: str) -> None:
+    """Run ``sql`` on a guarded ledger table as an insider would: drop its guard triggers,
+    change it, put the guards back (or the catalog check refuses before verify looks)."""
     con = duckdb.connect(str(home / DB_FILE))
     for event in ("update", "delete"):
         con.execute(f"DROP TRIGGER {table}_no_{event} ON {table}")
@@ -285,7 +287,7 @@ def test_tampered_sketches_fail_verify(
         led.create_dataset("s", owner="me", context="internal", uses=["train"])
         led.register(_jsonl(tmp_path / "t.jsonl", A, B, C), dataset="s", source="scraped")
     assert cli("verify").exit_code == 0
-    _tamper(home, table, sql)
+    tamper_guarded_table(home, table, sql)
     result = cli("verify")
     assert result.exit_code == 1
     seq = 99 if "no batch entry" in problem else 3
