@@ -14,7 +14,6 @@ import hmac
 import itertools
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -32,6 +31,7 @@ from provledger.ingest.arrow_hashing import (
 from provledger.ledger import Ledger
 from provledger.tlog.merkle import MerkleBuilder
 from tests.merkle_reference import rfc9162_root, sha256
+from tests.rows import rows as raw_rows
 
 CONSENT = {
     "policy": "tos",
@@ -67,32 +67,26 @@ def prepared(home: Path) -> None:
 
 
 def stored(home: Path, seq: int) -> list[tuple[bytes, bytes, bytes | None]]:
-    con = duckdb.connect(str(home / "ledger.duckdb"), read_only=True)
-    try:
-        rows = con.execute(
-            "SELECT record_hash, content_hash, subject_hash FROM records "
-            "WHERE batch_seq = ? ORDER BY ord",
-            [seq],
-        ).fetchall()
-    finally:
-        con.close()
-    return [(bytes(r[0]), bytes(r[1]), None if r[2] is None else bytes(r[2])) for r in rows]
+    found = raw_rows(
+        home,
+        "SELECT record_hash, content_hash, subject_hash FROM records "
+        "WHERE batch_seq = ? ORDER BY ord",
+        [seq],
+    )
+    return [(bytes(r[0]), bytes(r[1]), None if r[2] is None else bytes(r[2])) for r in found]
 
 
 def stored_sketches(home: Path, seq: int) -> tuple[bytes, bytes]:
     """A batch's stored band keys (little-endian uint32, record by record) and profile."""
-    con = duckdb.connect(str(home / "ledger.duckdb"), read_only=True)
-    try:
-        bands = con.execute(
-            "SELECT b0, b1, b2, b3, b4, b5, b6, b7, b8, b9 FROM record_sketches "
-            "WHERE batch_seq = ? ORDER BY ord",
-            [seq],
-        ).fetchall()
-        profile = con.execute("SELECT counts FROM batch_profiles WHERE seq = ?", [seq]).fetchone()
-    finally:
-        con.close()
-    assert profile is not None
-    return b"".join(k.to_bytes(4, "little") for row in bands for k in row), bytes(profile[0])
+    bands = raw_rows(
+        home,
+        "SELECT b0, b1, b2, b3, b4, b5, b6, b7, b8, b9 FROM record_sketches "
+        "WHERE batch_seq = ? ORDER BY ord",
+        [seq],
+    )
+    profile = raw_rows(home, "SELECT counts FROM batch_profiles WHERE seq = ?", [seq])
+    assert len(profile) == 1
+    return b"".join(k.to_bytes(4, "little") for row in bands for k in row), bytes(profile[0][0])
 
 
 FP = {"source": "first_party", "consent": "tos@1", "subject_field": "uid"}
