@@ -344,13 +344,13 @@ def test_a_batch_of_near_copies_looks_only_at_open_rows_and_agrees(
     # 0 at most 1 row in 8 is still without an earlier copy, so the other bands look only
     # at the rows holding those rows' keys.
     calls: list[int] = []
-    real = near_facts._open_rows_later
+    real = near_facts._mark_open_rows_later
 
-    def spy(packed: Any, later: Any) -> Any:
+    def spy(packed: Any, later: Any) -> None:
         calls.append(len(packed))
-        return real(packed, later)
+        real(packed, later)
 
-    monkeypatch.setattr(near_facts, "_open_rows_later", spy)
+    monkeypatch.setattr(near_facts, "_mark_open_rows_later", spy)
     ledger.create_dataset("s", owner="me", context="internal", uses=["train"])
     ledger.register(_jsonl(tmp_path / "first.jsonl", B, C), dataset="s", source="scraped")
     texts = [A] * 20 + [B] * 12 + [A_NEAR, A_NEAR2, B_NEAR] + [A] * 4 + [C]

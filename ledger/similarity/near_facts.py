@@ -197,21 +197,12 @@ def _distinct(values: np.ndarray) -> np.ndarray:
     return values[keep]
 
 
-def _later_rows(packed: np.ndarray, keys: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
-    """Sort one band's rows as (key << 32 | ord), in place: in each run of one key every
-    row after the first has an earlier copy. Their ords, and with ``keys`` their keys
-    (sorted, distinct; else None)."""
-    packed.sort()
-    same = (packed[1:] ^ packed[:-1]) <= _ORD_MASK  # the same key as the row before
-    rows = packed[1:][same]
-    repeated = _distinct((rows >> _KEY_SHIFT).astype(np.uint32)) if keys else None
-    return (rows & _ORD_MASK).astype(np.int64), repeated
-
-
 def _later_in_order(keys: np.ndarray, want: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
-    """As ``_later_rows``, from one band's keys in record order: a stable two-pass radix
-    argsort (16 bits a pass) keeps each key's rows in record order, so the first is the
-    earliest (about 35 ms for 1M keys here against 51 ms for the 64-bit sort)."""
+    """The ords of one band's rows after the first of their key (each has an earlier copy),
+    and with ``want`` the keys repeated (sorted, distinct; else None), from the band's keys
+    in record order: a stable two-pass radix argsort (16 bits a pass) keeps each key's rows
+    in record order, so the first is the earliest (about 35 ms for 1M keys here against
+    51 ms for sorting (key << 32 | ord))."""
     low = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
     order = low[np.argsort((keys[low] >> 16).astype(np.uint16), kind="stable")]
     del low
@@ -243,17 +234,17 @@ def _mark_sorted(
     return found, keys
 
 
-def _open_rows_later(packed: np.ndarray, later: np.ndarray) -> np.ndarray:
-    """The ords of one band's rows after the first of their key, found among the rows
-    holding the keys of rows not yet known to have an earlier copy (the others cannot
+def _mark_open_rows_later(packed: np.ndarray, later: np.ndarray) -> None:
+    """Mark in ``later`` one band's rows after the first of their key, looking only at the
+    rows holding the keys of rows not yet known to have an earlier copy (the others cannot
     change the count): a membership test and a sort of those rows only."""
     keys = (packed >> _KEY_SHIFT).astype(np.uint32)
     wanted = _distinct(keys[~later[(packed & _ORD_MASK).astype(np.int64)]])
     if not wanted.size:
-        return np.empty(0, dtype=np.int64)
+        return
     at = np.searchsorted(wanted, keys)
     at[at == wanted.size] = 0
-    return _later_rows(packed[wanted[at] == keys])[0]
+    _mark_sorted(packed[wanted[at] == keys], later)
 
 
 def _duplicates(
@@ -327,7 +318,7 @@ def _duplicates(
         in_place(0)
     if seq in firsts and (records - int(later.sum())) * _FEW <= records:
         for i in range(1, len(BAND_COLUMNS)):
-            later[_open_rows_later(band(i), later)] = True
+            _mark_open_rows_later(band(i), later)
         return int(later.sum()), sorted(firsts)
     if not in_order:
         for i in range(1, len(BAND_COLUMNS)):
